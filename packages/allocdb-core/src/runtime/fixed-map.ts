@@ -7,8 +7,8 @@
  *   probe ends at an empty bucket.
  * - Linear probing from a deterministic mix of every bit of the key (no random seed).
  * - Entries live in dense slot arrays with a free-slot stack; the index maps key → slot + 1
- *   (0 marks an empty bucket). Each slot keeps its key's hash so that probing compares hashes
- *   before bigints and removal never rehashes.
+ *   (0 marks an empty bucket) and keeps each key's hash beside it, so that a probe compares
+ *   hashes in sequential memory before touching a bigint, and removal never rehashes.
  * - `remove` uses backward-shift deletion (no tombstones).
  * - Iteration is in slot order: deterministic for a given history of inserts and removes. Nothing
  *   persisted may depend on it; snapshots sort by key.
@@ -74,9 +74,10 @@ export class FixedMap<V> {
   private readonly mask: number;
   /** bucket → slot + 1; 0 means empty. */
   private readonly index: Int32Array;
+  /** bucket → hash of the key stored there, so probes compare hashes in sequential memory. */
+  private readonly indexHashes: Int32Array;
   private readonly slotKeys: bigint[];
   private readonly slotValues: (V | undefined)[];
-  private readonly slotHashes: Int32Array;
   private readonly slotUsed: Uint8Array;
   /** Stack of free slots; the top is at `freeTop - 1`. Initially yields slot 0 first. */
   private readonly freeSlots: Int32Array;
@@ -98,9 +99,9 @@ export class FixedMap<V> {
     }
     this.mask = buckets - 1;
     this.index = new Int32Array(buckets);
+    this.indexHashes = new Int32Array(buckets);
     this.slotKeys = new Array<bigint>(capacity).fill(0n);
     this.slotValues = new Array<V | undefined>(capacity).fill(undefined);
-    this.slotHashes = new Int32Array(capacity);
     this.slotUsed = new Uint8Array(capacity);
     this.freeSlots = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i;
@@ -123,8 +124,7 @@ export class FixedMap<V> {
     for (;;) {
       const stored = index[bucket]!;
       if (stored === 0) return -1;
-      const slot = stored - 1;
-      if (this.slotHashes[slot] === hash && this.slotKeys[slot] === key) return slot;
+      if (this.indexHashes[bucket] === hash && this.slotKeys[stored - 1] === key) return stored - 1;
       bucket = (bucket + 1) & mask;
     }
   }
@@ -147,18 +147,18 @@ export class FixedMap<V> {
     for (;;) {
       const stored = index[bucket]!;
       if (stored === 0) break;
-      const slot = stored - 1;
-      if (this.slotHashes[slot] === hash && this.slotKeys[slot] === key) return 'duplicate_key';
+      if (this.indexHashes[bucket] === hash && this.slotKeys[stored - 1] === key)
+        return 'duplicate_key';
       bucket = (bucket + 1) & mask;
     }
     if (this.freeTop === 0) return 'full';
     const slot = this.freeSlots[--this.freeTop]!;
     this.slotKeys[slot] = key;
     this.slotValues[slot] = value;
-    this.slotHashes[slot] = hash;
     this.slotUsed[slot] = 1;
     if (slot >= this.slotHighWater) this.slotHighWater = slot + 1;
     index[bucket] = slot + 1;
+    this.indexHashes[bucket] = hash;
     this.count++;
     return 'ok';
   }
@@ -181,9 +181,8 @@ export class FixedMap<V> {
     for (;;) {
       const stored = index[gap]!;
       if (stored === 0) return false;
-      const candidate = stored - 1;
-      if (this.slotHashes[candidate] === hash && this.slotKeys[candidate] === key) {
-        slot = candidate;
+      if (this.indexHashes[gap] === hash && this.slotKeys[stored - 1] === key) {
+        slot = stored - 1;
         break;
       }
       gap = (gap + 1) & mask;
@@ -196,9 +195,11 @@ export class FixedMap<V> {
     for (;;) {
       const stored = index[bucket]!;
       if (stored === 0) break;
-      const home = this.slotHashes[stored - 1]! & mask;
+      const movedHash = this.indexHashes[bucket]!;
+      const home = movedHash & mask;
       if (((bucket - home) & mask) >= ((bucket - gap) & mask)) {
         index[gap] = stored;
+        this.indexHashes[gap] = movedHash;
         gap = bucket;
       }
       bucket = (bucket + 1) & mask;
