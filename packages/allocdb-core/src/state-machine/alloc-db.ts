@@ -1,0 +1,385 @@
+/**
+ * `AllocDb`: the lease allocator's state machine. Pure, synchronous and deterministic: it reads
+ * no clock and no randomness; time enters only as each command's `requestSlot`. The durable
+ * engine logs every command before applying it here, and replays the log through the same two
+ * apply methods.
+ */
+import { Writer } from '../codec/binary.js';
+import { writeCommand } from '../codec/command-codec.js';
+import type { AllocDbConfig } from '../config.js';
+import { RESERVATION_ID_SHARD_SHIFT } from '../constants.js';
+import { ApplyOrderError, InvalidRequestError, InvariantViolation } from '../errors.js';
+import { decodeSnapshotBody } from '../snapshot/body-codec.js';
+import { captureSnapshot } from '../snapshot/capture.js';
+import { restoreInto } from '../snapshot/restore.js';
+import type {
+  AllocDbMetrics,
+  AllocDbSnapshot,
+  ApplyContext,
+  ClientDisposition,
+  ClientRequest,
+  Command,
+  DueExpiration,
+  OperationRecord,
+  Outcome,
+  ReservationLookup,
+  ReservationMember,
+  ResourceRecord,
+  RetryLookup,
+} from '../types.js';
+import {
+  assertU64Field,
+  assertU128Field,
+  validateApplyContext,
+  validateClientRequest,
+  validateCommand,
+} from '../validate.js';
+import { executeCommand } from './execute.js';
+import { checkAfterApply, checkAllInvariants } from './invariants.js';
+import { OUTCOMES } from './outcomes.js';
+import { toReservationRecord, toResourceRecord } from './records.js';
+import { retireExpiredRecords } from './retirement.js';
+import { slotOverflows } from './slot-check.js';
+import {
+  type AllocDbState,
+  createState,
+  memberKey,
+  type ReservationEntry,
+  type ResourceEntry,
+} from './state.js';
+
+const RETRY_MISS: RetryLookup = Object.freeze({ status: 'miss' });
+const RETRY_CONFLICT: RetryLookup = Object.freeze({ status: 'conflict' });
+const LOOKUP_RETIRED: ReservationLookup = Object.freeze({ status: 'retired' });
+const LOOKUP_NOT_FOUND: ReservationLookup = Object.freeze({ status: 'not_found' });
+
+export class AllocDb {
+  private readonly state: AllocDbState;
+  /** Reused for every command's canonical bytes: one encoding per apply, no buffer per apply. */
+  private readonly commandBytes = new Writer();
+  private disposition: ClientDisposition = 'executed';
+
+  /** Allocates every table at its capacity; throws ConfigError for an invalid config. */
+  constructor(config: AllocDbConfig) {
+    this.state = createState(config);
+  }
+
+  /**
+   * Rebuilds a state machine from a snapshot, validating everything (SnapshotError; ConfigError
+   * for the config). Never returns a half-restored instance.
+   */
+  static fromSnapshot(config: AllocDbConfig, snapshot: AllocDbSnapshot): AllocDb {
+    const db = new AllocDb(config);
+    restoreInto(db.state, snapshot);
+    return db;
+  }
+
+  /** `fromSnapshot(config, decodeSnapshotBody(body, config))`. */
+  static fromSnapshotBody(config: AllocDbConfig, body: Uint8Array): AllocDb {
+    return AllocDb.fromSnapshot(config, decodeSnapshotBody(body, config));
+  }
+
+  get config(): AllocDbConfig {
+    return this.state.config;
+  }
+
+  /** LSN of the last applied command (0 before the first). */
+  get lastAppliedLsn(): bigint {
+    return this.state.lastAppliedLsn;
+  }
+
+  /** Request slot of the last applied command (0 before the first). */
+  get lastRequestSlot(): bigint {
+    return this.state.lastRequestSlot;
+  }
+
+  /** The retired-lookup watermark: the largest reservation id ever retired (0 if none). */
+  get maxRetiredReservationId(): bigint {
+    return this.state.maxRetiredReservationId;
+  }
+
+  /** How the last `applyClient` was answered; `retry_cache` means a stored outcome. */
+  get lastClientDisposition(): ClientDisposition {
+    return this.disposition;
+  }
+
+  /**
+   * Applies a client request: slot pre-check, order check, retirement, dedupe on
+   * `operationId`, operation-table check, execution, recording, invariants (allocdb-core.md,
+   * "Client path"). Throws InvalidRequestError for malformed input and ApplyOrderError for an
+   * LSN or slot out of order, in both cases changing nothing.
+   */
+  applyClient(context: ApplyContext, request: ClientRequest): Outcome {
+    validateApplyContext(context);
+    validateClientRequest(request);
+    const state = this.state;
+    const { lsn, requestSlot } = context;
+    const command = request.command;
+    if (slotOverflows(state, requestSlot, command, true)) {
+      this.disposition = 'slot_overflow';
+      return OUTCOMES.slot_overflow;
+    }
+    this.advance(lsn, requestSlot);
+
+    const bytes = this.encodeScratch(command);
+    const operations = state.operations;
+    const existing = operations.slotOf(request.operationId);
+    if (existing >= 0) {
+      if (operations.commandMatches(existing, bytes)) {
+        this.disposition = 'retry_cache';
+        return operations.outcomeAt(existing);
+      }
+      this.disposition = 'operation_conflict';
+      return OUTCOMES.operation_conflict;
+    }
+    if (operations.isFull()) {
+      this.disposition = 'operation_table_full';
+      return OUTCOMES.operation_table_full;
+    }
+
+    const outcome = executeCommand(state, lsn, requestSlot, command);
+    const retireAfterSlot = requestSlot + state.derived.operationWindowSlots;
+    if (state.operationRetireQueue.push(request.operationId, retireAfterSlot) !== 'ok') {
+      throw new InvariantViolation('retire_queue_bound', 'operation retire queue is full');
+    }
+    const slot = operations.record(request.operationId, bytes, outcome, lsn, retireAfterSlot);
+    this.checkApplied(command, outcome, slot);
+    this.disposition = 'executed';
+    return outcome;
+  }
+
+  /**
+   * Applies an internal command (the engine's `expire`, or any command a trusted caller sends):
+   * the command's own slot pre-check, order check, retirement, execution, invariants. No
+   * dedupe, no operation record.
+   */
+  applyInternal(context: ApplyContext, command: Command): Outcome {
+    validateApplyContext(context);
+    validateCommand(command);
+    const state = this.state;
+    const { lsn, requestSlot } = context;
+    if (slotOverflows(state, requestSlot, command, false)) return OUTCOMES.slot_overflow;
+    this.advance(lsn, requestSlot);
+    const outcome = executeCommand(state, lsn, requestSlot, command);
+    this.checkApplied(command, outcome, -1);
+    return outcome;
+  }
+
+  /**
+   * Whether applying `command` at `requestSlot` would answer `slot_overflow` (step 1 of the
+   * apply), without applying anything: the engine asks before logging.
+   */
+  wouldSlotOverflow(requestSlot: bigint, command: Command, origin: 'client' | 'internal'): boolean {
+    assertU64Field(requestSlot, 'requestSlot');
+    validateCommand(command);
+    return slotOverflows(this.state, requestSlot, command, origin === 'client');
+  }
+
+  /**
+   * What the operation table would answer for `operationId` with these canonical command bytes
+   * if the request were applied at `requestSlot` (after that apply's retirement): `hit` with the
+   * stored outcome, `conflict` for a different command, `miss` when no record would be live.
+   * The engine's retry cache: it answers hits and conflicts without logging. `commandBytes` is
+   * `encodeCommand(command)`, or `payload.subarray(CLIENT_REQUEST_COMMAND_OFFSET)` of an
+   * encoded client request.
+   */
+  lookupRetry(operationId: bigint, commandBytes: Uint8Array, requestSlot: bigint): RetryLookup {
+    assertU128Field(operationId, 'operationId');
+    assertU64Field(requestSlot, 'requestSlot');
+    if (!(commandBytes instanceof Uint8Array)) {
+      throw new InvalidRequestError('invalid_type', 'commandBytes', 'must be a Uint8Array');
+    }
+    const operations = this.state.operations;
+    const slot = operations.slotOf(operationId);
+    if (slot < 0 || operations.retireAfterSlotAt(slot) < requestSlot) return RETRY_MISS;
+    if (!operations.commandEquals(slot, commandBytes)) return RETRY_CONFLICT;
+    return {
+      status: 'hit',
+      outcome: operations.outcomeAt(slot),
+      appliedLsn: operations.appliedLsnAt(slot),
+    };
+  }
+
+  /** `lookupRetry` for a request object (validates and encodes its command). */
+  lookupRetryRequest(request: ClientRequest, requestSlot: bigint): RetryLookup {
+    validateClientRequest(request);
+    return this.lookupRetry(
+      request.operationId,
+      this.encodeScratch(request.command).written(),
+      requestSlot,
+    );
+  }
+
+  /** The resource record, or undefined. */
+  getResource(resourceId: bigint): ResourceRecord | undefined {
+    assertU128Field(resourceId, 'resourceId');
+    const entry = this.state.resources.get(resourceId);
+    return entry === undefined ? undefined : toResourceRecord(entry);
+  }
+
+  /**
+   * `found` while the reservation is in the table and, if terminal, not past its
+   * `retireAfterSlot` at `currentSlot`; `retired` when terminal and past it, or when absent but
+   * of this shard and at or below the retired watermark (conservatively, even ids that never
+   * existed); otherwise `not_found`.
+   */
+  getReservation(reservationId: bigint, currentSlot: bigint): ReservationLookup {
+    assertU128Field(reservationId, 'reservationId');
+    assertU64Field(currentSlot, 'currentSlot');
+    const state = this.state;
+    const entry = state.reservations.get(reservationId);
+    if (entry !== undefined) {
+      if (entry.retireAfterSlot !== undefined && currentSlot > entry.retireAfterSlot) {
+        return LOOKUP_RETIRED;
+      }
+      return { status: 'found', reservation: toReservationRecord(entry) };
+    }
+    if (
+      reservationId >> RESERVATION_ID_SHARD_SHIFT === state.config.shardId &&
+      reservationId <= state.maxRetiredReservationId
+    ) {
+      return LOOKUP_RETIRED;
+    }
+    return LOOKUP_NOT_FOUND;
+  }
+
+  /** The members of a reservation in the table, in member order (empty when absent). */
+  getReservationMembers(reservationId: bigint): ReservationMember[] {
+    assertU128Field(reservationId, 'reservationId');
+    const entry = this.state.reservations.get(reservationId);
+    if (entry === undefined) return [];
+    const members: ReservationMember[] = [];
+    for (let memberIndex = 0; memberIndex < entry.memberCount; memberIndex++) {
+      const resource = this.state.members.get(memberKey(this.state, reservationId, memberIndex))!;
+      members.push({ reservationId, resourceId: resource.resourceId, memberIndex });
+    }
+    return members;
+  }
+
+  /** The operation record if it is live at `currentSlot` (not past its retireAfterSlot). */
+  getOperation(operationId: bigint, currentSlot: bigint): OperationRecord | undefined {
+    assertU128Field(operationId, 'operationId');
+    assertU64Field(currentSlot, 'currentSlot');
+    const operations = this.state.operations;
+    const slot = operations.slotOf(operationId);
+    if (slot < 0 || operations.retireAfterSlotAt(slot) < currentSlot) return undefined;
+    return operations.recordAt(slot);
+  }
+
+  /** Up to `limit` reserved reservations with `deadline ≤ currentSlot`, by `(deadline, id)`. */
+  dueExpirations(currentSlot: bigint, limit: number): DueExpiration[] {
+    assertU64Field(currentSlot, 'currentSlot');
+    assertCount(limit, 'limit');
+    return this.state.wheel
+      .due(currentSlot, limit)
+      .map((entry) => ({ reservationId: entry.reservationId, deadlineSlot: entry.deadlineSlot }));
+  }
+
+  /** Number of reserved reservations with `deadline ≤ slot`. */
+  expirationBacklog(slot: bigint): number {
+    assertU64Field(slot, 'slot');
+    return this.state.wheel.backlog(slot);
+  }
+
+  /** How many slots `now` is ahead of the last applied request slot (0 if not ahead). */
+  logicalSlotLag(now: bigint): bigint {
+    assertU64Field(now, 'now');
+    const last = this.state.lastRequestSlot;
+    return now > last ? now - last : 0n;
+  }
+
+  /** Use and capacity of every table, queue and the wheel, and the watermarks. */
+  metrics(): AllocDbMetrics {
+    const state = this.state;
+    const { wheel, config } = state;
+    return {
+      resources: { used: state.resources.size, capacity: state.resources.capacity },
+      reservations: { used: state.reservations.size, capacity: state.reservations.capacity },
+      reservationMembers: { used: state.members.size, capacity: state.members.capacity },
+      operations: { used: state.operations.size, capacity: state.operations.capacity },
+      reservationRetireQueue: {
+        used: state.reservationRetireQueue.size,
+        capacity: state.reservationRetireQueue.capacity,
+      },
+      operationRetireQueue: {
+        used: state.operationRetireQueue.size,
+        capacity: state.operationRetireQueue.capacity,
+      },
+      scheduledExpirations: { used: wheel.size, capacity: wheel.capacity },
+      nonEmptyExpirationBuckets: { used: wheel.nonEmptyBuckets, capacity: wheel.capacity },
+      largestExpirationBucket: {
+        used: wheel.largestBucketLength(),
+        capacity: config.maxExpirationBucketLen,
+      },
+      lastAppliedLsn: state.lastAppliedLsn,
+      lastRequestSlot: state.lastRequestSlot,
+      maxRetiredReservationId: state.maxRetiredReservationId,
+    };
+  }
+
+  /** The whole state as plain records sorted by key (see `encodeSnapshotBody`). */
+  snapshot(): AllocDbSnapshot {
+    return captureSnapshot(this.state);
+  }
+
+  /** Walks every table and throws InvariantViolation on the first broken invariant. */
+  checkInvariants(): void {
+    checkAllInvariants(this.state);
+  }
+
+  /** Step 2 and 3: order check, watermarks, retirement. */
+  private advance(lsn: bigint, requestSlot: bigint): void {
+    const state = this.state;
+    if (lsn <= state.lastAppliedLsn) {
+      throw new ApplyOrderError(
+        'lsn_not_increasing',
+        `LSN ${lsn} is not above the last applied LSN ${state.lastAppliedLsn}`,
+      );
+    }
+    if (requestSlot < state.lastRequestSlot) {
+      throw new ApplyOrderError(
+        'request_slot_decreased',
+        `request slot ${requestSlot} is below the last request slot ${state.lastRequestSlot}`,
+      );
+    }
+    state.lastAppliedLsn = lsn;
+    state.lastRequestSlot = requestSlot;
+    retireExpiredRecords(state, requestSlot);
+  }
+
+  /** Encodes the command's canonical bytes into the reusable writer and returns it. */
+  private encodeScratch(command: Command): Writer {
+    const writer = this.commandBytes;
+    writer.reset();
+    writeCommand(writer, command);
+    return writer;
+  }
+
+  /** Checks the invariants of whatever the command touched. */
+  private checkApplied(command: Command, outcome: Outcome, recordedSlot: number): void {
+    const state = this.state;
+    let reservation: ReservationEntry | undefined;
+    let resource: ResourceEntry | undefined;
+    switch (command.kind) {
+      case 'create_resource':
+        resource = state.resources.get(command.resourceId);
+        break;
+      case 'reserve':
+      case 'reserve_bundle':
+        if (outcome.reservationId !== undefined) {
+          reservation = state.reservations.get(outcome.reservationId);
+        }
+        break;
+      default:
+        reservation = state.reservations.get(command.reservationId);
+        break;
+    }
+    checkAfterApply(state, reservation, resource, recordedSlot);
+  }
+}
+
+function assertCount(value: unknown, field: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidRequestError('invalid_type', field, 'must be a non-negative safe integer');
+  }
+}

@@ -1,0 +1,38 @@
+import { type AllocDbState, memberKeyAt } from './state.js';
+
+/**
+ * Step 3 of every apply at slot `slot`: delete every reservation, then every operation record,
+ * whose `retireAfterSlot < slot` (a record lives through its `retireAfterSlot` inclusive).
+ * Queue entries whose record is gone or carries another `retireAfterSlot` are stale and only
+ * dropped. Allocation-free apart from the member keys.
+ */
+export function retireExpiredRecords(state: AllocDbState, slot: bigint): void {
+  const reservationQueue = state.reservationRetireQueue;
+  const reservations = state.reservations;
+  for (;;) {
+    const retireAfterSlot = reservationQueue.frontSlot();
+    if (retireAfterSlot === undefined || retireAfterSlot >= slot) break;
+    const reservationId = reservationQueue.frontKey()!;
+    reservationQueue.dropFront();
+    const reservation = reservations.get(reservationId);
+    if (reservation === undefined || reservation.retireAfterSlot !== retireAfterSlot) continue;
+    for (let memberIndex = 0; memberIndex < reservation.memberCount; memberIndex++) {
+      state.members.remove(memberKeyAt(state, reservation.memberKeyBase, memberIndex));
+    }
+    reservations.remove(reservationId);
+    state.terminalReservations--;
+    if (reservationId > state.maxRetiredReservationId) {
+      state.maxRetiredReservationId = reservationId;
+    }
+  }
+
+  const operationQueue = state.operationRetireQueue;
+  const operations = state.operations;
+  for (;;) {
+    const retireAfterSlot = operationQueue.frontSlot();
+    if (retireAfterSlot === undefined || retireAfterSlot >= slot) break;
+    const operationId = operationQueue.frontKey()!;
+    operationQueue.dropFront();
+    operations.retire(operationId, retireAfterSlot);
+  }
+}

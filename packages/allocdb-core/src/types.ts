@@ -1,0 +1,279 @@
+/**
+ * Public types of the lease allocator: commands, requests, outcomes, records, snapshot and
+ * metrics. u128 ids and u64 quantities are `bigint`; capacities are `number`.
+ */
+
+/** Every command kind, in codec tag order (the tag of `KINDS[i]` is `i + 1`). */
+export const COMMAND_KINDS = [
+  'create_resource',
+  'reserve',
+  'reserve_bundle',
+  'confirm',
+  'release',
+  'revoke',
+  'reclaim',
+  'expire',
+] as const;
+
+export type CommandKind = (typeof COMMAND_KINDS)[number];
+
+export interface CreateResourceCommand {
+  readonly kind: 'create_resource';
+  readonly resourceId: bigint;
+}
+
+export interface ReserveCommand {
+  readonly kind: 'reserve';
+  readonly resourceId: bigint;
+  readonly holderId: bigint;
+  readonly ttlSlots: bigint;
+}
+
+export interface ReserveBundleCommand {
+  readonly kind: 'reserve_bundle';
+  readonly resourceIds: readonly bigint[];
+  readonly holderId: bigint;
+  readonly ttlSlots: bigint;
+}
+
+export interface ConfirmCommand {
+  readonly kind: 'confirm';
+  readonly reservationId: bigint;
+  readonly holderId: bigint;
+  readonly leaseEpoch: bigint;
+}
+
+export interface ReleaseCommand {
+  readonly kind: 'release';
+  readonly reservationId: bigint;
+  readonly holderId: bigint;
+  readonly leaseEpoch: bigint;
+}
+
+export interface RevokeCommand {
+  readonly kind: 'revoke';
+  readonly reservationId: bigint;
+}
+
+export interface ReclaimCommand {
+  readonly kind: 'reclaim';
+  readonly reservationId: bigint;
+}
+
+/** Internal: the durable engine's expiration tick sends it; clients may not. */
+export interface ExpireCommand {
+  readonly kind: 'expire';
+  readonly reservationId: bigint;
+  readonly deadlineSlot: bigint;
+}
+
+export type Command =
+  | CreateResourceCommand
+  | ReserveCommand
+  | ReserveBundleCommand
+  | ConfirmCommand
+  | ReleaseCommand
+  | RevokeCommand
+  | ReclaimCommand
+  | ExpireCommand;
+
+/** A client command with its idempotency key. */
+export interface ClientRequest {
+  readonly operationId: bigint;
+  readonly clientId: bigint;
+  readonly command: Command;
+}
+
+/** Position of a command in the log: assigned by the sequencer (the durable engine). */
+export interface ApplyContext {
+  readonly lsn: bigint;
+  readonly requestSlot: bigint;
+}
+
+export type ResultCode =
+  | 'ok'
+  | 'noop'
+  | 'already_exists'
+  | 'resource_table_full'
+  | 'resource_not_found'
+  | 'resource_busy'
+  | 'bundle_too_large'
+  | 'ttl_out_of_range'
+  | 'reservation_table_full'
+  | 'reservation_member_table_full'
+  | 'reservation_not_found'
+  | 'reservation_retired'
+  | 'expiration_index_full'
+  | 'operation_table_full'
+  | 'operation_conflict'
+  | 'invalid_state'
+  | 'holder_mismatch'
+  | 'stale_epoch'
+  | 'slot_overflow';
+
+/** Every result code, in codec order (the snapshot stores the index). */
+export const RESULT_CODES: readonly ResultCode[] = [
+  'ok',
+  'noop',
+  'already_exists',
+  'resource_table_full',
+  'resource_not_found',
+  'resource_busy',
+  'bundle_too_large',
+  'ttl_out_of_range',
+  'reservation_table_full',
+  'reservation_member_table_full',
+  'reservation_not_found',
+  'reservation_retired',
+  'expiration_index_full',
+  'operation_table_full',
+  'operation_conflict',
+  'invalid_state',
+  'holder_mismatch',
+  'stale_epoch',
+  'slot_overflow',
+];
+
+/**
+ * The answer to a command. `reservationId`, `leaseEpoch` and `deadlineSlot` are present only on
+ * a successful reserve; a cached retry returns them exactly as stored. Outcomes returned by the
+ * state machine are frozen.
+ */
+export interface Outcome {
+  readonly resultCode: ResultCode;
+  readonly reservationId?: bigint;
+  readonly leaseEpoch?: bigint;
+  readonly deadlineSlot?: bigint;
+}
+
+export type ResourceState = 'available' | 'reserved' | 'confirmed' | 'revoking';
+export const RESOURCE_STATES: readonly ResourceState[] = [
+  'available',
+  'reserved',
+  'confirmed',
+  'revoking',
+];
+
+export type ReservationState =
+  | 'reserved'
+  | 'confirmed'
+  | 'revoking'
+  | 'released'
+  | 'expired'
+  | 'revoked';
+export const RESERVATION_STATES: readonly ReservationState[] = [
+  'reserved',
+  'confirmed',
+  'revoking',
+  'released',
+  'expired',
+  'revoked',
+];
+
+export interface ResourceRecord {
+  readonly resourceId: bigint;
+  readonly state: ResourceState;
+  /** Absent exactly when `state` is `available`. */
+  readonly currentReservationId?: bigint;
+  readonly version: bigint;
+}
+
+export interface ReservationRecord {
+  readonly reservationId: bigint;
+  /** Member 0, the anchor. */
+  readonly resourceId: bigint;
+  readonly holderId: bigint;
+  readonly leaseEpoch: bigint;
+  readonly state: ReservationState;
+  readonly createdLsn: bigint;
+  readonly deadlineSlot: bigint;
+  /** Set by release, expire and reclaim. */
+  readonly releasedLsn?: bigint;
+  /** Set exactly when the state is terminal (released, expired, revoked). */
+  readonly retireAfterSlot?: bigint;
+  readonly memberCount: number;
+}
+
+export interface ReservationMember {
+  readonly reservationId: bigint;
+  readonly resourceId: bigint;
+  readonly memberIndex: number;
+}
+
+export interface OperationRecord {
+  readonly operationId: bigint;
+  /** Canonical encoding of the command (`encodeCommand`), compared byte for byte on retry. */
+  readonly command: Uint8Array;
+  readonly outcome: Outcome;
+  readonly appliedLsn: bigint;
+  readonly retireAfterSlot: bigint;
+}
+
+export type ReservationLookup =
+  | { readonly status: 'found'; readonly reservation: ReservationRecord }
+  | { readonly status: 'retired' }
+  | { readonly status: 'not_found' };
+
+/** What applying a client request at a given slot would answer from the operation table. */
+export type RetryLookup =
+  | { readonly status: 'miss' }
+  | { readonly status: 'hit'; readonly outcome: Outcome; readonly appliedLsn: bigint }
+  | { readonly status: 'conflict' };
+
+/** How the last `applyClient` was answered (the durable engine reports `fromRetryCache`). */
+export type ClientDisposition =
+  | 'executed'
+  | 'retry_cache'
+  | 'operation_conflict'
+  | 'operation_table_full'
+  | 'slot_overflow';
+
+/** A reserved reservation whose deadline has passed: the engine logs `expire` for it. */
+export interface DueExpiration {
+  readonly reservationId: bigint;
+  readonly deadlineSlot: bigint;
+}
+
+export interface TableUse {
+  readonly used: number;
+  readonly capacity: number;
+}
+
+export interface AllocDbMetrics {
+  readonly resources: TableUse;
+  readonly reservations: TableUse;
+  readonly reservationMembers: TableUse;
+  readonly operations: TableUse;
+  readonly reservationRetireQueue: TableUse;
+  readonly operationRetireQueue: TableUse;
+  /** Reserved reservations waiting in the expiration wheel. */
+  readonly scheduledExpirations: TableUse;
+  /** Wheel buckets holding at least one id (the wheel has `maxTtlSlots + 1` buckets). */
+  readonly nonEmptyExpirationBuckets: TableUse;
+  /** The fullest bucket's length against `maxExpirationBucketLen`. */
+  readonly largestExpirationBucket: TableUse;
+  readonly lastAppliedLsn: bigint;
+  readonly lastRequestSlot: bigint;
+  readonly maxRetiredReservationId: bigint;
+}
+
+/** One expiration wheel bucket: index `deadline mod (maxTtlSlots + 1)`, ids ascending. */
+export interface ExpirationBucket {
+  readonly bucket: bigint;
+  readonly reservationIds: readonly bigint[];
+}
+
+/**
+ * The whole state as plain records, each list sorted by key (members by reservation id, then
+ * member index; buckets by index). Retire queues are not stored: restore rebuilds them.
+ */
+export interface AllocDbSnapshot {
+  readonly lastAppliedLsn: bigint;
+  readonly lastRequestSlot: bigint;
+  readonly maxRetiredReservationId: bigint;
+  readonly resources: readonly ResourceRecord[];
+  readonly reservations: readonly ReservationRecord[];
+  readonly members: readonly ReservationMember[];
+  readonly operations: readonly OperationRecord[];
+  readonly expirationWheel: readonly ExpirationBucket[];
+}

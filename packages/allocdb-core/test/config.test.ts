@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { type AllocDbConfig, resolveConfig, validateConfig } from '../src/config.js';
+import { DEFAULT_CONFIG, MAX_TABLE_CAPACITY, U64_MAX } from '../src/constants.js';
+import { ConfigError } from '../src/errors.js';
+import { AllocDb } from '../src/state-machine/alloc-db.js';
+import { C0 } from './support/alloc.js';
+
+function failure(config: Partial<AllocDbConfig>): { code: string; field: string } {
+  try {
+    validateConfig({ ...C0, ...config } as AllocDbConfig);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const { code, field } = error as ConfigError;
+    return { code, field };
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config validation', () => {
+  it('accepts C0 and derives W, the member capacity and the wheel size', () => {
+    expect(validateConfig(C0)).toEqual({
+      operationWindowSlots: 24n,
+      memberCapacity: 8,
+      wheelBuckets: 17n,
+    });
+  });
+
+  it('resolveConfig fills defaults and the defaults are valid', () => {
+    expect(resolveConfig()).toEqual(DEFAULT_CONFIG);
+    expect(resolveConfig({ maxResources: 3, maxBundleSize: 2 }).maxResources).toBe(3);
+    expect(() => resolveConfig({ maxResources: 0 })).toThrow(ConfigError);
+  });
+
+  it('rules 1–6: each zero capacity is zero_capacity naming the field', () => {
+    for (const field of [
+      'maxResources',
+      'maxReservations',
+      'maxOperations',
+      'maxBundleSize',
+      'maxTtlSlots',
+      'maxExpirationBucketLen',
+    ] as const) {
+      const zero = field === 'maxTtlSlots' ? 0n : 0;
+      expect(failure({ [field]: zero }), field).toEqual({ code: 'zero_capacity', field });
+    }
+  });
+
+  it('rules 1–6 report the zero capacities in the spec order', () => {
+    const allZero: Partial<AllocDbConfig> = {
+      maxResources: 0,
+      maxReservations: 0,
+      maxOperations: 0,
+      maxBundleSize: 0,
+      maxTtlSlots: 0n,
+      maxExpirationBucketLen: 0,
+    };
+    const order = Object.keys(allZero) as (keyof AllocDbConfig)[];
+    const remaining: Partial<AllocDbConfig> = { ...allZero };
+    for (const field of order) {
+      expect(failure(remaining).field).toBe(field);
+      delete remaining[field];
+    }
+  });
+
+  it('rule 7: bundle larger than the resource table', () => {
+    expect(failure({ maxBundleSize: 9 })).toEqual({
+      code: 'bundle_size_too_large',
+      field: 'maxBundleSize',
+    });
+    expect(() => validateConfig({ ...C0, maxBundleSize: 8 })).not.toThrow();
+  });
+
+  it('rule 8: history window longer than the longest TTL', () => {
+    expect(failure({ reservationHistoryWindowSlots: 17n })).toEqual({
+      code: 'history_window_too_large',
+      field: 'reservationHistoryWindowSlots',
+    });
+    expect(() => validateConfig({ ...C0, reservationHistoryWindowSlots: 16n })).not.toThrow();
+  });
+
+  it('rule 9: the operation window overflows u64', () => {
+    expect(failure({ maxTtlSlots: 2n ** 63n, maxClientRetryWindowSlots: 2n ** 63n })).toEqual({
+      code: 'operation_window_too_large',
+      field: 'maxClientRetryWindowSlots',
+    });
+    expect(() =>
+      validateConfig({ ...C0, maxTtlSlots: 2n ** 63n, maxClientRetryWindowSlots: 2n ** 63n - 2n }),
+    ).not.toThrow();
+  });
+
+  it('rule 10: a bucket larger than the reservation table', () => {
+    expect(failure({ maxExpirationBucketLen: 9 })).toEqual({
+      code: 'bucket_capacity_too_large',
+      field: 'maxExpirationBucketLen',
+    });
+  });
+
+  it('rule 11: maxTtlSlots + 1 overflows u64', () => {
+    expect(failure({ maxTtlSlots: U64_MAX, maxClientRetryWindowSlots: 0n })).toEqual({
+      code: 'wheel_too_large',
+      field: 'maxTtlSlots',
+    });
+    // The wheel never allocates per bucket, so the largest legal TTL opens fine.
+    const db = new AllocDb({ ...C0, maxTtlSlots: U64_MAX - 1n, maxClientRetryWindowSlots: 0n });
+    expect(db.metrics().scheduledExpirations.capacity).toBe(C0.maxReservations);
+  });
+
+  it('adjacent rules fire in the spec order when both are broken', () => {
+    expect(failure({ maxOperations: 0, maxBundleSize: 9 }).code).toBe('zero_capacity');
+    expect(failure({ maxBundleSize: 9, reservationHistoryWindowSlots: 17n }).code).toBe(
+      'bundle_size_too_large',
+    );
+    expect(
+      failure({
+        reservationHistoryWindowSlots: 2n ** 63n + 1n,
+        maxTtlSlots: 2n ** 63n,
+        maxClientRetryWindowSlots: 2n ** 63n,
+      }).code,
+    ).toBe('history_window_too_large');
+    expect(
+      failure({
+        maxTtlSlots: 2n ** 63n,
+        maxClientRetryWindowSlots: 2n ** 63n,
+        maxExpirationBucketLen: 9,
+      }).code,
+    ).toBe('operation_window_too_large');
+    expect(
+      failure({ maxExpirationBucketLen: 9, maxTtlSlots: U64_MAX, maxClientRetryWindowSlots: 0n })
+        .code,
+    ).toBe('bucket_capacity_too_large');
+    expect(
+      failure({
+        maxTtlSlots: U64_MAX,
+        maxClientRetryWindowSlots: 0n,
+        maxResources: MAX_TABLE_CAPACITY + 1,
+      }).code,
+    ).toBe('wheel_too_large');
+  });
+
+  it('after the spec rules, tables beyond MAX_TABLE_CAPACITY are capacity_too_large', () => {
+    expect(failure({ maxResources: MAX_TABLE_CAPACITY + 1 })).toEqual({
+      code: 'capacity_too_large',
+      field: 'maxResources',
+    });
+    expect(failure({ maxOperations: MAX_TABLE_CAPACITY + 1 }).field).toBe('maxOperations');
+    expect(
+      failure({ maxResources: 64, maxReservations: MAX_TABLE_CAPACITY / 4, maxBundleSize: 8 }),
+    ).toEqual({ code: 'capacity_too_large', field: 'maxBundleSize' });
+  });
+
+  it('wrong types and ranges are invalid_value, before any spec rule', () => {
+    expect(failure({ shardId: 1 as unknown as bigint })).toEqual({
+      code: 'invalid_value',
+      field: 'shardId',
+    });
+    expect(failure({ shardId: 2n ** 64n }).code).toBe('invalid_value');
+    expect(failure({ maxTtlSlots: -1n }).field).toBe('maxTtlSlots');
+    expect(failure({ maxResources: -1 }).field).toBe('maxResources');
+    expect(failure({ maxResources: 1.5, maxOperations: 0 }).code).toBe('invalid_value');
+    expect(failure({ maxReservations: 4n as unknown as number }).field).toBe('maxReservations');
+    expect(failure({ reservationHistoryWindowSlots: undefined }).field).toBe(
+      'reservationHistoryWindowSlots',
+    );
+    expect(() => validateConfig(null as unknown as AllocDbConfig)).toThrow(ConfigError);
+  });
+
+  it('the AllocDb constructor validates', () => {
+    expect(() => new AllocDb({ ...C0, maxResources: 0 })).toThrow(ConfigError);
+  });
+});
