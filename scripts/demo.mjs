@@ -1,51 +1,93 @@
-// The README's main job. Today: the runtime substrate of allocdb-core. It writes WAL frames to a
-// log, tears the last write as a crash would, and shows recovery cutting exactly the torn tail.
-// (This becomes a demo of the durable engines and the seam report as they land.)
-import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+// The README's main job: a durable allocdb-core engine surviving a crash.
+//
+// A child process opens a data directory, creates seats, lets two holders contend for one, and is
+// killed with SIGKILL right after its last acknowledged command. The parent then reopens the
+// directory: recovery replays the log, the winner still holds the seat, and a retry of an
+// acknowledged operation returns its original answer instead of executing twice.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WalFile } from '../packages/allocdb-core/dist/runtime/wal-file.js';
+import { AllocDbEngine, resolveConfig } from '../packages/allocdb-core/dist/index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'engine-family-demo-'));
-const path = join(dir, 'wal');
-const options = { maxPayloadBytes: 64 * 1024 };
-const text = (s) => new TextEncoder().encode(s);
+const config = resolveConfig({
+  maxResources: 64,
+  maxReservations: 64,
+  maxOperations: 1_024,
+  maxExpirationBucketLen: 64,
+});
+const request = (operationId, clientId, command) => ({ operationId, clientId, command });
+const aliceReserve = request(101n, 1n, {
+  kind: 'reserve',
+  resourceId: 1n,
+  holderId: 1n,
+  ttlSlots: 60n,
+});
 
-try {
-  const wal = WalFile.open(path, options);
-  const frames = ['create_resource 11', 'reserve 11 for holder 1', 'confirm 11'].map(
-    (payload, i) => ({
-      recordType: 1,
-      lsn: BigInt(i + 1),
-      requestSlot: BigInt(10 + i),
-      payload: text(payload),
-    }),
-  );
-  wal.appendSync(frames);
-  wal.syncSync();
-  console.log(`wrote ${frames.length} frames (${wal.length} bytes) to ${path}`);
-  wal.close();
-
-  const intact = readFileSync(path).length;
-  truncateSync(path, intact - 7);
-  console.log(
-    `simulated a crash: the last write lost its final 7 bytes (${intact - 7} bytes on disk)`,
-  );
-
-  const reopened = WalFile.open(path, options);
-  const recovered = [];
-  const scan = reopened.scan((frame) => recovered.push(frame));
-  console.log(
-    `scan: ${scan.frameCount} whole frames, then ${scan.stop.kind} at offset ${scan.stop.offset}`,
-  );
-  const cut = reopened.truncateTornTail(scan);
-  console.log(`recovery cut ${cut} torn bytes; the log now ends at byte ${reopened.length}`);
-  for (const frame of recovered) {
-    console.log(
-      `  lsn ${frame.lsn} slot ${frame.requestSlot}: ${new TextDecoder().decode(frame.payload)}`,
-    );
+async function child(dir) {
+  const engine = await AllocDbEngine.open({ dir, config });
+  for (const seat of [1n, 2n, 3n]) {
+    await engine.submit(request(seat, 9n, { kind: 'create_resource', resourceId: seat }));
   }
-  reopened.close();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  const [alice, bob] = await Promise.all([
+    engine.submit(aliceReserve),
+    engine.submit(
+      request(201n, 2n, { kind: 'reserve', resourceId: 1n, holderId: 2n, ttlSlots: 60n }),
+    ),
+  ]);
+  const { reservationId, leaseEpoch } = alice.outcome;
+  await engine.submit(
+    request(102n, 1n, { kind: 'confirm', reservationId, holderId: 1n, leaseEpoch }),
+  );
+  const bobElsewhere = await engine.submit(
+    request(202n, 2n, { kind: 'reserve', resourceId: 2n, holderId: 2n, ttlSlots: 60n }),
+  );
+  process.send({
+    alice: alice.outcome.resultCode,
+    bob: bob.outcome.resultCode,
+    bobElsewhere: bobElsewhere.outcome.resultCode,
+  });
+  await new Promise(() => {}); // wait to be killed, without closing the engine
 }
+
+async function parent() {
+  const dir = mkdtempSync(join(tmpdir(), 'allocdb-demo-'));
+  try {
+    console.log(`data directory: ${dir}\n`);
+    const worker = spawn(process.execPath, [import.meta.filename, dir], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const acknowledged = await new Promise((resolve) => worker.once('message', resolve));
+    console.log('child process, acknowledged:');
+    console.log(`  alice reserves seat 1 → ${acknowledged.alice}`);
+    console.log(`  bob reserves seat 1   → ${acknowledged.bob}`);
+    console.log(`  alice confirms; bob reserves seat 2 → ${acknowledged.bobElsewhere}`);
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker.once('exit', resolve));
+    console.log('child process killed with SIGKILL (no close, no checkpoint)\n');
+
+    const engine = await AllocDbEngine.open({ dir, config });
+    const status = engine.recoveryStatus;
+    console.log(
+      `reopened: ${status.startupKind}, replayed ${status.replayedFrames} frames up to lsn ${status.lastReplayedLsn}`,
+    );
+    for (const seat of [1n, 2n, 3n]) {
+      const record = engine.getResource(seat);
+      console.log(
+        `  seat ${seat}: ${record.state}${record.currentReservationId ? ` (reservation ${record.currentReservationId})` : ''}`,
+      );
+    }
+    const retry = await engine.submit(aliceReserve);
+    console.log(
+      `alice retries her reserve → ${retry.outcome.resultCode}, fromRetryCache=${retry.fromRetryCache}, lsn ${retry.lsn}`,
+    );
+    await engine.checkpoint();
+    await engine.close();
+    console.log('checkpointed and closed cleanly');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === undefined) await parent();
+else await child(process.argv[2]);

@@ -39,12 +39,6 @@ export const SNAPSHOT_SCHEMA_VERSION = 1;
 export const INLINE_COMMAND_BYTES = 48;
 
 /**
- * Initial size of an encoder's buffer. Every fixed-shape command fits in 64 bytes; the buffer
- * doubles for bundles and snapshots, so the first allocation only has to cover the common case.
- */
-export const WRITER_INITIAL_BYTES = 64;
-
-/**
  * Defaults filled in by `resolveConfig` for fields the caller leaves out. Sized for a service
  * that hands out tens of thousands of leases with one-second slots: TTLs up to an hour, client
  * retries honoured for ten minutes past the longest TTL, released leases readable for five

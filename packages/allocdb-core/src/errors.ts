@@ -56,23 +56,10 @@ export class InvalidRequestError extends AllocDbError {
   }
 }
 
-export type CodecErrorCode =
-  | 'truncated'
-  | 'trailing_bytes'
-  | 'unsupported_version'
-  | 'unknown_command_kind'
-  | 'invalid_value';
+// CodecError lives with the Reader that throws it, in the copied runtime.
+import type { CodecErrorCode } from './runtime/binary.js';
 
-/** Bytes that are not a valid command payload; `offset` is where decoding failed. */
-export class CodecError extends AllocDbError {
-  declare readonly code: CodecErrorCode;
-  readonly offset: number;
-
-  constructor(code: CodecErrorCode, offset: number, message: string) {
-    super(code, `cannot decode (${code}) at byte ${offset}: ${message}`);
-    this.offset = offset;
-  }
-}
+export { CodecError, type CodecErrorCode } from './runtime/binary.js';
 
 export type SnapshotErrorCode =
   | CodecErrorCode

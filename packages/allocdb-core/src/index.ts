@@ -1,6 +1,6 @@
 /**
- * allocdb-core: the lease allocator's state machine, its command codec and snapshot body.
- * (The durable engine, WAL and snapshot files are exported here too once they exist.)
+ * allocdb-core: the lease allocator's state machine, its command codec and snapshot body,
+ * and the durable engine around them.
  */
 export {
   CLIENT_REQUEST_COMMAND_OFFSET,
@@ -26,6 +26,43 @@ export {
   U64_MAX,
   U128_MAX,
 } from './constants.js';
+// The durable engine.
+export {
+  AllocDbEngine,
+  type AllocDbEngineMetrics,
+  type AllocDbEngineOpenOptions,
+  type CheckpointResult,
+  type ReadOptions,
+  type SlotReadOptions,
+  type SubmitOptions,
+  type SubmitResult,
+  type TickOptions,
+  type TickResult,
+} from './engine/engine.js';
+export {
+  EngineHaltedError,
+  EngineLockedError,
+  FenceNotAppliedError,
+  RecoveryError,
+  type RecoveryErrorCode,
+  SnapshotFileError,
+  type SnapshotFileReason,
+  SubmissionError,
+  type SubmissionErrorCode,
+  WalCorruptionError,
+  WalIoError,
+  WalUnavailableError,
+} from './engine/errors.js';
+export {
+  type CheckpointPolicy,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_COMMAND_BYTES,
+  DEFAULT_MAX_EXPIRATIONS_PER_TICK,
+  DEFAULT_MAX_SNAPSHOT_BYTES,
+  DEFAULT_MAX_SUBMISSION_QUEUE,
+  DEFAULT_SLOT_DURATION_MS,
+  type EngineOptions,
+} from './engine/options.js';
 export {
   AllocDbError,
   ApplyOrderError,
@@ -41,6 +78,7 @@ export {
   type SnapshotErrorCode,
 } from './errors.js';
 export { newOperationId } from './operation-id.js';
+export type { RecoveryStatus, StartupKind } from './runtime/recovery.js';
 export { decodeSnapshotBody, encodeSnapshotBody } from './snapshot/body-codec.js';
 export { AllocDb } from './state-machine/alloc-db.js';
 export * from './types.js';

@@ -28,13 +28,30 @@ describe('public API', () => {
       'InvariantViolation',
       'COMMAND_KINDS',
       'RESULT_CODES',
+      'AllocDbEngine',
+      'SubmissionError',
+      'RecoveryError',
+      'WalCorruptionError',
+      'EngineLockedError',
+      'EngineHaltedError',
+      'FenceNotAppliedError',
     ]) {
       expect(api, name).toHaveProperty(name);
     }
   });
 
   it('does not export runtime internals', () => {
-    for (const name of ['FixedMap', 'RetireQueue', 'hashKey', 'crc32c', 'Reader', 'Writer']) {
+    for (const name of [
+      'FixedMap',
+      'RetireQueue',
+      'hashKey',
+      'crc32c',
+      'Reader',
+      'Writer',
+      'CommitPipeline',
+      'WalFile',
+      'simulateCrash',
+    ]) {
       expect(api, name).not.toHaveProperty(name);
     }
   });

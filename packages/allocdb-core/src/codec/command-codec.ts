@@ -13,9 +13,9 @@
  */
 import { COMMAND_CODEC_VERSION } from '../constants.js';
 import { CodecError } from '../errors.js';
+import { Reader, Writer } from '../runtime/binary.js';
 import { type ClientRequest, COMMAND_KINDS, type Command } from '../types.js';
 import { validateClientRequest, validateCommand } from '../validate.js';
-import { Reader, Writer } from './binary.js';
 
 /** Offset of the command inside a client request payload (version + two u128 ids). */
 export const CLIENT_REQUEST_COMMAND_OFFSET = 1 + 16 + 16;

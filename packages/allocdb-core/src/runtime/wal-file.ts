@@ -82,6 +82,8 @@ export interface WalFileOptions extends WalCodecOptions {
   readonly fileSystem?: FileSystem;
   /** Read size of `scan`; any size gives the same result. */
   readonly scanChunkBytes?: number;
+  /** Open an existing log for scanning only: never creates, truncates or appends. */
+  readonly readOnly?: boolean;
 }
 
 export interface WalFileScan extends StreamScanSummary {
@@ -108,7 +110,9 @@ export class WalFile {
   /** Opens the log for append, creating an empty one if it is missing. Reads nothing. */
   static open(path: string, options: WalFileOptions): WalFile {
     const fileSystem = options.fileSystem ?? nodeFileSystem;
-    const fd = attempt(path, 'open', () => fileSystem.openSync(path, 'a+'));
+    const fd = attempt(path, 'open', () =>
+      fileSystem.openSync(path, options.readOnly ? 'r' : 'a+'),
+    );
     const size = attempt(path, 'stat', () => fileSystem.fstatSync(fd).size);
     return new WalFile(path, options, fd, size);
   }
@@ -120,10 +124,11 @@ export class WalFile {
 
   /** Whether appends are still accepted. */
   get writable(): boolean {
-    return this.unavailable === undefined && this.fd !== undefined;
+    return !this.options.readOnly && this.unavailable === undefined && this.fd !== undefined;
   }
 
   private handle(): number {
+    if (this.options.readOnly) throw new WalUnavailableError(this.path, 'it was opened read-only');
     if (this.unavailable !== undefined) throw new WalUnavailableError(this.path, this.unavailable);
     if (this.fd === undefined) throw new WalUnavailableError(this.path, 'it is closed');
     return this.fd;
@@ -256,25 +261,64 @@ export class WalFile {
    */
   replaceWith(frames: readonly WalFrame[]): void {
     const bytes = encodeFrames(frames, this.options);
+    this.replaceFile((tmpPath, tmpFd) => this.writeAll(tmpPath, tmpFd, bytes));
+  }
+
+  /**
+   * Atomically replaces the log with its own bytes from `fromOffset` to the end followed by
+   * `trailer` frames, copying in bounded chunks (a checkpoint keeps the frames after the previous
+   * snapshot without holding them in memory). Same crash guarantees as `replaceWith`.
+   */
+  replaceWithTail(fromOffset: number, trailer: readonly WalFrame[]): void {
+    const trailerBytes = encodeFrames(trailer, this.options);
+    const source = this.handle();
+    const end = this.byteLength;
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < 0 || fromOffset > end) {
+      throw new RangeError(`replaceWithTail offset ${fromOffset} is outside the log (0..${end})`);
+    }
+    this.replaceFile((tmpPath, tmpFd) => {
+      const chunk = new Uint8Array(
+        Math.min(DEFAULT_SCAN_CHUNK_BYTES, Math.max(1, end - fromOffset)),
+      );
+      for (let position = fromOffset; position < end; ) {
+        const want = Math.min(chunk.length, end - position);
+        const read = attempt(this.path, 'read', () =>
+          this.fs.readSync(source, chunk, 0, want, position),
+        );
+        if (read === 0)
+          throw new WalIoError(
+            this.path,
+            'read',
+            new Error(`the log ended at ${position}, before ${end}`),
+          );
+        this.writeAll(tmpPath, tmpFd, chunk.subarray(0, read));
+        position += read;
+      }
+      this.writeAll(tmpPath, tmpFd, trailerBytes);
+    });
+  }
+
+  private writeAll(path: string, fd: number, bytes: Uint8Array): void {
+    let written = 0;
+    while (written < bytes.length) {
+      written += attempt(path, 'write', () =>
+        this.fs.writeSync(fd, bytes, written, bytes.length - written, null),
+      );
+    }
+  }
+
+  /** Writes `path.tmp` with `fill`, fdatasyncs, renames it over the log, fsyncs the directory. */
+  private replaceFile(fill: (tmpPath: string, tmpFd: number) => void): void {
     this.handle();
     const tmpPath = `${this.path}.tmp`;
     const tmpFd = attempt(tmpPath, 'open', () => this.fs.openSync(tmpPath, 'w'));
     try {
-      let written = 0;
-      while (written < bytes.length) {
-        written += this.fs.writeSync(tmpFd, bytes, written, bytes.length - written, null);
-      }
-    } catch (error) {
-      this.fs.closeSync(tmpFd);
-      throw new WalIoError(tmpPath, 'write', error);
+      fill(tmpPath, tmpFd);
+      attempt(tmpPath, 'sync', () => this.fs.fdatasyncSync(tmpFd));
+    } finally {
+      attempt(tmpPath, 'close', () => this.fs.closeSync(tmpFd));
     }
-    try {
-      this.fs.fdatasyncSync(tmpFd);
-    } catch (error) {
-      this.fs.closeSync(tmpFd);
-      throw new WalIoError(tmpPath, 'sync', error);
-    }
-    attempt(tmpPath, 'close', () => this.fs.closeSync(tmpFd));
+    // From the rename on, the old handle points at a replaced file: failures leave it unusable.
     try {
       this.fs.renameSync(tmpPath, this.path);
     } catch (error) {
@@ -286,7 +330,6 @@ export class WalFile {
       this.fail('sync_directory', error);
     }
     this.reopen();
-    this.byteLength = bytes.length;
   }
 
   /** Closes the old handle and opens the path again for append. */

@@ -19,10 +19,11 @@
  * before allocating anything for it, rejects unknown enum values and flags, and rejects
  * trailing bytes. All failures are SnapshotErrors with the byte offset.
  */
-import { Reader, Writer } from '../codec/binary.js';
+
 import { type AllocDbConfig, validateConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../constants.js';
 import { CodecError, SnapshotError } from '../errors.js';
+import { Reader, Writer } from '../runtime/binary.js';
 import {
   type AllocDbSnapshot,
   type ExpirationBucket,

@@ -5,8 +5,9 @@
  * rebuilt wheel must equal the snapshot's, and every invariant must hold. The caller discards
  * the state on any error, so no half-restored instance escapes.
  */
-import { Writer } from '../codec/binary.js';
+
 import { InvariantViolation, SnapshotError } from '../errors.js';
+import { Writer } from '../runtime/binary.js';
 import { checkAllInvariants } from '../state-machine/invariants.js';
 import {
   type AllocDbState,

@@ -4,11 +4,12 @@
  * engine logs every command before applying it here, and replays the log through the same two
  * apply methods.
  */
-import { Writer } from '../codec/binary.js';
+
 import { writeCommand } from '../codec/command-codec.js';
 import type { AllocDbConfig } from '../config.js';
 import { RESERVATION_ID_SHARD_SHIFT } from '../constants.js';
 import { ApplyOrderError, InvalidRequestError, InvariantViolation } from '../errors.js';
+import { Writer } from '../runtime/binary.js';
 import { decodeSnapshotBody } from '../snapshot/body-codec.js';
 import { captureSnapshot } from '../snapshot/capture.js';
 import { restoreInto } from '../snapshot/restore.js';

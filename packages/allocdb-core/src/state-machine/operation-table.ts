@@ -12,9 +12,10 @@
  * buffer of its own. A record then retains no heap object of its own apart from the outcome of a
  * successful reserve.
  */
-import type { Writer } from '../codec/binary.js';
+
 import { INLINE_COMMAND_BYTES } from '../constants.js';
 import { InvariantViolation } from '../errors.js';
+import type { Writer } from '../runtime/binary.js';
 import { FixedMap } from '../runtime/fixed-map.js';
 import type { OperationRecord, Outcome } from '../types.js';
 

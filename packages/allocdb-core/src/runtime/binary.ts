@@ -1,9 +1,41 @@
 /**
- * The one binary Reader and Writer of allocdb-core (command payloads and snapshot bodies).
- * Little-endian throughout; u128 values are written as two u64 words, low word first.
+ * The engine's one binary Reader and Writer (command payloads and snapshot bodies), and the
+ * `CodecError` every decoder throws. Little-endian throughout; u128 values are written as two
+ * u64 words, low word first.
+ *
+ * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
+ * `src/runtime/`.
  */
-import { U64_MAX, U128_MAX, WRITER_INITIAL_BYTES } from '../constants.js';
-import { CodecError } from '../errors.js';
+
+const U64_MAX = (1n << 64n) - 1n;
+const U128_MAX = (1n << 128n) - 1n;
+
+/**
+ * Initial size of a Writer's buffer: every fixed-shape client request (version, two u128 ids and
+ * the largest fixed command) fits, so the common case never grows; bundles and snapshots double
+ * it as needed.
+ */
+export const WRITER_INITIAL_BYTES = 128;
+
+export type CodecErrorCode =
+  | 'truncated'
+  | 'trailing_bytes'
+  | 'unsupported_version'
+  | 'unknown_command_kind'
+  | 'invalid_value';
+
+/** Bytes that do not decode; `offset` is where decoding failed. */
+export class CodecError extends Error {
+  readonly code: CodecErrorCode;
+  readonly offset: number;
+
+  constructor(code: CodecErrorCode, offset: number, message: string) {
+    super(`cannot decode (${code}) at byte ${offset}: ${message}`);
+    this.name = 'CodecError';
+    this.code = code;
+    this.offset = offset;
+  }
+}
 
 /**
  * Reads values from the caller's bytes through one DataView and one cursor. Every read goes

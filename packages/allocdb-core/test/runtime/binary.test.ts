@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer } from '../../src/codec/binary.js';
 import { U64_MAX, U128_MAX } from '../../src/constants.js';
 import { CodecError } from '../../src/errors.js';
+import { Reader, Writer } from '../../src/runtime/binary.js';
 
 describe('Reader and Writer', () => {
   it('round-trip every width little-endian, u128 low word first', () => {

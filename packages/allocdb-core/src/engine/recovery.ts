@@ -1,0 +1,49 @@
+/**
+ * The allocator's side of recovery: how to build, restore, decode and apply. The orchestration
+ * (snapshot, scan, replay checks, torn-tail cut) is the runtime's `recoverDirectory`; the live
+ * engine applies commands through the same `applyDecoded` as replay.
+ */
+import { decodeClientRequest, decodeInternalCommand } from '../codec/command-codec.js';
+import type { AllocDbConfig } from '../config.js';
+import type { RecoveryHooks } from '../runtime/recovery.js';
+import { RecordType, type WalFrame } from '../runtime/wal.js';
+import { AllocDb } from '../state-machine/alloc-db.js';
+import type { ClientRequest, Command, Outcome } from '../types.js';
+
+/** A logged command, decoded. */
+export type DecodedFrame =
+  | { readonly kind: 'client'; readonly request: ClientRequest }
+  | { readonly kind: 'internal'; readonly command: Command };
+
+/** Decodes a client or internal frame's payload (CodecError on bad bytes). */
+export function decodeFramePayload(frame: WalFrame): DecodedFrame {
+  return frame.recordType === RecordType.client
+    ? { kind: 'client', request: decodeClientRequest(frame.payload) }
+    : { kind: 'internal', command: decodeInternalCommand(frame.payload) };
+}
+
+/** Applies a logged command to the state machine: the single apply path of live and replay. */
+export function applyDecoded(
+  db: AllocDb,
+  lsn: bigint,
+  requestSlot: bigint,
+  decoded: DecodedFrame,
+): Outcome {
+  const context = { lsn, requestSlot };
+  return decoded.kind === 'client'
+    ? db.applyClient(context, decoded.request)
+    : db.applyInternal(context, decoded.command);
+}
+
+export function allocDbRecoveryHooks(config: AllocDbConfig): RecoveryHooks<AllocDb, DecodedFrame> {
+  return {
+    fresh: () => new AllocDb(config),
+    restore: (body) => AllocDb.fromSnapshotBody(config, body),
+    watermarks: (db) => ({ lsn: db.lastAppliedLsn, slot: db.lastRequestSlot }),
+    decode: decodeFramePayload,
+    apply: (db, frame, decoded) =>
+      applyDecoded(db, frame.lsn, frame.requestSlot, decoded).resultCode === 'slot_overflow'
+        ? 'slot_overflow'
+        : 'applied',
+  };
+}
