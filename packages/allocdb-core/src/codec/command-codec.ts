@@ -125,10 +125,20 @@ function readVersion(reader: Reader): void {
   }
 }
 
+/**
+ * One Writer reused by every encoder below (each finishes with a copy of exactly its bytes), so
+ * that encoding a request allocates its result and nothing else. Encoders never nest.
+ */
+const sharedWriter = new Writer();
+function scratchWriter(): Writer {
+  sharedWriter.reset();
+  return sharedWriter;
+}
+
 /** The canonical bytes of one command (what operation records store). Validates first. */
 export function encodeCommand(command: Command): Uint8Array {
   validateCommand(command);
-  const writer = new Writer();
+  const writer = scratchWriter();
   writeCommand(writer, command);
   return writer.finish();
 }
@@ -147,7 +157,7 @@ export function decodeCommand(bytes: Uint8Array): Command {
  */
 export function encodeClientRequest(request: ClientRequest): Uint8Array {
   validateClientRequest(request);
-  const writer = new Writer();
+  const writer = scratchWriter();
   writer.u8(COMMAND_CODEC_VERSION);
   writer.u128(request.operationId);
   writer.u128(request.clientId);
@@ -169,7 +179,7 @@ export function decodeClientRequest(bytes: Uint8Array): ClientRequest {
 /** The WAL payload of an internal command. Validates first (InvalidRequestError). */
 export function encodeInternalCommand(command: Command): Uint8Array {
   validateCommand(command);
-  const writer = new Writer();
+  const writer = scratchWriter();
   writer.u8(COMMAND_CODEC_VERSION);
   writeCommand(writer, command);
   return writer.finish();

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import {
   bytesEqual,
   CLIENT_REQUEST_COMMAND_OFFSET,
-  decodeClientRequest,
   encodeClientRequest,
   encodeInternalCommand,
 } from '../codec/command-codec.js';
@@ -20,6 +19,7 @@ import {
   CommitPipeline,
   EngineHaltedError,
   SubmissionError,
+  type SubmissionErrorCode,
 } from '../runtime/commit-pipeline.js';
 import { acquireDirectoryLock, type DirectoryLock } from '../runtime/lock-file.js';
 import {
@@ -51,7 +51,7 @@ import {
   resolveEngineOptions,
   wallClock,
 } from './options.js';
-import { allocDbRecoveryHooks, applyDecoded, type DecodedFrame } from './recovery.js';
+import { allocDbRecoveryHooks } from './recovery.js';
 
 export interface AllocDbEngineOpenOptions {
   /** Data directory; created if missing. */
@@ -135,9 +135,11 @@ export type EngineSeams = RecoverySeams;
 /** Lets tests stop an engine the way a killed process would (no drain, no sync). */
 export const simulateCrash: unique symbol = Symbol('allocdb-core simulateCrash');
 
+/** A validated client request ready for the log: the engine's own copy and its bytes. */
 interface PreparedRequest {
-  readonly decoded: DecodedFrame & { readonly kind: 'client' };
+  readonly request: ClientRequest;
   readonly payload: Uint8Array;
+  /** The canonical command bytes (dedupe compares these). */
   readonly commandBytes: Uint8Array;
   readonly requestedSlot: bigint | undefined;
 }
@@ -148,6 +150,68 @@ interface InFlight {
 }
 
 type Prepared = { readonly answer: SubmitResult } | { readonly request: PreparedRequest };
+
+/** A client command in the commit pipeline. */
+class ClientJob implements CommitJob<SubmitResult> {
+  readonly recordType = RecordType.client;
+  readonly payload: Uint8Array;
+  readonly requestedSlot: bigint | undefined;
+
+  constructor(
+    private readonly db: AllocDb,
+    private readonly request: ClientRequest,
+    prepared: PreparedRequest,
+    private readonly applied: () => void,
+    readonly settled: (() => void) | undefined,
+  ) {
+    this.payload = prepared.payload;
+    this.requestedSlot = prepared.requestedSlot;
+  }
+
+  admit(slot: bigint): SubmissionErrorCode | undefined {
+    return this.db.wouldValidatedSlotOverflow(slot, this.request.command, 'client')
+      ? 'slot_overflow'
+      : undefined;
+  }
+
+  apply(lsn: bigint, requestSlot: bigint): SubmitResult {
+    const outcome = this.db.applyValidatedClient(lsn, requestSlot, this.request);
+    this.applied();
+    return {
+      lsn,
+      requestSlot,
+      outcome,
+      fromRetryCache: this.db.lastClientDisposition === 'retry_cache',
+    };
+  }
+}
+
+/** An internal command (a tick's `expire`) in the commit pipeline. */
+class InternalJob implements CommitJob<SubmitResult> {
+  readonly recordType = RecordType.internal;
+  readonly payload: Uint8Array;
+
+  constructor(
+    private readonly db: AllocDb,
+    private readonly command: Command,
+    readonly requestedSlot: bigint,
+    private readonly applied: () => void,
+  ) {
+    this.payload = encodeInternalCommand(command);
+  }
+
+  admit(slot: bigint): SubmissionErrorCode | undefined {
+    return this.db.wouldValidatedSlotOverflow(slot, this.command, 'internal')
+      ? 'slot_overflow'
+      : undefined;
+  }
+
+  apply(lsn: bigint, requestSlot: bigint): SubmitResult {
+    const outcome = this.db.applyValidatedInternal(lsn, requestSlot, this.command);
+    this.applied();
+    return { lsn, requestSlot, outcome, fromRetryCache: false };
+  }
+}
 
 function invalid(message: string, cause?: unknown): SubmissionError {
   return new SubmissionError('invalid_request', `${message}; nothing was written`, { cause });
@@ -285,11 +349,6 @@ export class AllocDbEngine {
         `the encoded command is ${payload.length} bytes, over maxCommandBytes ${this.options.maxCommandBytes}; nothing was written`,
       );
     }
-    // From here on the engine works from the logged bytes, never from the caller's objects.
-    const decoded: PreparedRequest['decoded'] = {
-      kind: 'client',
-      request: decodeClientRequest(payload),
-    };
     const commandBytes = payload.subarray(CLIENT_REQUEST_COMMAND_OFFSET);
     const slot = this.currentSlot(requestedSlot);
     const cached = this.db.lookupRetry(request.operationId, commandBytes, slot);
@@ -313,7 +372,15 @@ export class AllocDbEngine {
         },
       };
     }
-    return { request: { decoded, payload, commandBytes, requestedSlot } };
+    if (this.db.wouldValidatedSlotOverflow(slot, request.command, 'client')) {
+      throw new SubmissionError(
+        'slot_overflow',
+        `the command's slot arithmetic overflows u64 at slot ${slot}; nothing was written`,
+      );
+    }
+    // From here on the engine works from its own copy, never from the caller's objects, so a
+    // request changed after submission cannot make the applied command differ from the logged one.
+    return { request: { request: copyRequest(request), payload, commandBytes, requestedSlot } };
   }
 
   /** The slot a command submitted now would get (before the pipeline raises it further). */
@@ -331,77 +398,41 @@ export class AllocDbEngine {
     return slot < this.pipeline.lastSlot ? this.pipeline.lastSlot : slot;
   }
 
-  private clientJob(prepared: PreparedRequest, settled?: () => void): CommitJob<SubmitResult> {
-    const { request } = prepared.decoded;
-    return {
-      recordType: RecordType.client,
-      payload: prepared.payload,
-      requestedSlot: prepared.requestedSlot,
-      admit: (slot) =>
-        this.db.wouldSlotOverflow(slot, request.command, 'client') ? 'slot_overflow' : undefined,
-      apply: (lsn, requestSlot) => {
-        const outcome = applyDecoded(this.db, lsn, requestSlot, prepared.decoded);
-        this.afterApply();
-        const fromRetryCache = this.db.lastClientDisposition === 'retry_cache';
-        return { lsn, requestSlot, outcome, fromRetryCache };
-      },
-      settled,
-    };
-  }
-
-  private internalJob(command: Command, requestedSlot: bigint): CommitJob<SubmitResult> {
-    const decoded: DecodedFrame = { kind: 'internal', command };
-    return {
-      recordType: RecordType.internal,
-      payload: encodeInternalCommand(command),
-      requestedSlot,
-      admit: (slot) =>
-        this.db.wouldSlotOverflow(slot, command, 'internal') ? 'slot_overflow' : undefined,
-      apply: (lsn, requestSlot) => {
-        const outcome = applyDecoded(this.db, lsn, requestSlot, decoded);
-        this.afterApply();
-        return { lsn, requestSlot, outcome, fromRetryCache: false };
-      },
-    };
-  }
-
-  private checkSlotOverflow(prepared: PreparedRequest): void {
-    const slot = this.currentSlot(prepared.requestedSlot);
-    if (this.db.wouldSlotOverflow(slot, prepared.decoded.request.command, 'client')) {
-      throw new SubmissionError(
-        'slot_overflow',
-        `the command's slot arithmetic overflows u64 at slot ${slot}; nothing was written`,
-      );
-    }
-  }
-
   /**
    * Submits a client request through group commit. Resolves once the command is durable and
    * applied; domain failures (`resource_busy`, …) are outcomes. Rejects with `SubmissionError`.
    */
-  async submit(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
-    const prepared = this.prepare(request, options);
-    if ('answer' in prepared) return prepared.answer;
-    const { operationId } = prepared.request.decoded.request;
-    const inflight = this.inflight.get(operationId);
-    if (
-      inflight?.promise !== undefined &&
-      bytesEqual(inflight.commandBytes, prepared.request.commandBytes)
-    ) {
-      return inflight.promise;
+  submit(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
+    try {
+      const prepared = this.prepare(request, options);
+      if ('answer' in prepared) return Promise.resolve(prepared.answer);
+      const { operationId } = prepared.request.request;
+      const inflight = this.inflight.get(operationId);
+      if (
+        inflight?.promise !== undefined &&
+        bytesEqual(inflight.commandBytes, prepared.request.commandBytes)
+      ) {
+        return inflight.promise;
+      }
+      // A different command under an in-flight operationId is logged too: the state machine
+      // answers it (operation_conflict, or executes it if the first one was not recorded).
+      if (inflight !== undefined)
+        return this.pipeline.enqueue(this.clientJob(prepared.request, undefined));
+      const entry: InFlight = { commandBytes: prepared.request.commandBytes, promise: undefined };
+      const forget = () => {
+        if (this.inflight.get(operationId) === entry) this.inflight.delete(operationId);
+      };
+      const promise = this.pipeline.enqueue(this.clientJob(prepared.request, forget));
+      entry.promise = promise;
+      this.inflight.set(operationId, entry);
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    this.checkSlotOverflow(prepared.request);
-    // A different command under an in-flight operationId is logged too: the state machine
-    // answers it (operation_conflict, or executes it if the first one was not recorded).
-    if (inflight !== undefined) return this.pipeline.enqueue(this.clientJob(prepared.request));
-    const entry: InFlight = { commandBytes: prepared.request.commandBytes, promise: undefined };
-    const forget = () => {
-      if (this.inflight.get(operationId) === entry) this.inflight.delete(operationId);
-    };
-    const promise = this.pipeline.enqueue(this.clientJob(prepared.request, forget));
-    entry.promise = promise;
-    this.inflight.set(operationId, entry);
-    return promise;
+  }
+
+  private clientJob(prepared: PreparedRequest, settled: (() => void) | undefined): ClientJob {
+    return new ClientJob(this.db, prepared.request, prepared, this.appliedOne, settled);
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
@@ -421,7 +452,7 @@ export class AllocDbEngine {
     options?: SubmitOptions,
   ): (SubmitResult | SubmissionError)[] {
     const results: (SubmitResult | SubmissionError)[] = new Array(requests.length);
-    const jobs: CommitJob<SubmitResult>[] = [];
+    const jobs: ClientJob[] = [];
     const positions: number[] = [];
     requests.forEach((request, index) => {
       try {
@@ -430,8 +461,7 @@ export class AllocDbEngine {
           results[index] = prepared.answer;
           return;
         }
-        this.checkSlotOverflow(prepared.request);
-        jobs.push(this.clientJob(prepared.request));
+        jobs.push(this.clientJob(prepared.request, undefined));
         positions.push(index);
       } catch (error) {
         if (error instanceof SubmissionError && error.definite) results[index] = error;
@@ -439,8 +469,7 @@ export class AllocDbEngine {
       }
     });
     if (jobs.length > 0) {
-      const committed = this.pipeline.commitSync(jobs);
-      committed.forEach((entry, i) => {
+      this.pipeline.commitSync(jobs).forEach((entry, i) => {
         results[positions[i]!] = entry;
       });
     }
@@ -485,7 +514,12 @@ export class AllocDbEngine {
     const committed = await Promise.all(
       due.map(({ reservationId, deadlineSlot }) =>
         this.pipeline.enqueue(
-          this.internalJob({ kind: 'expire', reservationId, deadlineSlot }, slot),
+          new InternalJob(
+            this.db,
+            { kind: 'expire', reservationId, deadlineSlot },
+            slot,
+            this.appliedOne,
+          ),
         ),
       ),
     );
@@ -573,6 +607,9 @@ export class AllocDbEngine {
       throw error;
     }
   }
+
+  /** Called after every applied command (bound once: the hot path allocates no closure). */
+  private readonly appliedOne = (): void => this.afterApply();
 
   private afterApply(): void {
     this.framesSinceCheckpoint++;
@@ -683,3 +720,50 @@ export class AllocDbEngine {
 }
 
 const CONFLICT: Outcome = Object.freeze({ resultCode: 'operation_conflict' });
+
+/** The engine's private copy of a validated request (every field the codec writes, nothing else). */
+function copyRequest(request: ClientRequest): ClientRequest {
+  return {
+    operationId: request.operationId,
+    clientId: request.clientId,
+    command: copyCommand(request.command),
+  };
+}
+
+function copyCommand(command: Command): Command {
+  switch (command.kind) {
+    case 'create_resource':
+      return { kind: command.kind, resourceId: command.resourceId };
+    case 'reserve':
+      return {
+        kind: command.kind,
+        resourceId: command.resourceId,
+        holderId: command.holderId,
+        ttlSlots: command.ttlSlots,
+      };
+    case 'reserve_bundle':
+      return {
+        kind: command.kind,
+        resourceIds: [...command.resourceIds],
+        holderId: command.holderId,
+        ttlSlots: command.ttlSlots,
+      };
+    case 'confirm':
+    case 'release':
+      return {
+        kind: command.kind,
+        reservationId: command.reservationId,
+        holderId: command.holderId,
+        leaseEpoch: command.leaseEpoch,
+      };
+    case 'revoke':
+    case 'reclaim':
+      return { kind: command.kind, reservationId: command.reservationId };
+    case 'expire':
+      return {
+        kind: command.kind,
+        reservationId: command.reservationId,
+        deadlineSlot: command.deadlineSlot,
+      };
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * The allocator's side of recovery: how to build, restore, decode and apply. The orchestration
  * (snapshot, scan, replay checks, torn-tail cut) is the runtime's `recoverDirectory`; the live
- * engine applies commands through the same `applyDecoded` as replay.
+ * engine and replay both apply through `AllocDb.applyValidatedClient` / `applyValidatedInternal`.
  */
 import { decodeClientRequest, decodeInternalCommand } from '../codec/command-codec.js';
 import type { AllocDbConfig } from '../config.js';
@@ -29,10 +29,11 @@ export function applyDecoded(
   requestSlot: bigint,
   decoded: DecodedFrame,
 ): Outcome {
-  const context = { lsn, requestSlot };
+  // Decoded frames are valid by construction (the decoder reads every field at its width), so
+  // replay takes the validated path the live engine takes after validating at submission.
   return decoded.kind === 'client'
-    ? db.applyClient(context, decoded.request)
-    : db.applyInternal(context, decoded.command);
+    ? db.applyValidatedClient(lsn, requestSlot, decoded.request)
+    : db.applyValidatedInternal(lsn, requestSlot, decoded.command);
 }
 
 export function allocDbRecoveryHooks(config: AllocDbConfig): RecoveryHooks<AllocDb, DecodedFrame> {

@@ -121,10 +121,23 @@ export interface CommitPipelineMetrics {
   readonly walBytes: number;
 }
 
-interface Pending<R> {
-  readonly job: CommitJob<R>;
-  readonly resolve: (result: R) => void;
-  readonly reject: (error: Error) => void;
+/** A queued command and how to answer its submitter; tells the job when it is settled. */
+class Pending<R> {
+  constructor(
+    readonly job: CommitJob<R>,
+    private readonly onResolve: (result: R) => void,
+    private readonly onReject: (error: Error) => void,
+  ) {}
+
+  resolve(result: R): void {
+    this.job.settled?.();
+    this.onResolve(result);
+  }
+
+  reject(error: Error): void {
+    this.job.settled?.();
+    this.onReject(error);
+  }
 }
 
 interface Sequenced<R> {
@@ -214,18 +227,7 @@ export class CommitPipeline {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      const pending: Pending<R> = {
-        job,
-        resolve: (result) => {
-          job.settled?.();
-          resolve(result);
-        },
-        reject: (error) => {
-          job.settled?.();
-          reject(error);
-        },
-      };
-      this.queue.push(pending as Pending<unknown>);
+      this.queue.push(new Pending(job, resolve, reject) as Pending<unknown>);
       this.scheduleFlush();
     });
   }
@@ -245,17 +247,16 @@ export class CommitPipeline {
     const results: (R | SubmissionError)[] = new Array(jobs.length);
     const sequenced: Sequenced<R>[] = [];
     const pending = jobs.map(
-      (job, index): Pending<R> => ({
-        job,
-        resolve: (result) => {
-          job.settled?.();
-          results[index] = result;
-        },
-        reject: (error) => {
-          job.settled?.();
-          results[index] = error as SubmissionError;
-        },
-      }),
+      (job, index) =>
+        new Pending<R>(
+          job,
+          (result) => {
+            results[index] = result;
+          },
+          (error) => {
+            results[index] = error as SubmissionError;
+          },
+        ),
     );
     const frames = this.sequence(pending, sequenced);
     if (frames.length === 0) return results;

@@ -202,7 +202,9 @@ export class WalFile {
 
   /**
    * Streams the whole file through the frame scanner in bounded memory, handing each verified
-   * frame to `onFrame` in file order. Reads stop early once corruption makes the verdict final.
+   * frame to `onFrame` in file order. A frame's payload is valid only while `onFrame` runs (the
+   * read buffer is reused): copy it to keep it. Reads stop early once corruption makes the verdict
+   * final.
    */
   scan(onFrame: (frame: WalFrame, offset: number) => void = () => {}): WalFileScan {
     const fd = this.fd;

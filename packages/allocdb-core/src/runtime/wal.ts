@@ -233,16 +233,27 @@ function frameChecksumMatches(
   return crc32c(bytes, at, crcAt) === view.getUint32(crcAt, true);
 }
 
-/** Reads a verified frame; the payload is copied so the caller may reuse `bytes`. */
-function readFrame(bytes: Uint8Array, view: DataView, at: number, payloadLength: number): WalFrame {
+/**
+ * Reads a verified frame. With `copy`, the payload is a copy the caller may keep; without, it is
+ * a view of `bytes` (the streaming scanner's frames, valid only while its callback runs), which
+ * spares replay an allocation and a copy per frame.
+ */
+function readFrame(
+  bytes: Uint8Array,
+  view: DataView,
+  at: number,
+  payloadLength: number,
+  copy: boolean,
+): WalFrame {
+  const start = at + FRAME_HEADER_BYTES;
   return {
     recordType: bytes[at + 6] as RecordType,
     lsn: view.getBigUint64(at + 8, true),
     requestSlot: view.getBigUint64(at + 16, true),
-    // A copy in a plain Uint8Array (Buffer#slice would be a view of the caller's bytes).
-    payload: new Uint8Array(
-      bytes.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + payloadLength),
-    ),
+    // A copy is a plain Uint8Array (Buffer#slice would be a view of the caller's bytes).
+    payload: copy
+      ? new Uint8Array(bytes.subarray(start, start + payloadLength))
+      : bytes.subarray(start, start + payloadLength),
   };
 }
 
@@ -318,7 +329,7 @@ function decodeAt(
   }
   return {
     kind: 'frame',
-    frame: readFrame(bytes, view, offset, header.payloadLength),
+    frame: readFrame(bytes, view, offset, header.payloadLength, true),
     nextOffset: offset + header.frameLength,
   };
 }
@@ -361,9 +372,10 @@ export interface StreamScanSummary {
 
 /**
  * Classifies a log delivered as a sequence of chunks, exactly as `scanLog` would, holding at most
- * one frame plus the chunk being processed. Frames are handed to `onFrame` as they are verified
- * (their payloads are copies, so chunks may be reused). Once `decided` is true the rest of the
- * input cannot change the result and the caller may stop reading.
+ * one frame plus the chunk being processed. Frames are handed to `onFrame` as they are verified;
+ * a frame's payload is a view of the scanner's input, valid only while `onFrame` runs (copy it
+ * to keep it). Once `decided` is true the rest of the input cannot change the result and the
+ * caller may stop reading.
  */
 export class FrameScanner {
   private readonly magic: Uint8Array;
@@ -428,7 +440,7 @@ export class FrameScanner {
         this.badFrame(chunk, at, header.frameLength);
         return at + header.frameLength;
       }
-      this.emit(readFrame(chunk, view, at, header.payloadLength), header.frameLength);
+      this.emit(readFrame(chunk, view, at, header.payloadLength, false), header.frameLength);
       at += header.frameLength;
     }
     return at;
@@ -470,7 +482,7 @@ export class FrameScanner {
       return at;
     }
     const view = new DataView(bytes.buffer);
-    this.emit(readFrame(bytes, view, 0, frameLength - FRAME_OVERHEAD_BYTES), frameLength);
+    this.emit(readFrame(bytes, view, 0, frameLength - FRAME_OVERHEAD_BYTES, false), frameLength);
     return at;
   }
 

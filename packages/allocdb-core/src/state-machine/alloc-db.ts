@@ -113,8 +113,17 @@ export class AllocDb {
   applyClient(context: ApplyContext, request: ClientRequest): Outcome {
     validateApplyContext(context);
     validateClientRequest(request);
+    return this.applyValidatedClient(context.lsn, context.requestSlot, request);
+  }
+
+  /**
+   * `applyClient` for a request and position already validated (the durable engine validates
+   * each request once at submission, and decoded log frames are valid by construction). Not part
+   * of the public contract.
+   * @internal
+   */
+  applyValidatedClient(lsn: bigint, requestSlot: bigint, request: ClientRequest): Outcome {
     const state = this.state;
-    const { lsn, requestSlot } = context;
     const command = request.command;
     if (slotOverflows(state, requestSlot, command, true)) {
       this.disposition = 'slot_overflow';
@@ -157,8 +166,15 @@ export class AllocDb {
   applyInternal(context: ApplyContext, command: Command): Outcome {
     validateApplyContext(context);
     validateCommand(command);
+    return this.applyValidatedInternal(context.lsn, context.requestSlot, command);
+  }
+
+  /**
+   * `applyInternal` for a command and position already validated. Not part of the public contract.
+   * @internal
+   */
+  applyValidatedInternal(lsn: bigint, requestSlot: bigint, command: Command): Outcome {
     const state = this.state;
-    const { lsn, requestSlot } = context;
     if (slotOverflows(state, requestSlot, command, false)) return OUTCOMES.slot_overflow;
     this.advance(lsn, requestSlot);
     const outcome = executeCommand(state, lsn, requestSlot, command);
@@ -173,6 +189,18 @@ export class AllocDb {
   wouldSlotOverflow(requestSlot: bigint, command: Command, origin: 'client' | 'internal'): boolean {
     assertU64Field(requestSlot, 'requestSlot');
     validateCommand(command);
+    return this.wouldValidatedSlotOverflow(requestSlot, command, origin);
+  }
+
+  /**
+   * `wouldSlotOverflow` for a command already validated. Not part of the public contract.
+   * @internal
+   */
+  wouldValidatedSlotOverflow(
+    requestSlot: bigint,
+    command: Command,
+    origin: 'client' | 'internal',
+  ): boolean {
     return slotOverflows(this.state, requestSlot, command, origin === 'client');
   }
 

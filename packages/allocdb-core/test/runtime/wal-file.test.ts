@@ -17,7 +17,7 @@ const tempDir = useTempDirs();
 
 function scanFrames(wal: WalFile): WalFrame[] {
   const frames: WalFrame[] = [];
-  wal.scan((f) => frames.push(f));
+  wal.scan((f) => frames.push({ ...f, payload: f.payload.slice() }));
   return frames;
 }
 
@@ -63,7 +63,7 @@ describe('WalFile', () => {
     for (const scanChunkBytes of [1, 7, 64, 64 * 1024]) {
       const wal = WalFile.open(path, { ...OPTIONS, scanChunkBytes });
       const seen: WalFrame[] = [];
-      const result = wal.scan((f) => seen.push(f));
+      const result = wal.scan((f) => seen.push({ ...f, payload: f.payload.slice() }));
       expect({ frames: seen, validUpTo: result.validUpTo, stop: result.stop }).toEqual(expected);
       expect(result.fileLength).toBe(readFileSync(path).length);
       wal.close();

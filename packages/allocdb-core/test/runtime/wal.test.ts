@@ -29,7 +29,9 @@ function streamScan(
   maxPayloadBytes = OPTIONS.maxPayloadBytes,
 ): ScanResult {
   const frames: WalFrame[] = [];
-  const scanner = new FrameScanner({ maxPayloadBytes }, (f) => frames.push(f));
+  const scanner = new FrameScanner({ maxPayloadBytes }, (f) =>
+    frames.push({ ...f, payload: f.payload.slice() }),
+  );
   for (let at = 0; at < bytes.length && !scanner.decided; at += chunkSize) {
     scanner.push(bytes.slice(at, at + chunkSize));
   }
