@@ -1,0 +1,333 @@
+/**
+ * `analyze`: the whole report for one repository. Reads the working tree (the copies as they
+ * are now, uncommitted edits included), walks the history of HEAD, finds the slices, evaluates
+ * the triggers and the verdicts, and optionally checks drift against a base revision.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { compareCopies } from './compare.js';
+import { loadConfig, type ResolvedConfig, type SeamReportConfig } from './config.js';
+import { type CopyLocation, CopyMatcher, discover } from './discover.js';
+import { type CurrentSeam, checkDrift } from './drift.js';
+import { RepositoryError } from './errors.js';
+import { git, gitFields, gitMaybe, ObjectReader, repositoryRoot } from './git.js';
+import {
+  commitRef,
+  type HistoryProgress,
+  type HistoryWalk,
+  type SeamWalk,
+  walkHistory,
+} from './history.js';
+import { matchChanges } from './mirrors.js';
+import { sortedStrings } from './order.js';
+import {
+  type CommitRef,
+  type RepositoryInfo,
+  SCHEMA_VERSION,
+  type SeamCopy,
+  type SeamHistory,
+  type SeamReport,
+  type SeamResult,
+  type SliceSummary,
+} from './report.js';
+import { findSlices } from './slices.js';
+import { type PreparedSource, prepareSource } from './source.js';
+import { evaluateTriggers } from './triggers.js';
+import { decide, seamVerdict } from './verdict.js';
+import { TOOL_VERSION } from './version.js';
+
+export interface AnalyzeOptions {
+  /** A directory inside the repository; default: the current directory. */
+  readonly root?: string;
+  /** Configuration given inline; replaces the configuration files. */
+  readonly config?: SeamReportConfig;
+  /** A configuration file to use instead of `seam-report.config.json` / package.json. */
+  readonly configPath?: string;
+  /** Check drift against this revision (a branch, tag or commit). */
+  readonly base?: string;
+  /** Read git history (default true). Without it, history-based triggers cannot fire. */
+  readonly history?: boolean;
+  /** Called while the history walk runs (every 100 commits). */
+  readonly onProgress?: (progress: HistoryProgress) => void;
+}
+
+export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport> {
+  const root = await repositoryRoot(resolve(options.root ?? process.cwd()));
+  const config = await loadConfig(root, {
+    ...(options.configPath !== undefined ? { configPath: resolve(options.configPath) } : {}),
+    ...(options.config !== undefined ? { inline: options.config } : {}),
+  });
+  const matcher = new CopyMatcher(config);
+  const [repository, texts] = await Promise.all([
+    repositoryInfo(root),
+    readWorkingTreeCopies(root, matcher),
+  ]);
+  const discovery = discover(texts.keys(), matcher, config, 'the working tree');
+
+  const current = [...discovery.seams].map(([name, copies]) => ({
+    name,
+    copies: copies.map((copy) => ({
+      location: copy,
+      source: prepareSource(texts.get(copy.path)!, copy.language),
+    })),
+  }));
+  const comparisons = new Map(
+    current.map((seam) => [
+      seam.name,
+      compareCopies(
+        seam.copies.map((copy) => ({ engine: copy.location.engine, source: copy.source })),
+        config.thresholds.similar,
+      ),
+    ]),
+  );
+
+  const readHistory = options.history !== false && repository.head !== null;
+  const reader = readHistory || options.base !== undefined ? new ObjectReader(root) : undefined;
+  try {
+    let walk: HistoryWalk | null = null;
+    let slices: SliceSummary | null = null;
+    if (readHistory && reader) {
+      walk = await walkHistory({
+        cwd: root,
+        reader,
+        matcher,
+        seams: new Set(discovery.seams.keys()),
+        copyEventThreshold: config.thresholds.copyEvent,
+        headTime: Date.parse(repository.head!.date) / 1000,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      const engineDirs = new Set([
+        ...walk.engineDirs,
+        ...discovery.engines.map((engine) => engine.dir),
+      ]);
+      slices = await findSlices({
+        cwd: root,
+        reader,
+        mode: config.slices,
+        engineDirs: sortedStrings(engineDirs),
+        seams: current.map((seam) => ({
+          seam: seam.name,
+          copies: seam.copies.map((copy) => ({
+            path: copy.location.path,
+            language: copy.location.language,
+          })),
+        })),
+        recent: config.triggers.stable_across_slices.slices,
+      });
+    }
+
+    const now = repository.head === null ? null : Date.parse(repository.head.date) / 1000;
+    const seams: SeamResult[] = current.map((seam) => {
+      const comparison = comparisons.get(seam.name)!;
+      const seamWalk = walk?.seams.get(seam.name);
+      const history = seamWalk === undefined ? null : seamHistory(seamWalk, config);
+      const copies: SeamCopy[] = seam.copies.map(({ location, source }) =>
+        seamCopy(location, source, seamWalk?.appeared.get(location.engine) ?? null),
+      );
+      const triggers = evaluateTriggers({ seam: seam.name, copies, history, slices, now, config });
+      return {
+        name: seam.name,
+        copies,
+        comparison,
+        history,
+        triggers,
+        verdict: seamVerdict(seam.name, comparison, triggers, config),
+      };
+    });
+
+    const engineNames = discovery.engines.map((engine) => engine.name);
+    const decision = decide(
+      seams.map((seam) => ({
+        name: seam.name,
+        verdict: seam.verdict.verdict,
+        classification: seam.comparison.classification,
+        tokens: Math.max(...seam.copies.map((copy) => copy.tokens)),
+      })),
+      config,
+      { engines: engineNames },
+    );
+
+    const drift =
+      options.base === undefined || reader === undefined
+        ? null
+        : await checkDrift({
+            cwd: root,
+            reader,
+            base: options.base,
+            matcher,
+            config,
+            seams: current.map(
+              (seam): CurrentSeam => ({
+                name: seam.name,
+                classification: comparisons.get(seam.name)!.classification,
+                copies: seam.copies.map((copy) => ({
+                  engine: copy.location.engine,
+                  path: copy.location.path,
+                  source: copy.source,
+                })),
+              }),
+            ),
+          });
+
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      tool: { name: 'seam-report', version: TOOL_VERSION },
+      repository,
+      settings: {
+        source: config.source,
+        engines: config.engines,
+        seamPaths: config.seamPaths,
+        never: config.never,
+        priority: config.priority,
+        thresholds: config.thresholds,
+        triggers: config.triggers,
+        slices: config.slices,
+      },
+      engines: discovery.engines.map((engine) => ({
+        name: engine.name,
+        path: engine.dir,
+        modules: engine.modules,
+      })),
+      seams,
+      singleCopyModules: discovery.singles.map((copy) => ({
+        seam: copy.seam,
+        engine: copy.engine,
+        path: copy.path,
+      })),
+      history:
+        walk === null || slices === null
+          ? null
+          : { commitsWalked: walk.commitsWalked, first: walk.first, last: walk.last, slices },
+      decision,
+      drift,
+      notes: notes({ repository, engines: engineNames, config, historyRead: readHistory, options }),
+    };
+  } finally {
+    await reader?.close();
+  }
+}
+
+async function repositoryInfo(root: string): Promise<RepositoryInfo> {
+  const [head, branch, shallow] = await Promise.all([
+    gitMaybe(root, ['log', '-1', '--format=%H%x1f%ct%x1f%s', 'HEAD', '--']),
+    gitMaybe(root, ['symbolic-ref', '-q', '--short', 'HEAD']),
+    git(root, ['rev-parse', '--is-shallow-repository']),
+  ]);
+  let headRef: CommitRef | null = null;
+  if (head !== undefined && head.trim() !== '') {
+    const [hash, time, ...subject] = head.trim().split('\u001f');
+    headRef = commitRef({ hash: hash!, time: Number(time), subject: subject.join('\u001f') });
+  }
+  return {
+    root,
+    head: headRef,
+    branch: branch?.trim() || null,
+    shallow: shallow.trim() === 'true',
+  };
+}
+
+/**
+ * The text of every file in the working tree (tracked or untracked, not ignored) that is a seam
+ * copy candidate, by path. Files deleted from the working tree but still in the index are left
+ * out: the working tree is what is analysed.
+ */
+async function readWorkingTreeCopies(
+  root: string,
+  matcher: CopyMatcher,
+): Promise<Map<string, string>> {
+  const paths: string[] = [];
+  for await (const path of gitFields(root, [
+    'ls-files',
+    '-z',
+    '--cached',
+    '--others',
+    '--exclude-standard',
+    '--',
+    ...matcher.pathspecs,
+  ])) {
+    if (path !== '' && matcher.match(path) !== undefined) paths.push(path);
+  }
+  const texts = new Map<string, string>();
+  await Promise.all(
+    [...new Set(paths)].map(async (path) => {
+      try {
+        texts.set(path, await readFile(join(root, path), 'utf8'));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return;
+        throw new RepositoryError(
+          'unreadable_file',
+          `cannot read ${path} (${code ?? String(error)})`,
+          'Make the file readable by the user running seam-report.',
+          { cause: error },
+        );
+      }
+    }),
+  );
+  return new Map(sortedStrings(texts.keys()).map((path) => [path, texts.get(path)!]));
+}
+
+function seamCopy(
+  location: CopyLocation,
+  source: PreparedSource,
+  appeared: CommitRef | null,
+): SeamCopy {
+  const lines =
+    source.text === '' ? 0 : source.text.split('\n').length - (source.text.endsWith('\n') ? 1 : 0);
+  return {
+    engine: location.engine,
+    path: location.path,
+    language: location.language,
+    lines,
+    tokens: source.tokens.filter((token) => token.kind !== 'comment').length,
+    appeared,
+  };
+}
+
+function seamHistory(walk: SeamWalk, config: ResolvedConfig): SeamHistory {
+  const matched = matchChanges(walk.events, {
+    threshold: config.thresholds.mirrorMatch,
+    windowSeconds: config.thresholds.mirrorWindowDays * 86_400,
+  });
+  return {
+    changes: walk.events.length,
+    copyEvents: walk.copyEvents,
+    mirroredChanges: matched.mirrored,
+    oneSidedChanges: matched.oneSided,
+    timeline: walk.timeline,
+  };
+}
+
+function notes(context: {
+  repository: RepositoryInfo;
+  engines: readonly string[];
+  config: ResolvedConfig;
+  historyRead: boolean;
+  options: AnalyzeOptions;
+}): string[] {
+  const { repository, engines, config } = context;
+  const notes: string[] = [];
+  const where = config.engines.flatMap((engine) =>
+    config.seamPaths.map((path) => `${engine}/${path}`),
+  );
+  if (engines.length === 0) {
+    notes.push(
+      `No engine found: no file matches ${where.join(', ')}. Check "engines", "seamPaths" or "layout" in the configuration (${config.source}).`,
+    );
+  } else if (engines.length === 1) {
+    notes.push(
+      `Only one engine (${engines[0]}) has modules under the seam paths, so there is nothing to compare yet; seams appear when a second engine carries a copy.`,
+    );
+  }
+  if (repository.head === null) {
+    notes.push('The repository has no commits yet: history-based triggers cannot fire.');
+  } else if (!context.historyRead) {
+    notes.push('History was not read (history turned off): history-based triggers cannot fire.');
+  }
+  if (repository.shallow) {
+    notes.push(
+      'This is a shallow clone: history before the cut is missing, so changes and slices are undercounted. Fetch the full history (git fetch --unshallow, or fetch-depth: 0 in CI).',
+    );
+  }
+  return notes;
+}

@@ -1,0 +1,120 @@
+/**
+ * What differs inside code that otherwise lines up: literal values (magic numbers, offsets,
+ * seeds, sizes, messages) and names. The copies are aligned at the `shape` level, where every
+ * literal is one placeholder and every name another, so a literal in one copy is paired with the
+ * literal in the same place of the other copy; pairs whose texts differ are reported.
+ *
+ * A differing constant may change behaviour (a checksum starting at another byte offset) or be
+ * an intended per-engine value (a magic number): the report lists them apart so that a person
+ * can tell which.
+ */
+import { align } from './align.js';
+import { type Declaration, declarationAt } from './declarations.js';
+import type { NormalizedSequence } from './normalize.js';
+import { compareStrings } from './order.js';
+import { isLiteral, isNamed, type Token } from './tokenize/token.js';
+
+export interface AlignedCopy {
+  readonly engine: string;
+  /** Shape-level sequence of the copy (ids are placeholders for names and literals). */
+  readonly shape: NormalizedSequence;
+  readonly declarations: readonly Declaration[];
+}
+
+export interface ValueInCopy {
+  readonly engine: string;
+  /** The literal's text in this copy, or null where this copy has no token aligned there. */
+  readonly text: string | null;
+  /** 1-based line in this copy's compared text, or null with `text`. */
+  readonly line: number | null;
+}
+
+/** One place in the reference copy where at least one other copy has another literal. */
+export interface LiteralDifference {
+  /** Innermost declaration in the reference copy, or null at top level. */
+  readonly declaration: string | null;
+  /** The value in every copy (the reference first). */
+  readonly values: readonly ValueInCopy[];
+}
+
+/** A name used in place of another at aligned places: `u64 → bigint`, `AllocKey → QuotaKey`. */
+export interface NameDifference {
+  readonly reference: string;
+  readonly renamed: readonly { readonly engine: string; readonly name: string }[];
+  /** How many aligned places use this renaming. */
+  readonly occurrences: number;
+}
+
+export interface AlignedDifferences {
+  readonly literals: LiteralDifference[];
+  readonly names: NameDifference[];
+}
+
+/**
+ * Aligns every other copy to `reference` and collects the places where aligned tokens are
+ * literals (or names) with different texts.
+ */
+export function findAlignedDifferences(
+  reference: AlignedCopy,
+  others: readonly AlignedCopy[],
+): AlignedDifferences {
+  const refTokens = reference.shape.tokens;
+  // for each other copy: reference token index -> the literal or name aligned with it
+  const alignments = others.map((other) => {
+    const partner = new Map<number, Token>();
+    for (const run of align(reference.shape.ids, other.shape.ids)) {
+      for (let k = 0; k < run.length; k++) {
+        const refToken = refTokens[run.aStart + k]!;
+        if (isLiteral(refToken) || isNamed(refToken)) {
+          partner.set(run.aStart + k, other.shape.tokens[run.bStart + k]!);
+        }
+      }
+    }
+    return { engine: other.engine, partner };
+  });
+  const literals: LiteralDifference[] = [];
+  const names = new Map<string, NameDifference>();
+  for (let refIndex = 0; refIndex < refTokens.length; refIndex++) {
+    const refToken = refTokens[refIndex]!;
+    const literal = isLiteral(refToken);
+    if (!literal && !isNamed(refToken)) continue;
+    const partners = alignments.map(({ engine, partner }) => ({
+      engine,
+      token: partner.get(refIndex),
+    }));
+    const differs = partners.some(
+      ({ token }) => token !== undefined && token.text !== refToken.text,
+    );
+    if (!differs) continue;
+    if (literal) {
+      literals.push({
+        declaration: declarationAt(reference.declarations, refIndex)?.name ?? null,
+        values: [
+          { engine: reference.engine, text: refToken.text, line: refToken.line },
+          ...partners.map(({ engine, token }) => ({
+            engine,
+            text: token?.text ?? null,
+            line: token?.line ?? null,
+          })),
+        ],
+      });
+    } else {
+      const renamed = partners
+        .filter(({ token }) => token !== undefined && token.text !== refToken.text)
+        .map(({ engine, token }) => ({ engine, name: token!.text }));
+      const key = [refToken.text, ...renamed.map((r) => `${r.engine}=${r.name}`)].join('\u0000');
+      const known = names.get(key);
+      names.set(key, {
+        reference: refToken.text,
+        renamed,
+        occurrences: (known?.occurrences ?? 0) + 1,
+      });
+    }
+  }
+  return {
+    literals,
+    names: [...names.values()].sort(
+      (x, y) => y.occurrences - x.occurrences || compareStrings(x.reference, y.reference),
+    ),
+  };
+}

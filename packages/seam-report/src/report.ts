@@ -1,0 +1,285 @@
+/**
+ * The report: everything `analyze` found, in the shape `render` prints and `--format json`
+ * writes. `schema/seam-report.schema.json` describes the same structure for other tools; bump
+ * `SCHEMA_VERSION` on any incompatible change (a removed or renamed field, a changed meaning)
+ * and document it in the README.
+ */
+import type { DeclarationComparison } from './declarations.js';
+import type { Hunk } from './hunks.js';
+import type { LiteralDifference, NameDifference } from './literals.js';
+import type { Language } from './tokenize/token.js';
+
+export const SCHEMA_VERSION = 1;
+
+/** Strongest first. */
+export const CLASSIFICATIONS = [
+  'identical',
+  'equivalent',
+  'renamed',
+  'similar',
+  'diverged',
+] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
+
+export const TRIGGERS = [
+  'repeated_fix',
+  'stable_across_slices',
+  'third_engine',
+  'maintenance_cost',
+] as const;
+export type TriggerName = (typeof TRIGGERS)[number];
+
+export type Verdict = 'extract' | 'reconcile_first' | 'keep_local' | 'never';
+
+export interface CommitRef {
+  readonly hash: string;
+  /** Committer date, ISO 8601 in UTC. */
+  readonly date: string;
+  readonly subject: string;
+}
+
+export interface SeamReport {
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly tool: { readonly name: 'seam-report'; readonly version: string };
+  readonly repository: RepositoryInfo;
+  readonly settings: ReportSettings;
+  readonly engines: readonly EngineSummary[];
+  readonly seams: readonly SeamResult[];
+  /** Modules present in only one engine: not seams (yet). */
+  readonly singleCopyModules: readonly ModuleCopy[];
+  readonly history: HistorySummary | null;
+  readonly decision: Decision;
+  readonly drift: DriftReport | null;
+  /** Things a reader should know about how far the report can be trusted. */
+  readonly notes: readonly string[];
+}
+
+export interface RepositoryInfo {
+  readonly root: string;
+  /** HEAD, or null in a repository without commits. */
+  readonly head: CommitRef | null;
+  /** The checked-out branch, or null on a detached HEAD. */
+  readonly branch: string | null;
+  /** True in a shallow clone: history before the cut is missing. */
+  readonly shallow: boolean;
+}
+
+/** The configuration the report was made with, after defaults. */
+export interface ReportSettings {
+  /** Where the configuration came from: a file path, `package.json#seamReport`, or `defaults`. */
+  readonly source: string;
+  readonly engines: readonly string[];
+  readonly seamPaths: readonly string[];
+  readonly never: readonly string[];
+  readonly priority: readonly string[];
+  readonly thresholds: {
+    readonly similar: number;
+    readonly copyEvent: number;
+    readonly mirrorMatch: number;
+    readonly mirrorWindowDays: number;
+    readonly driftInStep: Classification;
+  };
+  readonly triggers: {
+    readonly repeated_fix: { readonly mirroredChanges: number };
+    readonly stable_across_slices: { readonly seams: readonly string[]; readonly slices: number };
+    readonly third_engine: { readonly copies: number };
+    readonly maintenance_cost: {
+      readonly windowDays: number | null;
+      readonly multiCopyChanges: number;
+      readonly oneSidedChanges: number;
+      readonly repeatedLines: number;
+    };
+  };
+  readonly slices: SliceMode;
+}
+
+export type SliceMode =
+  | { readonly by: 'first-parent' }
+  | { readonly by: 'tags'; readonly pattern: string }
+  | { readonly by: 'release-commits'; readonly subject: string };
+
+export interface EngineSummary {
+  readonly name: string;
+  /** The engine's directory, relative to the repository root. */
+  readonly path: string;
+  /** Modules found in the engine's seam paths (seam names). */
+  readonly modules: readonly string[];
+}
+
+export interface ModuleCopy {
+  readonly seam: string;
+  readonly engine: string;
+  readonly path: string;
+}
+
+export interface SeamCopy {
+  readonly engine: string;
+  /** Path relative to the repository root. */
+  readonly path: string;
+  readonly language: Language;
+  /** Lines and tokens (comments excluded) of the compared text. */
+  readonly lines: number;
+  readonly tokens: number;
+  /** The commit that added this copy at its path, or null when it is not committed yet. */
+  readonly appeared: CommitRef | null;
+}
+
+export interface PairComparison {
+  readonly a: string;
+  readonly b: string;
+  readonly classification: Classification;
+  /** LCS ratio over comment-free tokens, in [0, 1]. */
+  readonly similarity: number;
+}
+
+export interface CopyDiff {
+  readonly reference: string;
+  readonly other: string;
+  readonly hunks: readonly Hunk[];
+}
+
+export interface SeamComparison {
+  /** The weakest classification of any pair: an N-way group is only as close as its two most
+   * different copies. */
+  readonly classification: Classification;
+  /** The lowest pairwise similarity. */
+  readonly similarity: number;
+  /** The copy the others are diffed against: the one most similar to all others. */
+  readonly reference: string;
+  readonly pairs: readonly PairComparison[];
+  readonly diffs: readonly CopyDiff[];
+  readonly declarations: {
+    readonly total: number;
+    readonly same: number;
+    /** Every declaration that is not `same` in all copies. */
+    readonly differing: readonly DeclarationComparison[];
+  };
+  readonly literalDifferences: readonly LiteralDifference[];
+  readonly nameDifferences: readonly NameDifference[];
+}
+
+export interface ChangeRef {
+  readonly engine: string;
+  readonly commit: CommitRef;
+  /** Source lines touched by the change (removed plus added, comment-only lines excluded). */
+  readonly lines: number;
+  /** Tokens removed plus tokens added, comments excluded. */
+  readonly tokens: number;
+}
+
+export type MirrorKind = 'same_commit' | 'within_window' | 'late_propagation';
+
+export interface MirroredChange {
+  readonly kind: MirrorKind;
+  readonly origin: ChangeRef;
+  readonly followers: readonly (ChangeRef & { readonly delaySeconds: number })[];
+  /** Lowest match score between the origin's edits and a follower's (LCS ratio of the edits). */
+  readonly match: number;
+  /** Lines changed again in the followers: the duplicated work. */
+  readonly repeatedLines: number;
+}
+
+export interface CopyEvent {
+  readonly engine: string;
+  readonly path: string;
+  readonly commit: CommitRef;
+  /** The existing copy the new one is most similar to, or null when it is the first copy. */
+  readonly source: string | null;
+  readonly similarity: number | null;
+  /** True when similarity reaches the copy-event threshold: the copy was made from `source`. */
+  readonly copied: boolean;
+}
+
+export interface TimelinePoint {
+  readonly commit: string;
+  readonly date: string;
+  readonly copies: number;
+  /** Lowest pairwise similarity of the copies after the commit (null with fewer than two). */
+  readonly similarity: number | null;
+}
+
+export interface SeamHistory {
+  /** Changes to a copy (normalised tokens changed) while the seam had two or more copies. */
+  readonly changes: number;
+  readonly copyEvents: readonly CopyEvent[];
+  readonly mirroredChanges: readonly MirroredChange[];
+  readonly oneSidedChanges: readonly ChangeRef[];
+  /** Similarity over history: at most one point per `TIMELINE_POINTS`-th of the time span. */
+  readonly timeline: readonly TimelinePoint[];
+}
+
+export interface TriggerResult {
+  readonly trigger: TriggerName;
+  /** False when the trigger does not apply to this seam (stable_across_slices is per list). */
+  readonly applicable: boolean;
+  readonly fired: boolean;
+  readonly summary: string;
+  readonly observed: Readonly<Record<string, number>>;
+  readonly thresholds: Readonly<Record<string, number>>;
+  readonly evidence: readonly CommitRef[];
+}
+
+export interface SeamVerdict {
+  readonly verdict: Verdict;
+  readonly reasons: readonly string[];
+  /** For `reconcile_first`: what differs in behaviour and must be made the same first. */
+  readonly reconcile: readonly string[];
+}
+
+export interface SeamResult {
+  readonly name: string;
+  readonly copies: readonly SeamCopy[];
+  readonly comparison: SeamComparison;
+  readonly history: SeamHistory | null;
+  readonly triggers: readonly TriggerResult[];
+  readonly verdict: SeamVerdict;
+}
+
+export interface Slice {
+  readonly commit: CommitRef;
+  /** The revision the slice starts from (exclusive), or null for the first slice. */
+  readonly from: string | null;
+  /** Seams with a copy whose normalised tokens changed in the slice. */
+  readonly changedSeams: readonly string[];
+}
+
+export interface SliceSummary {
+  readonly mode: 'first-parent' | 'merges' | 'tags' | 'release-commits';
+  /** Slices that changed engine code, in the whole history. */
+  readonly total: number;
+  /** The most recent slices that changed engine code, newest first. */
+  readonly recent: readonly Slice[];
+}
+
+export interface HistorySummary {
+  /** Commits read by the history walk (those touching a seam path). */
+  readonly commitsWalked: number;
+  readonly first: CommitRef | null;
+  readonly last: CommitRef | null;
+  readonly slices: SliceSummary;
+}
+
+export interface Decision {
+  readonly extractNow: boolean;
+  /** One line: "Do not extract a shared runtime yet" or "Extract now: retire_queue". */
+  readonly summary: string;
+  readonly extract: readonly string[];
+  readonly reconcileFirst: readonly string[];
+  /** Recommended extraction order, smallest mechanical move first (never-seams excluded). */
+  readonly order: readonly string[];
+}
+
+export interface DriftFinding {
+  readonly seam: string;
+  /** Engines whose copy changed (normalised) since the base. */
+  readonly changed: readonly string[];
+  readonly unchanged: readonly string[];
+  readonly baseClassification: Classification;
+  readonly classification: Classification;
+  readonly message: string;
+}
+
+export interface DriftReport {
+  readonly base: CommitRef;
+  readonly findings: readonly DriftFinding[];
+}

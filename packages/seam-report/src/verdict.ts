@@ -1,0 +1,133 @@
+/**
+ * Verdicts: per seam, and the overall decision with the recommended extraction order.
+ *
+ * - `never`: listed in `never` (snapshot schemas, command codecs, state machines…), whatever
+ *   the numbers say;
+ * - `extract`: a trigger fired and the copies are `identical`, `equivalent` or `renamed`, so
+ *   the move is mechanical (at most a few type or constant parameters);
+ * - `reconcile_first`: a trigger fired but the copies differ in behaviour; the differences to
+ *   settle are listed;
+ * - `keep_local`: no trigger fired.
+ */
+import { classificationRank, isMechanical } from './compare.js';
+import type { ResolvedConfig } from './config.js';
+import { compareStrings } from './order.js';
+import type { Decision, SeamComparison, SeamVerdict, TriggerResult, Verdict } from './report.js';
+import { formatRatio } from './similarity.js';
+
+export function seamVerdict(
+  seam: string,
+  comparison: SeamComparison,
+  triggers: readonly TriggerResult[],
+  config: Pick<ResolvedConfig, 'never'>,
+): SeamVerdict {
+  const fired = triggers.filter((trigger) => trigger.fired);
+  if (config.never.includes(seam)) {
+    return {
+      verdict: 'never',
+      reasons: [
+        `listed in "never": stays engine-local${fired.length > 0 ? ` (although ${fired.map((t) => t.trigger).join(', ')} fired)` : ''}`,
+      ],
+      reconcile: [],
+    };
+  }
+  if (fired.length === 0) {
+    return { verdict: 'keep_local', reasons: ['no extraction trigger fired'], reconcile: [] };
+  }
+  const firedNames = fired.map((t) => t.trigger).join(', ');
+  if (isMechanical(comparison.classification)) {
+    return {
+      verdict: 'extract',
+      reasons: [
+        `${firedNames} fired`,
+        `copies are ${comparison.classification}: a mechanical move${
+          comparison.classification === 'renamed' ? ' with type or constant parameters' : ''
+        }`,
+      ],
+      reconcile: [],
+    };
+  }
+  return {
+    verdict: 'reconcile_first',
+    reasons: [
+      `${firedNames} fired`,
+      `copies are ${comparison.classification} (similarity ${formatRatio(comparison.similarity)}): their behaviour differs`,
+    ],
+    reconcile: reconcileList(comparison),
+  };
+}
+
+/** What differs in behaviour between the copies, most specific first. */
+function reconcileList(comparison: SeamComparison): string[] {
+  const items: string[] = [];
+  for (const declaration of comparison.declarations.differing) {
+    if (declaration.status === 'partial') {
+      items.push(
+        `${declaration.name} exists only in ${declaration.presentIn.join(', ')} (missing in ${declaration.missingIn.join(', ')})`,
+      );
+    } else if (declaration.status === 'differs') {
+      items.push(`${declaration.name} differs (similarity ${formatRatio(declaration.similarity)})`);
+    }
+  }
+  for (const literal of comparison.literalDifferences) {
+    const values = literal.values
+      .map((value) => `${value.engine}: ${value.text ?? '—'}`)
+      .join(', ');
+    items.push(`literal in ${literal.declaration ?? 'top level'}: ${values}`);
+  }
+  if (items.length === 0)
+    items.push('the code differs outside any recognised declaration; see the diff');
+  return items;
+}
+
+export interface SeamForDecision {
+  readonly name: string;
+  readonly verdict: Verdict;
+  readonly classification: SeamComparison['classification'];
+  readonly tokens: number;
+}
+
+/**
+ * The one-line decision and the extraction order: seams in `priority` order first, then the
+ * rest from the most mechanical (strongest classification) and smallest; `never` seams are left
+ * out. With no seam to extract now the decision is the seed's "Do not extract … yet".
+ */
+export function decide(
+  seams: readonly SeamForDecision[],
+  config: Pick<ResolvedConfig, 'priority'>,
+  context: { readonly engines: readonly string[] },
+): Decision {
+  const rank = (name: string) => {
+    const index = config.priority.indexOf(name);
+    return index === -1 ? config.priority.length : index;
+  };
+  const order = seams
+    .filter((seam) => seam.verdict !== 'never')
+    .sort(
+      (x, y) =>
+        rank(x.name) - rank(y.name) ||
+        classificationRank(x.classification) - classificationRank(y.classification) ||
+        x.tokens - y.tokens ||
+        compareStrings(x.name, y.name),
+    )
+    .map((seam) => seam.name);
+  const extract = order.filter((name) => seams.find((s) => s.name === name)!.verdict === 'extract');
+  const reconcileFirst = order.filter(
+    (name) => seams.find((s) => s.name === name)!.verdict === 'reconcile_first',
+  );
+  let summary: string;
+  if (extract.length > 0) {
+    summary = `Extract now: ${extract.join(', ')}`;
+    if (reconcileFirst.length > 0) summary += ` (then reconcile ${reconcileFirst.join(', ')})`;
+  } else if (seams.length === 0) {
+    summary =
+      context.engines.length < 2
+        ? `Do not extract a shared runtime yet: ${context.engines.length === 0 ? 'no engine has' : `only one engine (${context.engines[0]}) has`} runtime copies, so there are no seams`
+        : 'Do not extract a shared runtime yet: the engines share no module';
+  } else if (reconcileFirst.length > 0) {
+    summary = `Do not extract a shared runtime yet: triggers fired for ${reconcileFirst.join(', ')}, but the copies differ in behaviour; reconcile them first`;
+  } else {
+    summary = 'Do not extract a shared runtime yet: no extraction trigger has fired';
+  }
+  return { extractNow: extract.length > 0, summary, extract, reconcileFirst, order };
+}

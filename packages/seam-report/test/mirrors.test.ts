@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { ChangeEvent } from '../src/history.js';
+import { matchChanges, matchScore } from '../src/mirrors.js';
+import { DAY, EPOCH, HOUR } from './support/git-repo.js';
+
+function event(
+  order: number,
+  engine: string,
+  hours: number,
+  signature: number[],
+  lines = 1,
+): ChangeEvent {
+  const time = EPOCH + hours * HOUR;
+  const packed = Int32Array.from(signature);
+  return {
+    order,
+    commit: {
+      hash: `${order}`.padStart(40, '0'),
+      date: new Date(time * 1000).toISOString(),
+      subject: `commit ${order}`,
+    },
+    time,
+    engine,
+    signature: packed,
+    sortedSignature: packed.slice().sort(),
+    lines,
+  };
+}
+
+const FIX = [2, 5, 7, 9, 11];
+const OTHER_FIX = [20, 23, 40, 41];
+const options = { threshold: 0.7, windowSeconds: 2 * DAY };
+
+describe('matchScore', () => {
+  it('is the LCS ratio of the edits, 0 when the length bound rules a match out', () => {
+    expect(matchScore(event(0, 'a', 0, FIX), event(1, 'b', 0, FIX), 0.7)).toBe(1);
+    expect(matchScore(event(0, 'a', 0, FIX), event(1, 'b', 0, [...FIX, 99]), 0.7)).toBeCloseTo(
+      10 / 11,
+    );
+    expect(matchScore(event(0, 'a', 0, [1]), event(1, 'b', 0, [1, 2, 3, 4, 5, 6]), 0.7)).toBe(0);
+    expect(matchScore(event(0, 'a', 0, FIX), event(1, 'b', 0, OTHER_FIX), 0.7)).toBe(0);
+  });
+});
+
+describe('matchChanges', () => {
+  it('leaves unrelated changes one-sided', () => {
+    const result = matchChanges([event(0, 'a', 0, FIX), event(1, 'b', 1, OTHER_FIX)], options);
+    expect(result.mirrored).toEqual([]);
+    expect(result.oneSided.map((c) => c.engine)).toEqual(['a', 'b']);
+  });
+
+  it('lets each change follow one origin only', () => {
+    const result = matchChanges(
+      [event(0, 'a', 0, FIX), event(1, 'a', 1, FIX), event(2, 'b', 2, FIX)],
+      options,
+    );
+    expect(result.mirrored).toHaveLength(1);
+    expect(result.mirrored[0]!.origin.commit.subject).toBe('commit 0');
+    expect(result.oneSided.map((c) => c.commit.subject)).toEqual(['commit 1']);
+  });
+
+  it('calls a match late when other changes to either copy landed in between, even within the window', () => {
+    const result = matchChanges(
+      [event(0, 'a', 0, FIX), event(1, 'b', 1, OTHER_FIX), event(2, 'b', 2, FIX)],
+      options,
+    );
+    expect(result.mirrored.map((m) => [m.kind, m.followers[0]!.delaySeconds])).toEqual([
+      ['late_propagation', 2 * HOUR],
+    ]);
+    expect(result.oneSided.map((c) => c.commit.subject)).toEqual(['commit 1']);
+  });
+
+  it('groups followers in several engines, the slowest deciding the kind', () => {
+    const result = matchChanges(
+      [event(0, 'b', 0, FIX, 3), event(0, 'a', 0, FIX, 4), event(1, 'c', 24 * 5, FIX, 5)],
+      options,
+    );
+    expect(result.mirrored).toHaveLength(1);
+    const [group] = result.mirrored;
+    expect(group!.origin.engine).toBe('b');
+    expect(group!.followers.map((f) => [f.engine, f.delaySeconds])).toEqual([
+      ['a', 0],
+      ['c', 5 * DAY],
+    ]);
+    expect(group!.kind).toBe('late_propagation');
+    expect(group!.repeatedLines).toBe(9);
+  });
+
+  it('looks for followers only at or after the origin; earlier changes do not count as drift', () => {
+    const result = matchChanges(
+      [
+        event(0, 'b', 0, FIX),
+        event(1, 'b', 1, OTHER_FIX),
+        event(2, 'a', 2, OTHER_FIX),
+        event(3, 'a', 3, FIX),
+      ],
+      options,
+    );
+    // b's FIX (order 0) comes first and is matched by a's FIX later, with a's OTHER_FIX in between
+    expect(result.mirrored.map((m) => [m.origin.engine, m.origin.commit.subject, m.kind])).toEqual([
+      ['b', 'commit 0', 'late_propagation'],
+      ['b', 'commit 1', 'within_window'],
+    ]);
+    expect(result.oneSided).toEqual([]);
+  });
+});
