@@ -1,14 +1,17 @@
-// The README's main job: a durable allocdb-core engine surviving a crash.
+// The README's main job: a durable allocdb-core engine surviving a crash, then the seam report
+// of this repository.
 //
 // A child process opens a data directory, creates seats, lets two holders contend for one, and is
 // killed with SIGKILL right after its last acknowledged command. The parent then reopens the
 // directory: recovery replays the log, the winner still holds the seat, and a retry of an
-// acknowledged operation returns its original answer instead of executing twice.
+// acknowledged operation returns its original answer instead of executing twice. Finally
+// seam-report compares the runtime copies of the engines and says whether to extract them.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AllocDbEngine, resolveConfig } from '../packages/allocdb-core/dist/index.js';
+import { analyze } from '../packages/seam-report/dist/index.js';
 
 const config = resolveConfig({
   maxResources: 64,
@@ -89,5 +92,24 @@ async function parent() {
   }
 }
 
-if (process.argv[2] === undefined) await parent();
-else await child(process.argv[2]);
+async function seamReport() {
+  const report = await analyze({ root: join(import.meta.dirname, '..') });
+  console.log('\nseam report of this repository:');
+  console.log(`  ${report.decision.summary}`);
+  for (const seam of report.seams) {
+    const { classification, similarity } = seam.comparison;
+    console.log(
+      `  ${seam.name.padEnd(16)} ${String(seam.copies.length).padStart(2)} copies  ${classification.padEnd(10)} ${similarity.toFixed(3)}  ${seam.verdict.verdict}`,
+    );
+  }
+  console.log(
+    '  (full report: pnpm seam-report; as HTML: pnpm seam-report --format html -o seams.html)',
+  );
+}
+
+if (process.argv[2] === undefined) {
+  await parent();
+  await seamReport();
+} else {
+  await child(process.argv[2]);
+}
