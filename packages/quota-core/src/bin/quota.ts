@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+import { runCli } from '../cli.js';
+
+process.exitCode = runCli(process.argv.slice(2), {
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+});

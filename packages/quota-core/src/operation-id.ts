@@ -1,0 +1,21 @@
+/**
+ * Fresh idempotency keys, so that users never invent their own. Not used by the state machine
+ * (which must stay deterministic): callers draw ids and put them in requests.
+ */
+import { getRandomValues } from 'node:crypto';
+
+const randomWord = new BigUint64Array(1);
+let lastIssued = 0n;
+
+/**
+ * A new u128 operation id: milliseconds since the Unix epoch in the high 64 bits, random low 64
+ * bits, and strictly greater than every id this process issued before (if the clock stalls or
+ * steps back, the previous id plus one).
+ */
+export function newOperationId(): bigint {
+  getRandomValues(randomWord);
+  let id = (BigInt(Date.now()) << 64n) | randomWord[0]!;
+  if (id <= lastIssued) id = lastIssued + 1n;
+  lastIssued = id;
+  return id;
+}

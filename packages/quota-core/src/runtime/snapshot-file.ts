@@ -1,0 +1,251 @@
+/**
+ * The snapshot file discipline (runtime.md §5). The body is the engine's own schema-versioned
+ * encoding; this module only frames it:
+ *
+ * | offset | size | field                                             |
+ * |--------|------|---------------------------------------------------|
+ * | 0      | 4    | magic, 4 ASCII bytes per engine (SNAPSHOT_MAGIC)  |
+ * | 4      | 2    | format version u16 = 1                            |
+ * | 6      | 2    | schema version u16 (of the body)                  |
+ * | 8      | 8    | lastAppliedLsn u64                                |
+ * | 16     | 8    | lastRequestSlot u64                               |
+ * | 24     | 8    | bodyLength u64                                    |
+ * | 32     | n    | body                                              |
+ * | 32+n   | 4    | CRC32C of bytes 0..32+n                           |
+ *
+ * Writing goes through `path.tmp`, fdatasync, rename and a directory fsync, so a crash leaves
+ * either the old snapshot or the complete new one. Loading checks, in order: the size bound, the
+ * length field against the file size, the CRC, the magic, the versions; any mismatch is a typed
+ * `SnapshotFileError` naming the path, the offset and the reason.
+ *
+ * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
+ * `src/runtime/`.
+ */
+import { dirname } from 'node:path';
+import { crc32c } from './crc32c.js';
+import { type FileSystem, fsyncDirectory, nodeFileSystem } from './file-system.js';
+
+// ---------------------------------------------------------------------------------------------
+// Engine-specific values. This is the only block that differs between the engines' copies.
+/** Magic bytes of this engine's snapshot file: "QTAS" (quota-core). */
+export const SNAPSHOT_MAGIC = 'QTAS';
+// ---------------------------------------------------------------------------------------------
+
+export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_HEADER_BYTES = 32;
+export const SNAPSHOT_TRAILER_BYTES = 4;
+
+export type SnapshotFileReason =
+  | 'too_large'
+  | 'truncated'
+  | 'length_mismatch'
+  | 'checksum'
+  | 'bad_magic'
+  | 'bad_version'
+  | 'bad_schema_version'
+  | 'io';
+
+/** The snapshot file cannot be written or read back as a valid snapshot. */
+export class SnapshotFileError extends Error {
+  readonly code = 'snapshot_file';
+  readonly path: string;
+  readonly offset: number;
+  readonly reason: SnapshotFileReason;
+  constructor(
+    path: string,
+    offset: number,
+    reason: SnapshotFileReason,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`snapshot ${path} (${reason} at byte offset ${offset}): ${detail}`, { cause });
+    this.name = 'SnapshotFileError';
+    this.path = path;
+    this.offset = offset;
+    this.reason = reason;
+  }
+}
+
+export interface SnapshotHeader {
+  readonly schemaVersion: number;
+  readonly lastAppliedLsn: bigint;
+  readonly lastRequestSlot: bigint;
+}
+
+export interface SnapshotFileOptions {
+  readonly maxSnapshotBytes: number;
+  readonly fileSystem?: FileSystem;
+}
+
+/** Header, body and trailing CRC as one buffer. */
+export function encodeSnapshotFile(header: SnapshotHeader, body: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES + body.length + SNAPSHOT_TRAILER_BYTES);
+  const view = new DataView(bytes.buffer);
+  bytes.set(new TextEncoder().encode(SNAPSHOT_MAGIC), 0);
+  view.setUint16(4, SNAPSHOT_FORMAT_VERSION, true);
+  view.setUint16(6, header.schemaVersion, true);
+  view.setBigUint64(8, header.lastAppliedLsn, true);
+  view.setBigUint64(16, header.lastRequestSlot, true);
+  view.setBigUint64(24, BigInt(body.length), true);
+  bytes.set(body, SNAPSHOT_HEADER_BYTES);
+  const crcAt = SNAPSHOT_HEADER_BYTES + body.length;
+  view.setUint32(crcAt, crc32c(bytes, 0, crcAt), true);
+  return bytes;
+}
+
+/**
+ * Writes the snapshot crash-safely. Checks the size against `maxSnapshotBytes` before writing
+ * anything. Returns the number of bytes written.
+ */
+export function writeSnapshotFile(
+  path: string,
+  header: SnapshotHeader,
+  body: Uint8Array,
+  options: SnapshotFileOptions,
+): number {
+  const fs = options.fileSystem ?? nodeFileSystem;
+  const bytes = encodeSnapshotFile(header, body);
+  if (bytes.length > options.maxSnapshotBytes) {
+    throw new SnapshotFileError(
+      path,
+      0,
+      'too_large',
+      `the snapshot needs ${bytes.length} bytes, over maxSnapshotBytes ${options.maxSnapshotBytes}; raise the limit`,
+    );
+  }
+  const tmpPath = `${path}.tmp`;
+  const io = (what: string, run: () => void) => {
+    try {
+      run();
+    } catch (error) {
+      throw new SnapshotFileError(
+        path,
+        0,
+        'io',
+        `${what} failed: ${(error as Error).message}`,
+        error,
+      );
+    }
+  };
+  let fd = -1;
+  io(`opening ${tmpPath}`, () => {
+    fd = fs.openSync(tmpPath, 'w');
+  });
+  try {
+    io(`writing ${tmpPath}`, () => {
+      let written = 0;
+      while (written < bytes.length)
+        written += fs.writeSync(fd, bytes, written, bytes.length - written, null);
+    });
+    io(`fdatasync of ${tmpPath}`, () => fs.fdatasyncSync(fd));
+  } finally {
+    io(`closing ${tmpPath}`, () => fs.closeSync(fd));
+  }
+  io(`renaming ${tmpPath} over ${path}`, () => fs.renameSync(tmpPath, path));
+  io(`fsync of the directory of ${path}`, () => fsyncDirectory(fs, dirname(path) || '.'));
+  return bytes.length;
+}
+
+export interface LoadedSnapshot {
+  readonly header: SnapshotHeader;
+  readonly body: Uint8Array;
+  readonly fileBytes: number;
+}
+
+/**
+ * Reads and verifies a snapshot file; `undefined` when there is none. `supportedSchemaVersion`
+ * is the body schema this engine reads.
+ */
+export function loadSnapshotFile(
+  path: string,
+  supportedSchemaVersion: number,
+  options: SnapshotFileOptions,
+): LoadedSnapshot | undefined {
+  const fs = options.fileSystem ?? nodeFileSystem;
+  if (!fs.existsSync(path)) return undefined;
+  const bytes = readWhole(fs, path, options.maxSnapshotBytes);
+  const fail = (offset: number, reason: SnapshotFileReason, detail: string): never => {
+    throw new SnapshotFileError(path, offset, reason, detail);
+  };
+  if (bytes.length < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) {
+    fail(bytes.length, 'truncated', `only ${bytes.length} bytes; a snapshot has at least 36`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bodyLength = view.getBigUint64(24, true);
+  const expected = BigInt(SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) + bodyLength;
+  if (expected !== BigInt(bytes.length)) {
+    fail(
+      24,
+      'length_mismatch',
+      `bodyLength ${bodyLength} implies ${expected} bytes but the file has ${bytes.length}`,
+    );
+  }
+  const crcAt = bytes.length - SNAPSHOT_TRAILER_BYTES;
+  if (crc32c(bytes, 0, crcAt) !== view.getUint32(crcAt, true)) {
+    fail(crcAt, 'checksum', 'the CRC32C does not match the contents');
+  }
+  const magic = new TextDecoder().decode(bytes.subarray(0, 4));
+  if (magic !== SNAPSHOT_MAGIC) {
+    fail(
+      0,
+      'bad_magic',
+      `magic ${JSON.stringify(magic)} is not ${SNAPSHOT_MAGIC}: this is not this engine's snapshot`,
+    );
+  }
+  const formatVersion = view.getUint16(4, true);
+  if (formatVersion !== SNAPSHOT_FORMAT_VERSION) {
+    fail(4, 'bad_version', `format version ${formatVersion} is not ${SNAPSHOT_FORMAT_VERSION}`);
+  }
+  const schemaVersion = view.getUint16(6, true);
+  if (schemaVersion !== supportedSchemaVersion) {
+    fail(
+      6,
+      'bad_schema_version',
+      `schema version ${schemaVersion} is not the supported ${supportedSchemaVersion}`,
+    );
+  }
+  return {
+    header: {
+      schemaVersion,
+      lastAppliedLsn: view.getBigUint64(8, true),
+      lastRequestSlot: view.getBigUint64(16, true),
+    },
+    body: bytes.subarray(SNAPSHOT_HEADER_BYTES, crcAt),
+    fileBytes: bytes.length,
+  };
+}
+
+/** Reads a whole file after checking its size against `limit`. */
+function readWhole(fs: FileSystem, path: string, limit: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (error) {
+    throw new SnapshotFileError(path, 0, 'io', `open failed: ${(error as Error).message}`, error);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size > limit) {
+      throw new SnapshotFileError(
+        path,
+        0,
+        'too_large',
+        `${size} bytes is over maxSnapshotBytes ${limit}`,
+      );
+    }
+    const bytes = new Uint8Array(size);
+    let read = 0;
+    while (read < size) {
+      const n = fs.readSync(fd, bytes, read, size - read, read);
+      if (n === 0)
+        throw new SnapshotFileError(path, read, 'truncated', 'the file shrank while it was read');
+      read += n;
+    }
+    return bytes;
+  } catch (error) {
+    if (error instanceof SnapshotFileError) throw error;
+    throw new SnapshotFileError(path, 0, 'io', `read failed: ${(error as Error).message}`, error);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { U128_MAX } from '../src/constants.js';
+import { newOperationId } from '../src/operation-id.js';
+
+describe('newOperationId', () => {
+  it('puts the wall-clock milliseconds in the high 64 bits', () => {
+    const before = BigInt(Date.now());
+    const id = newOperationId();
+    const after = BigInt(Date.now());
+    expect(id >> 64n).toBeGreaterThanOrEqual(before);
+    expect(id >> 64n).toBeLessThanOrEqual(after + 1n);
+    expect(id).toBeLessThanOrEqual(U128_MAX);
+  });
+
+  it('is strictly increasing within the process, even within one millisecond', () => {
+    let previous = newOperationId();
+    const seen = new Set<bigint>([previous]);
+    for (let i = 0; i < 20_000; i++) {
+      const id = newOperationId();
+      expect(id > previous).toBe(true);
+      seen.add(id);
+      previous = id;
+    }
+    expect(seen.size).toBe(20_001);
+  });
+
+  it('has random low bits', () => {
+    const lows = new Set<bigint>();
+    for (let i = 0; i < 100; i++) lows.add(newOperationId() & ((1n << 64n) - 1n));
+    expect(lows.size).toBeGreaterThan(90);
+  });
+});
