@@ -158,11 +158,16 @@ export function decodeCommand(bytes: Uint8Array): Command {
 export function encodeClientRequest(request: ClientRequest): Uint8Array {
   validateClientRequest(request);
   const writer = scratchWriter();
+  writeClientRequest(writer, request);
+  return writer.finish();
+}
+
+/** Writes a validated client request's payload (what `encodeClientRequest` returns). */
+export function writeClientRequest(writer: Writer, request: ClientRequest): void {
   writer.u8(COMMAND_CODEC_VERSION);
   writer.u128(request.operationId);
   writer.u128(request.clientId);
   writeCommand(writer, request.command);
-  return writer.finish();
 }
 
 /** Decodes a client request payload; throws CodecError. */

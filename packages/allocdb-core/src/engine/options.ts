@@ -1,98 +1,47 @@
 /**
- * The durable engine's own limits (engine.md): named defaults, and validation that turns a bad
- * value into a `ConfigError` naming the field before anything is opened.
+ * The allocator engine's options: the runtime's durable-engine options plus its own tick limit,
+ * validated into `ConfigError`s naming the field before anything is opened.
  */
 import { ConfigError } from '../errors.js';
-import { MAX_ENCODABLE_PAYLOAD_BYTES } from '../runtime/wal.js';
+import {
+  type DurableEngineOptions,
+  positiveIntegerOption,
+  type ResolvedDurableEngineOptions,
+  resolveDurableEngineOptions,
+} from '../runtime/engine-options.js';
 
-/** Requests that may wait for a flush before `submit` answers `overloaded`. */
-export const DEFAULT_MAX_SUBMISSION_QUEUE = 16_384;
-/** Commands per group commit (one write, one fdatasync). */
-export const DEFAULT_MAX_BATCH = 4_096;
-/** Largest encoded client request, and so the WAL's maxPayloadBytes: a bundle of ~4,000 ids. */
-export const DEFAULT_MAX_COMMAND_BYTES = 64 * 1024;
+export {
+  type CheckpointPolicy,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_COMMAND_BYTES,
+  DEFAULT_MAX_SNAPSHOT_BYTES,
+  DEFAULT_MAX_SUBMISSION_QUEUE,
+  DEFAULT_SLOT_DURATION_MS,
+  wallClock,
+} from '../runtime/engine-options.js';
+
 /** `expire` commands one tick may log. */
 export const DEFAULT_MAX_EXPIRATIONS_PER_TICK = 1_024;
-/** Largest snapshot file written or read. */
-export const DEFAULT_MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024;
-/** Length of a slot of the default wall clock. */
-export const DEFAULT_SLOT_DURATION_MS = 1_000;
 
-/** Automatic checkpoints: after this many frames or bytes of log since the last one. */
-export interface CheckpointPolicy {
-  readonly everyFrames?: number;
-  readonly everyBytes?: number;
-}
-
-export interface EngineOptions {
-  readonly maxSubmissionQueue?: number;
-  readonly maxBatch?: number;
-  readonly maxCommandBytes?: number;
+export interface EngineOptions extends DurableEngineOptions {
   readonly maxExpirationsPerTick?: number;
-  readonly maxSnapshotBytes?: number;
-  readonly slotDurationMs?: number;
-  /** Off unless given. */
-  readonly checkpointPolicy?: CheckpointPolicy;
 }
 
-export interface ResolvedEngineOptions {
-  readonly maxSubmissionQueue: number;
-  readonly maxBatch: number;
-  readonly maxCommandBytes: number;
+export interface ResolvedEngineOptions extends ResolvedDurableEngineOptions {
   readonly maxExpirationsPerTick: number;
-  readonly maxSnapshotBytes: number;
-  readonly slotDurationMs: number;
-  readonly checkpointPolicy: CheckpointPolicy | undefined;
 }
 
-function positiveInteger(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new ConfigError(
-      'invalid_value',
-      field,
-      `must be an integer from 1 to ${max}, got ${String(value)}`,
-    );
-  }
-  return value;
-}
+const invalidOption = (field: string, message: string) =>
+  new ConfigError('invalid_value', field, message);
 
 /** Fills in defaults and validates every engine option. */
 export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngineOptions {
-  const policy = options.checkpointPolicy;
-  if (policy !== undefined) {
-    if (policy.everyFrames !== undefined)
-      positiveInteger(policy.everyFrames, 'engine.checkpointPolicy.everyFrames');
-    if (policy.everyBytes !== undefined)
-      positiveInteger(policy.everyBytes, 'engine.checkpointPolicy.everyBytes');
-  }
   return {
-    maxSubmissionQueue: positiveInteger(
-      options.maxSubmissionQueue ?? DEFAULT_MAX_SUBMISSION_QUEUE,
-      'engine.maxSubmissionQueue',
-    ),
-    maxBatch: positiveInteger(options.maxBatch ?? DEFAULT_MAX_BATCH, 'engine.maxBatch'),
-    maxCommandBytes: positiveInteger(
-      options.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES,
-      'engine.maxCommandBytes',
-      MAX_ENCODABLE_PAYLOAD_BYTES,
-    ),
-    maxExpirationsPerTick: positiveInteger(
+    ...resolveDurableEngineOptions(options, invalidOption),
+    maxExpirationsPerTick: positiveIntegerOption(
       options.maxExpirationsPerTick ?? DEFAULT_MAX_EXPIRATIONS_PER_TICK,
       'engine.maxExpirationsPerTick',
+      invalidOption,
     ),
-    maxSnapshotBytes: positiveInteger(
-      options.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES,
-      'engine.maxSnapshotBytes',
-    ),
-    slotDurationMs: positiveInteger(
-      options.slotDurationMs ?? DEFAULT_SLOT_DURATION_MS,
-      'engine.slotDurationMs',
-    ),
-    checkpointPolicy: policy,
   };
-}
-
-/** The default slot clock: wall-clock milliseconds divided by the slot length. */
-export function wallClock(slotDurationMs: number): () => bigint {
-  return () => BigInt(Math.floor(Date.now() / slotDurationMs));
 }

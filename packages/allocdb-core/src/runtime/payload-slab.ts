@@ -4,9 +4,12 @@
  * request is costly to allocate and to collect. Payloads are instead copied into views of a
  * shared slab; a slab is replaced when full and freed by the garbage collector once no payload
  * refers to it.
+ *
+ * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
+ * `src/runtime/`.
  */
 
-/** Bytes per slab: room for about 900 of the largest quota requests. */
+/** Bytes per slab: room for several hundred typical requests (larger ones get their own copy). */
 const SLAB_BYTES = 64 * 1024;
 
 export class PayloadSlab {

@@ -1,28 +1,28 @@
 /**
- * Read-only examination of a data directory for the `allocdb` command: never truncates, never
- * writes, never takes the lock.
+ * Read-only examination of a data directory for an engine's command-line tool: never truncates,
+ * never writes, never takes the lock.
  *
- * With the allocator's config it runs full recovery in memory (snapshot restore with every
- * validation, replay through the state machine with every check). Without one it checks what
- * needs no config (`checkDirectoryStructure`).
+ * With the engine's config (its recovery hooks) it runs full recovery in memory: snapshot restore
+ * with every validation, replay through the state machine with every check. Without one it checks
+ * what needs no config (`checkDirectoryStructure`).
+ *
+ * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
+ * `src/runtime/`.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AllocDbConfig } from '../config.js';
-import { SNAPSHOT_SCHEMA_VERSION } from '../constants.js';
 import {
   checkDirectoryStructure,
+  type RecoveryHooks,
   type RecoveryStatus,
   recoverDirectory,
   WAL_FILE_NAME,
-} from '../runtime/recovery.js';
-import { RecoveryError } from '../runtime/replay-guard.js';
-import type { SnapshotHeader } from '../runtime/snapshot-file.js';
-import type { ScanStop, WalFrame } from '../runtime/wal.js';
-import type { AllocDbMetrics } from '../types.js';
-import { allocDbRecoveryHooks, decodeFramePayload } from './recovery.js';
+} from './recovery.js';
+import { RecoveryError } from './replay-guard.js';
+import type { SnapshotHeader } from './snapshot-file.js';
+import type { ScanStop, WalFrame } from './wal.js';
 
-export interface DirectoryReport {
+export interface DirectoryReport<Tables> {
   readonly dir: string;
   readonly snapshot: (SnapshotHeader & { readonly bytes: number }) | undefined;
   readonly wal: {
@@ -30,46 +30,48 @@ export interface DirectoryReport {
     readonly frames: number;
     readonly stop: ScanStop | undefined;
   };
-  /** Present when a config was given and recovery succeeded. */
+  /** Present when the state machine replayed the log (a config was given) and recovery succeeded. */
   readonly recovery: RecoveryStatus | undefined;
-  readonly tables: AllocDbMetrics | undefined;
+  readonly tables: Tables | undefined;
   /** Why the directory would not open, if it would not. */
   readonly problem: RecoveryError | undefined;
   /** 0 clean, 1 torn tail that open would cut, 2 corruption or anything open would refuse. */
   readonly verdict: 0 | 1 | 2;
 }
 
-export interface InspectOptions {
-  readonly config?: AllocDbConfig;
+export interface InspectOptions<S, D, Tables> {
   readonly maxCommandBytes: number;
   readonly maxSnapshotBytes: number;
+  readonly snapshotSchemaVersion: number;
+  /** Decodes a frame's payload (throws on bad bytes): the structural check without a config. */
+  readonly decode: (frame: WalFrame) => unknown;
+  /** With the engine's config: recover through the state machine and report its tables. */
+  readonly replay?: { readonly hooks: RecoveryHooks<S, D>; readonly tables: (state: S) => Tables };
   readonly onFrame?: (frame: WalFrame, offset: number) => void;
 }
 
-export function inspectDirectory(dir: string, options: InspectOptions): DirectoryReport {
+export function inspectDirectory<S, D, Tables>(
+  dir: string,
+  options: InspectOptions<S, D, Tables>,
+): DirectoryReport<Tables> {
   const walPath = join(dir, WAL_FILE_NAME);
   const walBytes = existsSync(walPath) ? statSync(walPath).size : 0;
-  const recoverOptions = {
-    ...options,
-    dir,
-    snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
-    readOnly: true,
-  };
+  const recoverOptions = { ...options, dir, readOnly: true };
   try {
-    if (options.config !== undefined) {
-      const recovered = recoverDirectory(recoverOptions, allocDbRecoveryHooks(options.config));
+    if (options.replay !== undefined) {
+      const recovered = recoverDirectory(recoverOptions, options.replay.hooks);
       recovered.wal?.close();
       return report(dir, {
         wal: { bytes: walBytes, frames: recovered.walFrames, stop: recovered.walStop },
         recovery: recovered.status,
-        tables: recovered.state.metrics(),
+        tables: options.replay.tables(recovered.state),
         snapshot: recovered.snapshot && {
           ...recovered.snapshot.header,
           bytes: recovered.snapshot.fileBytes,
         },
       });
     }
-    const checked = checkDirectoryStructure(recoverOptions, decodeFramePayload);
+    const checked = checkDirectoryStructure(recoverOptions, options.decode);
     return report(dir, {
       wal: { bytes: walBytes, frames: checked.walFrames, stop: checked.walStop },
       snapshot: checked.snapshot && {
@@ -83,10 +85,10 @@ export function inspectDirectory(dir: string, options: InspectOptions): Director
   }
 }
 
-function report(
+function report<Tables>(
   dir: string,
-  parts: Partial<DirectoryReport> & Pick<DirectoryReport, 'wal'>,
-): DirectoryReport {
+  parts: Partial<DirectoryReport<Tables>> & Pick<DirectoryReport<Tables>, 'wal'>,
+): DirectoryReport<Tables> {
   const problem = parts.problem;
   const verdict = problem !== undefined ? 2 : parts.wal.stop?.kind === 'torn_tail' ? 1 : 0;
   return {

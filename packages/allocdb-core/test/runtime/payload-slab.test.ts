@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PayloadSlab } from '../../src/engine/payload-slab.js';
+import { PayloadSlab } from '../../src/runtime/payload-slab.js';
 
 describe('PayloadSlab', () => {
   it('hands out copies that later copies never overwrite, across slab boundaries', () => {
