@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import type { FaultHooks } from './commit-pipeline.js';
-import { type FileSystem, nodeFileSystem } from './file-system.js';
+import { type FileSystem, fsyncDirectory, nodeFileSystem } from './file-system.js';
 import { RecoveryError, ReplayGuard } from './replay-guard.js';
 import {
   type LoadedSnapshot,
@@ -281,6 +281,14 @@ export function recoverDirectory<S, D>(
     }
     const torn =
       scan.stop.kind === 'torn_tail' && !options.readOnly ? wal.truncateTornTail(scan) : 0;
+    if (!options.readOnly) {
+      // What was replayed is about to be served as committed (a retry is answered from it), but
+      // it may only have reached the page cache: a previous run can have written a frame and
+      // crashed, or failed, before its fsync. Make it durable first, with the log's directory
+      // entry (a log created by that run may never have had its directory synced).
+      wal.syncSync();
+      fsyncDirectory(fileSystem, options.dir);
+    }
     return {
       state,
       wal,

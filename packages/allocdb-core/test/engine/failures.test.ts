@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type AllocDbEngine, simulateCrash } from '../../src/engine/engine.js';
 import { EngineHaltedError, SubmissionError } from '../../src/engine/errors.js';
@@ -160,6 +160,36 @@ describe('injected crashes at each named point', () => {
   }
 });
 
+describe('a checkpoint interrupted by a fault hook, with the engine kept running', () => {
+  for (const point of ['after_snapshot_write', 'after_wal_rewrite'] as const) {
+    it(`${point}: later checkpoints still write a log that recovers the same state`, async () => {
+      const dir = tempDir();
+      const crash = crashAt(point);
+      const engine = await openEngine(dir, {}, { faults: crash.faults });
+      for (const r of [...setup, victim]) await engine.submit(r, { requestSlot: 1n });
+      await engine.checkpoint();
+      await engine.submit(request({ kind: 'create_resource', resourceId: 9n }), {
+        requestSlot: 2n,
+      });
+      crash.control.armed = true;
+      await expect(engine.checkpoint()).rejects.toThrow(`simulated crash at ${point}`);
+      crash.control.armed = false;
+      await engine.submit(request({ kind: 'create_resource', resourceId: 10n }), {
+        requestSlot: 3n,
+      });
+      await engine.checkpoint();
+      await engine.submit(request({ kind: 'create_resource', resourceId: 11n }), {
+        requestSlot: 4n,
+      });
+      const expected = stateBytes(engine);
+      await engine.close();
+      const reopened = await openEngine(dir);
+      expect(stateBytes(reopened)).toEqual(expected);
+      await reopened.close();
+    });
+  }
+});
+
 describe('injected storage failures', () => {
   it('a failed write halts with storage_failure; queued commands fail engine_halted; reopen retries once', async () => {
     const dir = tempDir();
@@ -225,8 +255,11 @@ describe('injected storage failures', () => {
     await expect(engine.checkpoint()).rejects.toBeInstanceOf(EngineHaltedError);
     expect(control.syncs).toBe(1);
     engine[simulateCrash]();
-    const reopened = await openEngine(dir);
-    // The write reached the page cache, so the command is in the log: the retry is answered.
+    // Recovery replays the frame that reached only the page cache, and is about to answer a retry
+    // from it: it must make the log durable first, or a power loss would undo a "committed" answer.
+    const power = powerLossFileSystem();
+    const reopened = await openEngine(dir, {}, { fileSystem: power.fileSystem });
+    expect(power.syncedLength()).toBe(readFileSync(walPath(dir)).length);
     expect(await reopened.submit(victimRequest)).toMatchObject({
       fromRetryCache: true,
       outcome: { resultCode: 'ok' },

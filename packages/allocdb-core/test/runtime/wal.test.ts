@@ -217,6 +217,28 @@ describe('WAL scanner classification (runtime.md §3, one test per row)', () => 
     });
   });
 
+  it('row 8: a small last frame torn at a sector boundary (its stretch past the boundary zero) → torn_tail', () => {
+    // A frame that starts before a 512-byte boundary and ends after it; the write reached the
+    // disk up to the boundary only, and the file's length made the rest read back as zeros.
+    const padding = log([frame(1, busyPayload(470 - 36))]); // the next frame's header ends at 502
+    const crossing = log([frame(2, busyPayload(40))]);
+    const bytes = concat(padding, crossing);
+    bytes.fill(0, 512);
+    expect(scanLog(bytes, OPTIONS)).toEqual({
+      frames: [frame(1, busyPayload(470 - 36))],
+      validUpTo: 470,
+      stop: { kind: 'torn_tail', offset: 470 },
+    });
+    // The same damage to a frame that lies inside one sector is corruption: a sector is written
+    // whole or not at all, so a frame within one cannot be torn.
+    const inside = concat(log([frame(1, busyPayload(10))]), log([frame(2, busyPayload(40))]));
+    inside.fill(0, inside.length - 8);
+    expect(scanLog(inside, OPTIONS).stop).toMatchObject({
+      kind: 'corruption',
+      reason: 'frame_checksum',
+    });
+  });
+
   it('row 9: frame CRC fails otherwise → corruption (frame_checksum)', () => {
     // A last frame whose payload bit flipped: no zero sector.
     const flipped = flipBit(

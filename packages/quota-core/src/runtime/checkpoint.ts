@@ -31,7 +31,11 @@ export interface CheckpointInput {
   readonly seams: RecoverySeams;
 }
 
-/** Writes the snapshot and rewrites the log; returns the snapshot file's size. */
+/**
+ * Writes the snapshot and rewrites the log; returns the snapshot file's size. (The
+ * `after_wal_rewrite` fault point is the caller's, once it has recorded where the new log's
+ * frames start.)
+ */
 export function writeCheckpoint(input: CheckpointInput): number {
   const { wal, header, seams } = input;
   const snapshotBytes = writeSnapshotFile(input.snapshotPath, header, input.body, {
@@ -47,6 +51,5 @@ export function writeCheckpoint(input: CheckpointInput): number {
       payload: new Uint8Array(0),
     },
   ]);
-  seams.faults?.at('after_wal_rewrite');
   return snapshotBytes;
 }

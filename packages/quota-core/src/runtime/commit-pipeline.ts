@@ -219,6 +219,8 @@ export class CommitPipeline {
   enqueue<R>(job: CommitJob<R>): Promise<R> {
     this.assertAccepting();
     if (this.queueDepth >= this.maxQueue) {
+      // Settled at once: the refused command leaves nothing behind (no in-flight entry).
+      job.settled?.();
       return Promise.reject(
         new SubmissionError(
           'overloaded',

@@ -470,6 +470,8 @@ export class DurableEngine<
       // answers it (operation_conflict, or executes it if the first one was not recorded).
       if (inflight !== undefined)
         return this.pipeline.enqueue(this.clientJob(prepared.request, undefined));
+      // Registered before it is queued, so that a refusal while queueing (which settles the job
+      // at once) removes it again: a refused request must not stay "in flight".
       const entry: InFlight<Out> = {
         commandBytes: prepared.request.commandBytes,
         promise: undefined,
@@ -477,10 +479,14 @@ export class DurableEngine<
       const forget = () => {
         if (this.inflight.get(operationId) === entry) this.inflight.delete(operationId);
       };
-      const promise = this.pipeline.enqueue(this.clientJob(prepared.request, forget));
-      entry.promise = promise;
       this.inflight.set(operationId, entry);
-      return promise;
+      try {
+        entry.promise = this.pipeline.enqueue(this.clientJob(prepared.request, forget));
+      } catch (error) {
+        forget();
+        throw error;
+      }
+      return entry.promise;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -608,6 +614,7 @@ export class DurableEngine<
       this.framesSinceCheckpoint = 0;
       this.checkpoints++;
       this.lastCheckpointError = undefined;
+      this.seams.faults?.at('after_wal_rewrite');
       return {
         snapshotLsn: lsn,
         snapshotBytes,

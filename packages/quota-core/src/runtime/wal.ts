@@ -263,14 +263,22 @@ function isAllZero(bytes: Uint8Array, from: number, to: number): boolean {
 }
 
 /**
- * Whether some 512-byte-aligned sector (aligned in the file, at `fileOffset` for `bytes[at]`)
- * lying wholly inside the frame `bytes[at, at+length)` is all zero: the mark of a write whose
- * later sectors never reached the disk.
+ * Whether the frame `bytes[at, at+length)` (at file offset `fileOffset`) shows the mark of a
+ * write whose later sectors never reached the disk: one of the 512-byte-aligned sectors it covers
+ * holds only zeros of it. That is a whole sector inside the frame, or the frame's final stretch
+ * past its last sector boundary (which holds the frame CRC, so it is all zero only when torn).
+ * A frame inside a single sector cannot be torn: a sector is written whole or not at all.
  */
 function hasZeroSector(bytes: Uint8Array, at: number, length: number, fileOffset: number): boolean {
   const frameEnd = fileOffset + length;
-  let sector = Math.ceil(fileOffset / SECTOR_BYTES) * SECTOR_BYTES;
-  for (; sector + SECTOR_BYTES <= frameEnd; sector += SECTOR_BYTES) {
+  const lastBoundary = Math.floor((frameEnd - 1) / SECTOR_BYTES) * SECTOR_BYTES;
+  if (lastBoundary <= fileOffset) return false;
+  if (isAllZero(bytes, at + (lastBoundary - fileOffset), at + length)) return true;
+  for (
+    let sector = Math.ceil(fileOffset / SECTOR_BYTES) * SECTOR_BYTES;
+    sector + SECTOR_BYTES <= frameEnd;
+    sector += SECTOR_BYTES
+  ) {
     const from = at + (sector - fileOffset);
     if (isAllZero(bytes, from, from + SECTOR_BYTES)) return true;
   }

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { simulateCrash } from '../../src/engine/engine.js';
 import { EngineHaltedError, SubmissionError } from '../../src/engine/errors.js';
@@ -114,6 +115,31 @@ describe('injected crashes at each named point', () => {
   }
 });
 
+describe('a checkpoint interrupted by a fault hook, with the engine kept running', () => {
+  for (const point of ['after_snapshot_write', 'after_wal_rewrite'] as const) {
+    it(`${point}: later checkpoints still write a log that recovers the same state`, async () => {
+      const dir = tempDir();
+      const crash = crashAt(point);
+      const engine = await openEngine(dir, {}, { faults: crash.faults });
+      for (const r of [setup, victim]) await engine.submit(r, { requestSlot: 1n });
+      await engine.checkpoint();
+      await engine.submit(request(debit(1n, 5n)), { requestSlot: 2n });
+      crash.control.armed = true;
+      await expect(engine.checkpoint()).rejects.toThrow(`simulated crash at ${point}`);
+      crash.control.armed = false;
+      await engine.submit(request(debit(1n, 6n)), { requestSlot: 3n });
+      await engine.checkpoint();
+      await engine.submit(request(debit(1n, 7n)), { requestSlot: 4n });
+      const expected = stateBytes(engine);
+      await engine.close();
+      const reopened = await openEngine(dir);
+      expect(stateBytes(reopened)).toEqual(expected);
+      expect(reopened.getBucket(1n)?.balance).toBe(52n);
+      await reopened.close();
+    });
+  }
+});
+
 describe('injected storage failures', () => {
   it('a failed write halts with storage_failure; queued commands fail engine_halted; reopen retries once', async () => {
     const dir = tempDir();
@@ -183,7 +209,11 @@ describe('injected storage failures', () => {
     await expect(engine.checkpoint()).rejects.toBeInstanceOf(EngineHaltedError);
     expect(control.syncs - syncsBefore).toBe(1);
     engine[simulateCrash]();
-    const reopened = await openEngine(dir);
+    // Recovery replays the frame that reached only the page cache, and is about to answer a retry
+    // from it: it must make the log durable first, or a power loss would undo a "committed" answer.
+    const power = powerLossFileSystem();
+    const reopened = await openEngine(dir, {}, { fileSystem: power.fileSystem });
+    expect(power.syncedLength()).toBe(statSync(walPath(dir)).size);
     // The write reached the page cache, so the debit is in the log: the retry is answered.
     expect(await reopened.submit(victim)).toMatchObject({
       fromRetryCache: true,
