@@ -1,0 +1,125 @@
+// Durable, group commit: B concurrent clients each `await engine.submit(…)` in a loop, so each
+// flush carries about B commands (one write, one fdatasync); against
+// - the disk's limit: the engine's own frames, B per write, one fdatasync per write;
+// - SQLite with the same semantics, one transaction (one WAL fsync) per B commands.
+import { join } from 'node:path';
+import { compare, printComparison, QUICK, removeDir, tempDir } from '../lib/common.mjs';
+import { groupFrames, rawAsyncLoop, readFrames } from '../lib/raw-disk.mjs';
+import { allocdb, quotaWorkload, walPath } from '../lib/workloads.mjs';
+
+export const BATCHES = [16, 256, 4096];
+
+/** Commands per client and timed run at batch size B (even: whole reserve/release cycles). */
+function perClientFor(batch) {
+  const total = QUICK ? Math.max(batch * 2, 1_000) : Math.max(batch * 40, 40_000);
+  return Math.max(2, Math.floor(total / batch / 2) * 2);
+}
+
+/** Runs B concurrent clients of `workload` on `engine`; returns commands and the mean batch. */
+async function concurrentClients(workload, engine, batch, perClient) {
+  const before = engine.metrics();
+  await Promise.all(Array.from({ length: batch }, (_, c) => workload.client(engine, c, perClient)));
+  const after = engine.metrics();
+  const meanBatch =
+    (after.framesCommitted - before.framesCommitted) /
+    (after.batchesCommitted - before.batchesCommitted);
+  return { commands: batch * perClient, meanBatch };
+}
+
+function participantsFor(workload, batch, perClient, frames) {
+  const name = workload.name;
+  const list = [];
+  if (frames !== undefined) {
+    const groups = groupFrames(frames, batch);
+    list.push(
+      {
+        key: `${name}:${batch}:raw`,
+        name: `raw write + fdatasync, ${batch} ${name} frames per write`,
+        setup: () => join(tempDir('raw'), 'log'),
+        run: (path) => rawAsyncLoop(path, groups, batch),
+      },
+      {
+        key: `${name}:${batch}:engine`,
+        name: `${name}, ${batch} concurrent clients`,
+        setup: async () => {
+          const dir = tempDir(name);
+          return { dir, engine: await workload.open(dir, {}, batch) };
+        },
+        run: async (state) => {
+          const result = await concurrentClients(workload, state.engine, batch, perClient);
+          state.meanBatch = result.meanBatch;
+          return result.commands;
+        },
+        note: (state) => state.meanBatch,
+        teardown: async ({ dir, engine }) => {
+          await engine.close();
+          removeDir(dir);
+        },
+      },
+    );
+  }
+  list.push({
+    key: `${name}:${batch}:sqlite`,
+    name: `${workload.peerName}, ${batch} commands per transaction`,
+    setup: () => {
+      const dir = tempDir('sqlite');
+      return { dir, peer: workload.openPeer(join(dir, 'db.sqlite'), batch) };
+    },
+    run: ({ peer }) => workload.peerLoop(peer, batch, batch * perClient),
+    teardown: ({ dir, peer }) => {
+      peer.close();
+      removeDir(dir);
+    },
+  });
+  return list;
+}
+
+/** The engine's frames for this batch size, from one untimed run (also a warm-up). */
+async function engineFrames(workload, batch, perClient) {
+  const dir = tempDir('frames');
+  const engine = await workload.open(dir, {}, batch);
+  const { commands } = await concurrentClients(workload, engine, batch, perClient);
+  await engine.close();
+  const frames = readFrames(walPath(dir)).slice(-commands);
+  removeDir(dir);
+  return frames;
+}
+
+export async function run(context) {
+  const quota = quotaWorkload(context.quota.module);
+  const workloads = [allocdb, quota];
+  const results = {};
+  for (const batch of BATCHES) {
+    const perClient = perClientFor(batch);
+    const participants = [];
+    for (const workload of workloads) {
+      const durable = workload === allocdb || quota.hasEngine;
+      const frames = durable ? await engineFrames(workload, batch, perClient) : undefined;
+      participants.push(...participantsFor(workload, batch, perClient, frames));
+    }
+    const rows = await compare(participants);
+    const baseline = {};
+    for (const r of rows) {
+      results[r.key] = r;
+      if (r.key.endsWith(':engine')) {
+        const prefix = r.key.slice(0, -':engine'.length);
+        baseline[r.name] = [`${prefix}:sqlite`, `${prefix}:raw`]
+          .map((key) => rows.find((x) => x.key === key)?.name)
+          .filter(Boolean);
+        const mean = r.notes.reduce((a, b) => a + b, 0) / r.notes.length;
+        r.meanBatch = mean;
+        r.name += ` (mean batch ${mean.toFixed(0)})`;
+        baseline[r.name] = baseline[r.name.replace(/ \(mean batch \d+\)$/, '')];
+      }
+    }
+    printComparison(
+      `Durable, group commit at batch ${batch}: ${batch * perClient} commands per run, ${rows[0].runs} runs (commands/s; target ≥ 3× SQLite)`,
+      rows,
+      { baseline },
+    );
+  }
+  if (!quota.hasEngine) {
+    console.log('\nquota-core exports no QuotaEngine yet: only its SQLite peer ran.');
+  }
+  context.results.groupCommit = results;
+}
