@@ -88,17 +88,44 @@ export interface FaultHooks {
   at(point: FaultPoint): void;
 }
 
-export interface CommitJob<R> {
-  readonly recordType: typeof RecordType.client | typeof RecordType.internal;
-  readonly payload: Uint8Array;
+/**
+ * A command in the pipeline. One object per command serves as the queue entry, the WAL frame
+ * (`recordType`, `lsn`, `requestSlot`, `payload`) and the submitter's answer, so that a command
+ * waiting for its fsync costs as few live objects as possible. Engines subclass it.
+ */
+export abstract class CommitJob<R> implements WalFrame {
+  abstract readonly recordType: typeof RecordType.client | typeof RecordType.internal;
+  abstract readonly payload: Uint8Array;
   /** The caller's slot; undefined means the clock. Raised to the last assigned slot. */
-  readonly requestedSlot: bigint | undefined;
+  abstract readonly requestedSlot: bigint | undefined;
+  /** Set by the pipeline when the command is sequenced. */
+  lsn = 0n;
+  requestSlot = 0n;
+  private onResolve: ((result: R) => void) | undefined;
+  private onReject: ((error: Error) => void) | undefined;
+
   /** Vets the command at its final slot before it is logged; a code rejects it, definitely. */
-  readonly admit: (requestSlot: bigint) => SubmissionErrorCode | undefined;
+  abstract admit(requestSlot: bigint): SubmissionErrorCode | undefined;
   /** Applies the command once it is durable; what it returns is what the submitter gets. */
-  readonly apply: (lsn: bigint, requestSlot: bigint) => R;
+  abstract apply(lsn: bigint, requestSlot: bigint): R;
   /** Called once the command is settled either way (lets the engine forget in-flight state). */
-  readonly settled?: () => void;
+  settled(): void {}
+
+  /** Where the answer goes (the pipeline sets it when the job is queued or committed). */
+  answerTo(onResolve: (result: R) => void, onReject: (error: Error) => void): void {
+    this.onResolve = onResolve;
+    this.onReject = onReject;
+  }
+
+  resolve(result: R): void {
+    this.settled();
+    this.onResolve?.(result);
+  }
+
+  reject(error: Error): void {
+    this.settled();
+    this.onReject?.(error);
+  }
 }
 
 export interface CommitPipelineOptions {
@@ -121,31 +148,6 @@ export interface CommitPipelineMetrics {
   readonly walBytes: number;
 }
 
-/** A queued command and how to answer its submitter; tells the job when it is settled. */
-class Pending<R> {
-  constructor(
-    readonly job: CommitJob<R>,
-    private readonly onResolve: (result: R) => void,
-    private readonly onReject: (error: Error) => void,
-  ) {}
-
-  resolve(result: R): void {
-    this.job.settled?.();
-    this.onResolve(result);
-  }
-
-  reject(error: Error): void {
-    this.job.settled?.();
-    this.onReject(error);
-  }
-}
-
-interface Sequenced<R> {
-  readonly pending: Pending<R>;
-  readonly lsn: bigint;
-  readonly requestSlot: bigint;
-}
-
 export class CommitPipeline {
   private readonly wal: WalFile;
   private readonly maxQueue: number;
@@ -154,7 +156,7 @@ export class CommitPipeline {
   private readonly faults: FaultHooks | undefined;
 
   /** Queue as an array plus a head index: no shifting, compacted when drained. */
-  private queue: Pending<unknown>[] = [];
+  private queue: CommitJob<unknown>[] = [];
   private head = 0;
   private flushing = false;
   private flushScheduled = false;
@@ -220,7 +222,7 @@ export class CommitPipeline {
     this.assertAccepting();
     if (this.queueDepth >= this.maxQueue) {
       // Settled at once: the refused command leaves nothing behind (no in-flight entry).
-      job.settled?.();
+      job.settled();
       return Promise.reject(
         new SubmissionError(
           'overloaded',
@@ -229,7 +231,8 @@ export class CommitPipeline {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      this.queue.push(new Pending(job, resolve, reject) as Pending<unknown>);
+      job.answerTo(resolve, reject);
+      this.queue.push(job as CommitJob<unknown>);
       this.scheduleFlush();
     });
   }
@@ -247,25 +250,22 @@ export class CommitPipeline {
       );
     }
     const results: (R | SubmissionError)[] = new Array(jobs.length);
-    const sequenced: Sequenced<R>[] = [];
-    const pending = jobs.map(
-      (job, index) =>
-        new Pending<R>(
-          job,
-          (result) => {
-            results[index] = result;
-          },
-          (error) => {
-            results[index] = error as SubmissionError;
-          },
-        ),
+    jobs.forEach((job, index) =>
+      job.answerTo(
+        (result) => {
+          results[index] = result;
+        },
+        (error) => {
+          results[index] = error as SubmissionError;
+        },
+      ),
     );
-    const frames = this.sequence(pending, sequenced);
-    if (frames.length === 0) return results;
+    const sequenced = this.sequence(jobs);
+    if (sequenced.length === 0) return results;
     try {
       this.faultAt('before_append', sequenced);
       try {
-        this.wal.appendSync(frames);
+        this.wal.appendSync(sequenced);
       } catch (error) {
         this.failBatch(sequenced, 'write', error);
       }
@@ -278,7 +278,7 @@ export class CommitPipeline {
       }
       this.fsyncMicros = Number(process.hrtime.bigint() - started) / 1000;
       this.faultAt('after_sync', sequenced);
-      this.applyAll(sequenced, frames.length);
+      this.applyAll(sequenced);
     } catch (error) {
       // The batch failed after it was sequenced: report the indefinite outcome, not the cause.
       const indefinite = results.find(
@@ -323,14 +323,13 @@ export class CommitPipeline {
     }
   }
 
-  private async flushBatch(batch: Pending<unknown>[]): Promise<void> {
-    const sequenced: Sequenced<unknown>[] = [];
-    const frames = this.sequence(batch, sequenced);
-    if (frames.length === 0) return;
+  private async flushBatch(batch: CommitJob<unknown>[]): Promise<void> {
+    const sequenced = this.sequence(batch);
+    if (sequenced.length === 0) return;
     try {
       this.faultAt('before_append', sequenced);
       try {
-        await this.wal.append(frames);
+        await this.wal.append(sequenced);
       } catch (error) {
         this.failBatch(sequenced, 'write', error);
       }
@@ -343,26 +342,26 @@ export class CommitPipeline {
       }
       this.fsyncMicros = Number(process.hrtime.bigint() - started) / 1000;
       this.faultAt('after_sync', sequenced);
-      this.applyAll(sequenced, frames.length);
+      this.applyAll(sequenced);
     } catch {
       // failBatch / faultAt / applyAll already halted the pipeline and settled every command.
     }
   }
 
   /**
-   * Gives LSNs and slots to `batch` in arrival order. Commands the engine vetoes at their final
-   * slot (or that would exhaust the LSN space) are rejected definitely and get no LSN.
+   * Gives LSNs and slots to `batch` in arrival order and returns the commands to log. Commands
+   * the engine vetoes at their final slot (or that would exhaust the LSN space) are rejected
+   * definitely and get no LSN.
    */
-  private sequence<R>(batch: Pending<R>[], out: Sequenced<R>[]): WalFrame[] {
-    const frames: WalFrame[] = [];
+  private sequence<R>(batch: readonly CommitJob<R>[]): CommitJob<R>[] {
+    const sequenced: CommitJob<R>[] = [];
     let clockSlot: bigint | undefined;
-    for (const pending of batch) {
-      const { job } = pending;
+    for (const job of batch) {
       let slot = job.requestedSlot;
       if (slot === undefined) {
         if (clockSlot === undefined) clockSlot = this.readClock();
         if (clockSlot === undefined) {
-          pending.reject(
+          job.reject(
             new SubmissionError(
               'invalid_request',
               'the engine clock did not return a u64 bigint slot',
@@ -375,26 +374,22 @@ export class CommitPipeline {
       if (slot < this.assignedSlot) slot = this.assignedSlot;
       const veto = job.admit(slot);
       if (veto !== undefined) {
-        pending.reject(
+        job.reject(
           new SubmissionError(veto, `rejected at request slot ${slot}; nothing was written`),
         );
         continue;
       }
       if (this.assignedLsn >= U64_MAX) {
-        pending.reject(new SubmissionError('lsn_exhausted', 'the log has used every u64 LSN'));
+        job.reject(new SubmissionError('lsn_exhausted', 'the log has used every u64 LSN'));
         continue;
       }
       this.assignedLsn += 1n;
       this.assignedSlot = slot;
-      out.push({ pending, lsn: this.assignedLsn, requestSlot: slot });
-      frames.push({
-        recordType: job.recordType,
-        lsn: this.assignedLsn,
-        requestSlot: slot,
-        payload: job.payload,
-      });
+      job.lsn = this.assignedLsn;
+      job.requestSlot = slot;
+      sequenced.push(job);
     }
-    return frames;
+    return sequenced;
   }
 
   /** The clock's slot, or undefined when the clock misbehaves (throws or returns a non-u64). */
@@ -407,37 +402,43 @@ export class CommitPipeline {
     }
   }
 
-  private applyAll<R>(sequenced: Sequenced<R>[], frameCount: number): void {
+  private applyAll<R>(sequenced: readonly CommitJob<R>[]): void {
     this.batches++;
-    this.frames += frameCount;
+    this.frames += sequenced.length;
     for (let i = 0; i < sequenced.length; i++) {
-      const entry = sequenced[i]!;
+      const job = sequenced[i]!;
       let result: R;
       try {
-        result = entry.pending.job.apply(entry.lsn, entry.requestSlot);
+        result = job.apply(job.lsn, job.requestSlot);
       } catch (error) {
         // A durable command the state machine cannot apply: memory no longer matches the log.
         this.halt(error);
         for (const rest of sequenced.slice(i)) {
-          rest.pending.reject(
+          rest.reject(
             new SubmissionError(
               'engine_halted',
               'applying a logged command failed; reopen the engine',
-              { cause: error },
+              {
+                cause: error,
+              },
             ),
           );
         }
         throw error;
       }
-      entry.pending.resolve(result);
+      job.resolve(result);
     }
     this.faultAt('after_apply', []);
   }
 
-  private failBatch<R>(sequenced: Sequenced<R>[], what: 'write' | 'fsync', cause: unknown): never {
+  private failBatch<R>(
+    sequenced: readonly CommitJob<R>[],
+    what: 'write' | 'fsync',
+    cause: unknown,
+  ): never {
     this.halt(cause);
-    for (const entry of sequenced) {
-      entry.pending.reject(
+    for (const job of sequenced) {
+      job.reject(
         new SubmissionError(
           'storage_failure',
           `the WAL ${what} failed; the command may or may not be durable`,
@@ -451,14 +452,14 @@ export class CommitPipeline {
   }
 
   /** Runs a fault hook; a hook that throws is a simulated crash of the whole batch. */
-  private faultAt<R>(point: FaultPoint, sequenced: Sequenced<R>[]): void {
+  private faultAt<R>(point: FaultPoint, sequenced: readonly CommitJob<R>[]): void {
     if (this.faults === undefined) return;
     try {
       this.faults.at(point);
     } catch (crash) {
       this.halt(crash);
-      for (const entry of sequenced) {
-        entry.pending.reject(
+      for (const job of sequenced) {
+        job.reject(
           new SubmissionError(
             'storage_failure',
             `stopped at ${point}; the command may or may not be durable`,
@@ -479,8 +480,8 @@ export class CommitPipeline {
     const queued = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;
-    for (const pending of queued) {
-      pending.reject(
+    for (const job of queued) {
+      job.reject(
         new SubmissionError(
           'engine_halted',
           'the engine halted before this command was written; reopen and retry',

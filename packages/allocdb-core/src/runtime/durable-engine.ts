@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Writer } from './binary.js';
 import { writeCheckpoint } from './checkpoint.js';
 import {
-  type CommitJob,
+  CommitJob,
   CommitPipeline,
   type CommitPipelineMetrics,
   EngineHaltedError,
@@ -162,23 +162,10 @@ function invalid(message: string, cause?: unknown): SubmissionError {
   return new SubmissionError('invalid_request', `${message}; nothing was written`, { cause });
 }
 
-/** A validated client request ready for the log: the engine's own copy and its bytes. */
-interface PreparedRequest<Req> {
-  readonly request: Req;
-  readonly payload: Uint8Array;
-  /** The canonical command bytes (dedupe compares these). */
-  readonly commandBytes: Uint8Array;
-  readonly requestedSlot: bigint | undefined;
-}
-
-type Prepared<Req, Out> =
-  | { readonly answer: SubmitResult<Out> }
-  | { readonly request: PreparedRequest<Req> };
-
-interface InFlight<Out> {
-  readonly commandBytes: Uint8Array;
-  promise: Promise<SubmitResult<Out>> | undefined;
-}
+/** What `prepare` decided: an answer without logging, or a job to log. */
+type Prepared<Req, Cmd, Out> =
+  | { readonly answer: SubmitResult<Out>; readonly job?: undefined }
+  | { readonly answer?: undefined; readonly job: ClientJob<Req, Cmd, Out> };
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -186,64 +173,83 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** A client command in the commit pipeline. */
-class ClientJob<Req, Cmd, Out> implements CommitJob<SubmitResult<Out>> {
+/**
+ * A client command in the commit pipeline: the engine's copy of the request and its logged
+ * bytes. While queued or being flushed it is also the in-flight entry under its operation id, so
+ * that an identical request joins it (`promise`) instead of being logged twice.
+ */
+class ClientJob<Req, Cmd, Out> extends CommitJob<SubmitResult<Out>> {
   readonly recordType = RecordType.client;
-  readonly payload: Uint8Array;
-  readonly requestedSlot: bigint | undefined;
+  /** The job's answer, once queued. */
+  promise: Promise<SubmitResult<Out>> | undefined;
 
   constructor(
-    private readonly db: EngineStateMachine<Req, Cmd, Out>,
-    private readonly request: Req & EngineRequest<Cmd>,
-    prepared: PreparedRequest<Req>,
-    private readonly applied: () => void,
-    readonly settled: (() => void) | undefined,
+    private readonly engine: JobHost<Req, Cmd, Out>,
+    readonly request: Req & EngineRequest<Cmd>,
+    readonly payload: Uint8Array,
+    /** The canonical command bytes (dedupe compares these). */
+    readonly commandBytes: Uint8Array,
+    readonly requestedSlot: bigint | undefined,
   ) {
-    this.payload = prepared.payload;
-    this.requestedSlot = prepared.requestedSlot;
+    super();
   }
 
   admit(slot: bigint): SubmissionErrorCode | undefined {
-    return this.db.wouldValidatedSlotOverflow(slot, this.request.command, 'client')
+    return this.engine.db.wouldValidatedSlotOverflow(slot, this.request.command, 'client')
       ? 'slot_overflow'
       : undefined;
   }
 
   apply(lsn: bigint, requestSlot: bigint): SubmitResult<Out> {
-    const outcome = this.db.applyValidatedClient(lsn, requestSlot, this.request);
-    this.applied();
+    const db = this.engine.db;
+    const outcome = db.applyValidatedClient(lsn, requestSlot, this.request);
+    this.engine.applied();
     return {
       lsn,
       requestSlot,
       outcome,
-      fromRetryCache: this.db.lastClientDisposition === 'retry_cache',
+      fromRetryCache: db.lastClientDisposition === 'retry_cache',
     };
+  }
+
+  override settled(): void {
+    this.engine.forget(this);
   }
 }
 
 /** An internal command (the allocator's `expire`) in the commit pipeline. */
-class InternalJob<Req, Cmd, Out> implements CommitJob<SubmitResult<Out>> {
+class InternalJob<Req, Cmd, Out> extends CommitJob<SubmitResult<Out>> {
   readonly recordType = RecordType.internal;
 
   constructor(
-    private readonly db: EngineStateMachine<Req, Cmd, Out>,
+    private readonly engine: JobHost<Req, Cmd, Out>,
     private readonly command: Cmd,
     readonly payload: Uint8Array,
     readonly requestedSlot: bigint,
-    private readonly applied: () => void,
-  ) {}
+  ) {
+    super();
+  }
 
   admit(slot: bigint): SubmissionErrorCode | undefined {
-    return this.db.wouldValidatedSlotOverflow(slot, this.command, 'internal')
+    return this.engine.db.wouldValidatedSlotOverflow(slot, this.command, 'internal')
       ? 'slot_overflow'
       : undefined;
   }
 
   apply(lsn: bigint, requestSlot: bigint): SubmitResult<Out> {
-    const outcome = this.db.applyValidatedInternal(lsn, requestSlot, this.command);
-    this.applied();
+    const outcome = this.engine.db.applyValidatedInternal(lsn, requestSlot, this.command);
+    this.engine.applied();
     return { lsn, requestSlot, outcome, fromRetryCache: false };
   }
+}
+
+/** What a job needs from its engine. */
+interface JobHost<Req, Cmd, Out> {
+  readonly db: EngineStateMachine<Req, Cmd, Out>;
+  /** Counts an applied command (the automatic checkpoint policy). */
+  applied(): void;
+  /** Removes a settled job from the in-flight entries. */
+  forget(job: ClientJob<Req, Cmd, Out>): void;
 }
 
 export class DurableEngine<
@@ -265,7 +271,9 @@ export class DurableEngine<
   private readonly clock: () => bigint;
   private readonly seams: EngineSeams;
   /** Requests queued or being flushed, by operationId: an identical one joins instead. */
-  private readonly inflight = new Map<bigint, InFlight<Out>>();
+  private readonly inflight = new Map<bigint, ClientJob<Req, Cmd, Out>>();
+  /** What jobs see of this engine (one object shared by every job). */
+  private readonly host: JobHost<Req, Cmd, Out>;
   /** Encodes each submission's payload, which is then copied into `payloads`. */
   private readonly payloadWriter = new Writer();
   /** Where submitted payloads live until they are written and applied. */
@@ -291,6 +299,14 @@ export class DurableEngine<
     this.clock = open.clock;
     this.seams = open.seams;
     this.db = recovered.state;
+    const inflight = this.inflight;
+    this.host = {
+      db: recovered.state,
+      applied: () => this.afterApply(),
+      forget: (job) => {
+        if (inflight.get(job.request.operationId) === job) inflight.delete(job.request.operationId);
+      },
+    };
     this.wal = recovered.wal;
     this.lock = lock;
     this.recoveryStatus = recovered.status;
@@ -365,7 +381,7 @@ export class DurableEngine<
   // Submitting
 
   /** Validates, answers from the retry cache, or prepares a request for the log. */
-  private prepare(request: Req, options: SubmitOptions | undefined): Prepared<Req, Out> {
+  private prepare(request: Req, options: SubmitOptions | undefined): Prepared<Req, Cmd, Out> {
     this.pipeline.assertAccepting();
     try {
       this.domain.validateRequest(request);
@@ -420,7 +436,7 @@ export class DurableEngine<
         `the command's slot arithmetic overflows u64 at slot ${slot}; nothing was written`,
       );
     }
-    return { request: { request: copy, payload, commandBytes, requestedSlot } };
+    return { job: new ClientJob(this.host, copy, payload, commandBytes, requestedSlot) };
   }
 
   /**
@@ -456,47 +472,23 @@ export class DurableEngine<
    */
   submit(request: Req, options?: SubmitOptions): Promise<SubmitResult<Out>> {
     try {
-      const prepared = this.prepare(request, options);
-      if ('answer' in prepared) return Promise.resolve(prepared.answer);
-      const { operationId } = prepared.request.request;
+      const { answer, job } = this.prepare(request, options);
+      if (job === undefined) return Promise.resolve(answer);
+      const operationId = job.request.operationId;
       const inflight = this.inflight.get(operationId);
-      if (
-        inflight?.promise !== undefined &&
-        bytesEqual(inflight.commandBytes, prepared.request.commandBytes)
-      ) {
+      if (inflight?.promise !== undefined && bytesEqual(inflight.commandBytes, job.commandBytes)) {
         return inflight.promise;
       }
-      // A different command under an in-flight operationId is logged too: the state machine
-      // answers it (operation_conflict, or executes it if the first one was not recorded).
-      if (inflight !== undefined)
-        return this.pipeline.enqueue(this.clientJob(prepared.request, undefined));
-      // Registered before it is queued, so that a refusal while queueing (which settles the job
-      // at once) removes it again: a refused request must not stay "in flight".
-      const entry: InFlight<Out> = {
-        commandBytes: prepared.request.commandBytes,
-        promise: undefined,
-      };
-      const forget = () => {
-        if (this.inflight.get(operationId) === entry) this.inflight.delete(operationId);
-      };
-      this.inflight.set(operationId, entry);
-      try {
-        entry.promise = this.pipeline.enqueue(this.clientJob(prepared.request, forget));
-      } catch (error) {
-        forget();
-        throw error;
-      }
-      return entry.promise;
+      // A different command under an in-flight operationId is logged too (and not registered):
+      // the state machine answers it (operation_conflict, or executes it if the first one was not
+      // recorded). Otherwise the job is registered before it is queued, so that a refusal while
+      // queueing (which settles it at once) removes it again.
+      if (inflight === undefined) this.inflight.set(operationId, job);
+      job.promise = this.pipeline.enqueue(job);
+      return job.promise;
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  private clientJob(
-    prepared: PreparedRequest<Req>,
-    settled: (() => void) | undefined,
-  ): ClientJob<Req, Cmd, Out> {
-    return new ClientJob(this.db, prepared.request, prepared, this.appliedOne, settled);
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
@@ -520,12 +512,12 @@ export class DurableEngine<
     const positions: number[] = [];
     requests.forEach((request, index) => {
       try {
-        const prepared = this.prepare(request, options);
-        if ('answer' in prepared) {
-          results[index] = prepared.answer;
+        const { answer, job } = this.prepare(request, options);
+        if (job === undefined) {
+          results[index] = answer;
           return;
         }
-        jobs.push(this.clientJob(prepared.request, undefined));
+        jobs.push(job);
         positions.push(index);
       } catch (error) {
         if (error instanceof SubmissionError && error.definite) results[index] = error;
@@ -558,11 +550,10 @@ export class DurableEngine<
         commands.map((command) =>
           this.pipeline.enqueue(
             new InternalJob(
-              this.db,
+              this.host,
               command,
               this.domain.encodeInternalCommand(command),
               requestSlot,
-              this.appliedOne,
             ),
           ),
         ),
@@ -629,9 +620,6 @@ export class DurableEngine<
       throw error;
     }
   }
-
-  /** Called after every applied command (bound once: the hot path allocates no closure). */
-  private readonly appliedOne = (): void => this.afterApply();
 
   private afterApply(): void {
     this.framesSinceCheckpoint++;
