@@ -99,7 +99,7 @@ async function seamReport() {
   for (const seam of report.seams) {
     const { classification, similarity } = seam.comparison;
     console.log(
-      `  ${seam.name.padEnd(16)} ${String(seam.copies.length).padStart(2)} copies  ${classification.padEnd(10)} ${similarity.toFixed(3)}  ${seam.verdict.verdict}`,
+      `  ${seam.name.padEnd(18)} ${String(seam.copies.length).padStart(2)} copies  ${classification.padEnd(10)} ${similarity.toFixed(3)}  ${seam.verdict.verdict}`,
     );
   }
   console.log(
