@@ -163,11 +163,6 @@ export class WalFile {
   /** As `appendSync`, on the thread pool so the event loop keeps running during the write. */
   async append(frames: readonly WalFrame[]): Promise<number> {
     const bytes = encodeFrames(frames, this.options);
-    return this.appendEncoded(bytes);
-  }
-
-  /** Writes bytes already produced by `encodeFrames` (lets a caller size a batch first). */
-  async appendEncoded(bytes: Uint8Array): Promise<number> {
     const fd = this.handle();
     try {
       let written = 0;

@@ -497,13 +497,6 @@ export class CommitPipeline {
     return this.haltCause;
   }
 
-  /** Resolves when nothing is queued or being flushed (or the pipeline halted or is paused). */
-  idle(): Promise<void> {
-    if (!this.flushing && (this.queueDepth === 0 || this.halted || this.pauseDepth > 0))
-      return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
   /**
    * Runs `work` with flushing paused after the in-flight flush has finished (checkpoints need the
    * log and the state to stand still). Submissions keep queueing meanwhile.

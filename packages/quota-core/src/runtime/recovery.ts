@@ -279,14 +279,15 @@ export function recoverDirectory<S, D>(
         { offset: scan.stop.offset },
       );
     }
-    const torn =
-      scan.stop.kind === 'torn_tail' && !options.readOnly ? wal.truncateTornTail(scan) : 0;
+    let torn = 0;
     if (!options.readOnly) {
       // What was replayed is about to be served as committed (a retry is answered from it), but
       // it may only have reached the page cache: a previous run can have written a frame and
-      // crashed, or failed, before its fsync. Make it durable first, with the log's directory
-      // entry (a log created by that run may never have had its directory synced).
-      wal.syncSync();
+      // crashed, or failed, before its fsync. Make it durable first (cutting a torn tail
+      // fdatasyncs already), with the log's directory entry (a log created by that run may never
+      // have had its directory synced).
+      if (scan.stop.kind === 'torn_tail') torn = wal.truncateTornTail(scan);
+      else wal.syncSync();
       fsyncDirectory(fileSystem, options.dir);
     }
     return {
