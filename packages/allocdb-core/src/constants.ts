@@ -58,3 +58,21 @@ export const DEFAULT_CONFIG = Object.freeze({
   /** Up to 1,024 leases may share one deadline slot before reserves answer expiration_index_full. */
   maxExpirationBucketLen: 1_024,
 });
+
+// ---------------------------------------------------------------------------------------------
+// The durable engine's limits (`engine: {…}` at open). docs/engine.md says why each has its value.
+
+/** Requests that may wait for a flush before `submit` answers `overloaded`. */
+export const DEFAULT_MAX_SUBMISSION_QUEUE = 16_384;
+/** Commands per group commit (one write, one fdatasync). */
+export const DEFAULT_MAX_BATCH = 4_096;
+/** Largest encoded client request, and so the WAL's largest frame payload. */
+export const DEFAULT_MAX_COMMAND_BYTES = 64 * 1024;
+/** The largest payload a WAL frame's u32 length field can express. */
+export const MAX_COMMAND_BYTES_LIMIT = 0xffff_ffff;
+/** Largest snapshot file written or read. */
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024;
+/** Length of a slot of the default wall clock. */
+export const DEFAULT_SLOT_DURATION_MS = 1_000;
+/** `expire` commands one tick may log. */
+export const DEFAULT_MAX_EXPIRATIONS_PER_TICK = 1_024;

@@ -1,19 +1,15 @@
 /**
- * The typed errors of allocdb-core. Domain answers (`resource_busy`, `bundle_too_large`, …) are
- * outcomes, never errors; these classes are for bad configuration, bad input at the public
- * boundary, undecodable bytes, unrestorable snapshots and programmer errors.
+ * The typed errors of allocdb-core: one hierarchy under `AllocDbError`, each class with a stable
+ * string `code`. Domain answers (`resource_busy`, `reservation_table_full`, …) are outcomes,
+ * never errors; these classes are for bad configuration, bad input at the public boundary,
+ * undecodable bytes, damaged or foreign data directories, storage failures and programmer errors.
+ * The README's error table lists every code.
  */
 
-/** Base class: every error thrown on purpose by this package has a stable string `code`. */
-export class AllocDbError extends Error {
-  readonly code: string;
+import { AllocDbError } from './runtime/package-error.js';
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+// The base class lives in the copied runtime, so that the runtime's own errors extend it too.
+export { AllocDbError };
 
 export type ConfigErrorCode =
   | 'invalid_value'
@@ -120,5 +116,98 @@ export class InvariantViolation extends AllocDbError {
   constructor(invariant: string, message: string) {
     super('invariant_violation', `invariant ${invariant} violated: ${message}`);
     this.invariant = invariant;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The durable engine's errors. Those raised inside the copied runtime are defined there and
+// re-exported here, so every error is imported from one place.
+
+export { AssertionError } from './runtime/assert.js';
+export {
+  EngineClosedError,
+  EngineHaltedError,
+  SubmissionError,
+  type SubmissionErrorCode,
+} from './runtime/commit-pipeline.js';
+export { ConfigFileError, type ConfigFileReason } from './runtime/config-file.js';
+export { EngineLockedError } from './runtime/lock-file.js';
+export { RecoveryError, type RecoveryErrorCode } from './runtime/replay-guard.js';
+export { SnapshotFileError, type SnapshotFileReason } from './runtime/snapshot-file.js';
+export { WalEncodeError } from './runtime/wal.js';
+export { WalCorruptionError, WalIoError, WalUnavailableError } from './runtime/wal-file.js';
+
+/** A strict read asked for an LSN that is not applied yet. */
+export class FenceNotAppliedError extends AllocDbError {
+  declare readonly code: 'fence_not_applied';
+  readonly minLsn: bigint;
+  readonly appliedLsn: bigint;
+  constructor(minLsn: bigint, appliedLsn: bigint) {
+    super(
+      'fence_not_applied',
+      `lsn ${minLsn} is not applied yet (last applied: ${appliedLsn}); retry the read after it commits`,
+    );
+    this.minLsn = minLsn;
+    this.appliedLsn = appliedLsn;
+  }
+}
+
+export type DataDirectoryErrorCode =
+  | 'not_found'
+  | 'not_a_directory'
+  | 'not_a_data_directory'
+  | 'unusable';
+
+/**
+ * The path given as a data directory cannot be one: it does not exist (for the read-only tools,
+ * which never create it), it is not a directory, it holds none of the engine's files (for the
+ * tools), or it cannot be created or read (`unusable`, with the system error as `cause`).
+ */
+export class DataDirectoryError extends AllocDbError {
+  declare readonly code: DataDirectoryErrorCode;
+  readonly path: string;
+  constructor(code: DataDirectoryErrorCode, path: string, detail: string, cause?: unknown) {
+    super(code, `${path}: ${detail}`, { cause });
+    this.path = path;
+  }
+}
+
+/** One field where the requested configuration differs from the one the directory recorded. */
+export interface ConfigDifference {
+  /** `maxResources`, …, or `engine.maxCommandBytes` / `engine.slotDurationMs`. */
+  readonly field: string;
+  readonly recorded: bigint | number;
+  readonly requested: bigint | number;
+  /** Whether the change only grows a capacity (allowed with `allowCapacityGrowth: true`). */
+  readonly growth: boolean;
+}
+
+/**
+ * The directory was written with another configuration than the one requested. Nothing was
+ * changed. Open it without `config` (the recorded one is used), with the recorded values, or,
+ * when every difference grows a capacity, with `allowCapacityGrowth: true`.
+ */
+export class ConfigMismatchError extends AllocDbError {
+  declare readonly code: 'config_mismatch';
+  readonly dir: string;
+  readonly differences: readonly ConfigDifference[];
+  constructor(dir: string, differences: readonly ConfigDifference[], growthAllowed: boolean) {
+    const listed = differences
+      .map(
+        ({ field, recorded, requested }) => `${field} recorded ${recorded}, requested ${requested}`,
+      )
+      .join('; ');
+    const onlyGrowth = differences.every((difference) => difference.growth);
+    const hint = onlyGrowth
+      ? growthAllowed
+        ? ''
+        : ' Every difference grows a capacity: pass allowCapacityGrowth: true to record the larger capacities, or open without config to use the recorded ones.'
+      : ' Open without config to use the recorded configuration; only capacities can grow (allowCapacityGrowth: true), nothing can shrink or change meaning.';
+    super(
+      'config_mismatch',
+      `${dir} was written with another configuration (${listed}); nothing was changed.${hint}`,
+    );
+    this.dir = dir;
+    this.differences = differences;
   }
 }

@@ -1,90 +1,72 @@
 /**
- * allocdb-core: the lease allocator's state machine, its command codec and snapshot body,
- * and the durable engine around them.
+ * allocdb-core: the durable lease allocator. The root export is what a service uses: the engine,
+ * its configuration, the request and outcome types, and one error hierarchy under
+ * `AllocDbError`. The pure state machine and the codecs are subpath exports
+ * (`allocdb-core/state-machine`, `allocdb-core/codec`).
  */
+export { type AllocDbConfig, resolveConfig, validateConfig } from './config.js';
 export {
-  CLIENT_REQUEST_COMMAND_OFFSET,
-  decodeClientRequest,
-  decodeCommand,
-  decodeInternalCommand,
-  encodeClientRequest,
-  encodeCommand,
-  encodeInternalCommand,
-  INTERNAL_COMMAND_OFFSET,
-} from './codec/command-codec.js';
-export {
-  type AllocDbConfig,
-  type DerivedConfig,
-  resolveConfig,
-  validateConfig,
-} from './config.js';
-export {
-  COMMAND_CODEC_VERSION,
   DEFAULT_CONFIG,
-  MAX_TABLE_CAPACITY,
-  SNAPSHOT_SCHEMA_VERSION,
-  U64_MAX,
-  U128_MAX,
-} from './constants.js';
-// The durable engine.
-export {
-  AllocDbEngine,
-  type AllocDbEngineMetrics,
-  type AllocDbEngineOpenOptions,
-  type CheckpointResult,
-  type ReadOptions,
-  type SlotReadOptions,
-  type SubmitOptions,
-  type SubmitResult,
-  type TickOptions,
-  type TickResult,
-} from './engine/engine.js';
-export {
-  EngineHaltedError,
-  EngineLockedError,
-  FenceNotAppliedError,
-  RecoveryError,
-  type RecoveryErrorCode,
-  SnapshotFileError,
-  type SnapshotFileReason,
-  SubmissionError,
-  type SubmissionErrorCode,
-  WalCorruptionError,
-  WalIoError,
-  WalUnavailableError,
-} from './engine/errors.js';
-export {
-  type CheckpointPolicy,
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_COMMAND_BYTES,
   DEFAULT_MAX_EXPIRATIONS_PER_TICK,
   DEFAULT_MAX_SNAPSHOT_BYTES,
   DEFAULT_MAX_SUBMISSION_QUEUE,
   DEFAULT_SLOT_DURATION_MS,
-  type EngineOptions,
-} from './engine/options.js';
+  MAX_TABLE_CAPACITY,
+  U64_MAX,
+  U128_MAX,
+} from './constants.js';
+export {
+  AllocDbEngine,
+  type AllocDbEngineMetrics,
+  type AllocDbEngineOpenOptions,
+  type CheckpointPolicy,
+  type CheckpointResult,
+  type ReadOptions,
+  type RecoveryStatus,
+  type SlotReadOptions,
+  type SubmitOptions,
+  type SubmitResult,
+  type TickOptions,
+  type TickResult,
+} from './engine/engine.js';
+export type { EngineOptions } from './engine/options.js';
+export type { StartupKind } from './engine/recovery.js';
 export {
   AllocDbError,
   ApplyOrderError,
   type ApplyOrderErrorCode,
+  AssertionError,
   CodecError,
   type CodecErrorCode,
+  type ConfigDifference,
   ConfigError,
   type ConfigErrorCode,
+  ConfigFileError,
+  type ConfigFileReason,
+  ConfigMismatchError,
+  DataDirectoryError,
+  type DataDirectoryErrorCode,
+  EngineClosedError,
+  EngineHaltedError,
+  EngineLockedError,
+  FenceNotAppliedError,
   InvalidRequestError,
   type InvalidRequestErrorCode,
   InvariantViolation,
+  RecoveryError,
+  type RecoveryErrorCode,
   SnapshotError,
   type SnapshotErrorCode,
+  SnapshotFileError,
+  type SnapshotFileReason,
+  SubmissionError,
+  type SubmissionErrorCode,
+  WalCorruptionError,
+  WalEncodeError,
+  WalIoError,
+  WalUnavailableError,
 } from './errors.js';
-export { newOperationId } from './operation-id.js';
-export type { RecoveryStatus, StartupKind } from './runtime/recovery.js';
-export { decodeSnapshotBody, encodeSnapshotBody } from './snapshot/body-codec.js';
-export { AllocDb } from './state-machine/alloc-db.js';
+export { newOperationId } from './runtime/operation-id.js';
 export * from './types.js';
-export {
-  isClientSubmittable,
-  validateApplyContext,
-  validateClientRequest,
-  validateCommand,
-} from './validate.js';

@@ -2,7 +2,12 @@
 // that the profile is dominated by the steady state; prints one line saying what it ran.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import * as allocdbCore from 'allocdb-core';
+import * as allocdbRoot from 'allocdb-core';
+import * as allocdbCodec from 'allocdb-core/codec';
+import * as allocdbStateMachine from 'allocdb-core/state-machine';
+
+const allocdbCore = { ...allocdbRoot, ...allocdbCodec, ...allocdbStateMachine };
+
 import { cleanup, loadQuota, nowMs, rate, tempDir } from './lib/common.mjs';
 import { ALLOCDB_CONFIG, allocdb, batchClock, quotaWorkload } from './lib/workloads.mjs';
 import { buildAllocdbLog } from './suites/recovery.mjs';

@@ -44,3 +44,19 @@ export const DEFAULT_CONFIG = Object.freeze({
   maxOperations: 262_144,
   maxClientRetryWindowSlots: 120n,
 });
+
+// ---------------------------------------------------------------------------------------------
+// The durable engine's limits (`engine: {…}` at open). docs/engine.md says why each has its value.
+
+/** Requests that may wait for a flush before `submit` answers `overloaded`. */
+export const DEFAULT_MAX_SUBMISSION_QUEUE = 16_384;
+/** Commands per group commit (one write, one fdatasync). */
+export const DEFAULT_MAX_BATCH = 4_096;
+/** Largest encoded client request, and so the WAL's largest frame payload. */
+export const DEFAULT_MAX_COMMAND_BYTES = 64 * 1024;
+/** The largest payload a WAL frame's u32 length field can express. */
+export const MAX_COMMAND_BYTES_LIMIT = 0xffff_ffff;
+/** Largest snapshot file written or read. */
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024;
+/** Length of a slot of the default wall clock. */
+export const DEFAULT_SLOT_DURATION_MS = 1_000;

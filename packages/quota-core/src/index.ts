@@ -1,80 +1,70 @@
 /**
- * quota-core: the token-bucket quota engine's state machine, its command codec and snapshot
- * body, and the durable engine around them.
+ * quota-core: durable token-bucket quotas. The root export is what a service uses: the engine,
+ * its configuration, the request and outcome types, and one error hierarchy under
+ * `QuotaDbError`. The pure state machine and the codecs are subpath exports
+ * (`quota-core/state-machine`, `quota-core/codec`).
  */
-export {
-  CLIENT_REQUEST_COMMAND_OFFSET,
-  decodeClientRequest,
-  decodeCommand,
-  decodeInternalCommand,
-  encodeClientRequest,
-  encodeCommand,
-  encodeInternalCommand,
-  INTERNAL_COMMAND_OFFSET,
-} from './codec/command-codec.js';
 export { type QuotaConfig, resolveConfig, validateConfig } from './config.js';
 export {
-  COMMAND_CODEC_VERSION,
   DEFAULT_CONFIG,
-  MAX_COMMAND_BYTES,
-  MAX_TABLE_CAPACITY,
-  SNAPSHOT_SCHEMA_VERSION,
-  U64_MAX,
-  U128_MAX,
-} from './constants.js';
-// The durable engine.
-export {
-  type BalanceReadOptions,
-  type CheckpointResult,
-  QuotaEngine,
-  type QuotaEngineMetrics,
-  type QuotaEngineOpenOptions,
-  type ReadOptions,
-  type SlotReadOptions,
-  type SubmitOptions,
-  type SubmitResult,
-} from './engine/engine.js';
-export {
-  EngineHaltedError,
-  EngineLockedError,
-  FenceNotAppliedError,
-  RecoveryError,
-  type RecoveryErrorCode,
-  SnapshotFileError,
-  type SnapshotFileReason,
-  SubmissionError,
-  type SubmissionErrorCode,
-  WalCorruptionError,
-  WalIoError,
-  WalUnavailableError,
-} from './engine/errors.js';
-export {
-  type CheckpointPolicy,
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_COMMAND_BYTES,
   DEFAULT_MAX_SNAPSHOT_BYTES,
   DEFAULT_MAX_SUBMISSION_QUEUE,
   DEFAULT_SLOT_DURATION_MS,
-  type EngineOptions,
-} from './engine/options.js';
+  MAX_TABLE_CAPACITY,
+  U64_MAX,
+  U128_MAX,
+} from './constants.js';
+export {
+  type BalanceReadOptions,
+  type CheckpointPolicy,
+  type CheckpointResult,
+  QuotaEngine,
+  type QuotaEngineMetrics,
+  type QuotaEngineOpenOptions,
+  type ReadOptions,
+  type RecoveryStatus,
+  type SlotReadOptions,
+  type SubmitOptions,
+  type SubmitResult,
+} from './engine/engine.js';
+export type { EngineOptions } from './engine/options.js';
+export type { StartupKind } from './engine/recovery.js';
 export {
   ApplyOrderError,
   type ApplyOrderErrorCode,
+  AssertionError,
   CodecError,
   type CodecErrorCode,
+  type ConfigDifference,
   ConfigError,
   type ConfigErrorCode,
+  ConfigFileError,
+  type ConfigFileReason,
+  ConfigMismatchError,
+  DataDirectoryError,
+  type DataDirectoryErrorCode,
+  EngineClosedError,
+  EngineHaltedError,
+  EngineLockedError,
+  FenceNotAppliedError,
   InvalidRequestError,
   type InvalidRequestErrorCode,
   InvariantViolation,
   QuotaDbError,
+  RecoveryError,
+  type RecoveryErrorCode,
   SnapshotError,
   type SnapshotErrorCode,
+  SnapshotFileError,
+  type SnapshotFileReason,
+  SubmissionError,
+  type SubmissionErrorCode,
+  WalCorruptionError,
+  WalEncodeError,
+  WalIoError,
+  WalUnavailableError,
 } from './errors.js';
-export { newOperationId } from './operation-id.js';
-export type { RecoveryStatus, StartupKind } from './runtime/recovery.js';
-export { decodeSnapshotBody, encodeSnapshotBody } from './snapshot/body-codec.js';
-export { QuotaDb } from './state-machine/quota-db.js';
-export { refilledBalance } from './state-machine/refill.js';
+export { newOperationId } from './runtime/operation-id.js';
 export * from './types.js';
-export { validateApplyContext, validateClientRequest, validateCommand } from './validate.js';

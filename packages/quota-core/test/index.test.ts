@@ -1,47 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import * as codec from '../src/exports/codec.js';
+import * as stateMachine from '../src/exports/state-machine.js';
+import * as testing from '../src/exports/testing.js';
 import * as api from '../src/index.js';
 
+const packageRoot = join(import.meta.dirname, '..');
+
 describe('public API', () => {
-  it('exports the state machine, the engine, codecs, snapshot body, errors and helpers', () => {
+  it('the root export holds the engine, its configuration, types, helpers and errors', () => {
     for (const name of [
-      'QuotaDb',
       'QuotaEngine',
-      'encodeClientRequest',
-      'decodeClientRequest',
-      'encodeInternalCommand',
-      'decodeInternalCommand',
-      'encodeCommand',
-      'decodeCommand',
-      'CLIENT_REQUEST_COMMAND_OFFSET',
-      'encodeSnapshotBody',
-      'decodeSnapshotBody',
-      'validateConfig',
       'resolveConfig',
-      'validateClientRequest',
-      'validateCommand',
-      'refilledBalance',
+      'validateConfig',
       'newOperationId',
+      'COMMAND_KINDS',
+      'RESULT_CODES',
+      'DEFAULT_CONFIG',
+      'QuotaDbError',
       'ConfigError',
+      'ConfigMismatchError',
+      'DataDirectoryError',
       'InvalidRequestError',
       'CodecError',
       'SnapshotError',
       'ApplyOrderError',
       'InvariantViolation',
-      'COMMAND_KINDS',
-      'RESULT_CODES',
-      'DEFAULT_CONFIG',
       'SubmissionError',
       'RecoveryError',
       'WalCorruptionError',
+      'WalIoError',
+      'WalUnavailableError',
+      'SnapshotFileError',
+      'ConfigFileError',
       'EngineLockedError',
       'EngineHaltedError',
+      'EngineClosedError',
       'FenceNotAppliedError',
+      'AssertionError',
     ]) {
       expect(api, name).toHaveProperty(name);
     }
   });
 
-  it('does not export runtime internals or test seams', () => {
+  it('the state machine and the codecs are subpath exports, not root exports', () => {
+    for (const name of [
+      'QuotaDb',
+      'validateClientRequest',
+      'refilledBalance',
+      'encodeSnapshotBody',
+    ]) {
+      expect(stateMachine, name).toHaveProperty(name);
+      expect(api, name).not.toHaveProperty(name);
+    }
+    for (const name of [
+      'encodeClientRequest',
+      'decodeClientRequest',
+      'encodeCommand',
+      'CLIENT_REQUEST_COMMAND_OFFSET',
+      'INTERNAL_COMMAND_OFFSET',
+      'decodeSnapshotBody',
+    ]) {
+      expect(codec, name).toHaveProperty(name);
+      expect(api, name).not.toHaveProperty(name);
+    }
+  });
+
+  it('does not export runtime internals or test seams from the root', () => {
     for (const name of [
       'FixedMap',
       'RetireQueue',
@@ -52,13 +80,81 @@ describe('public API', () => {
       'CommitPipeline',
       'WalFile',
       'simulateCrash',
+      'openEngineForTesting',
     ]) {
       expect(api, name).not.toHaveProperty(name);
     }
+    expect(testing).toHaveProperty('openEngineForTesting');
+    expect(testing).toHaveProperty('simulateCrash');
   });
 
-  it('lists the two command kinds and eight result codes of quota-core.md', () => {
+  it('every error class the package exports extends QuotaDbError', () => {
+    const errorClasses = Object.entries(api).filter(
+      ([name, value]) => typeof value === 'function' && name.endsWith('Error'),
+    ) as [string, abstract new (...args: never[]) => Error][];
+    expect(errorClasses.length).toBeGreaterThan(15);
+    for (const [name, errorClass] of errorClasses) {
+      expect(
+        errorClass.prototype instanceof api.QuotaDbError || errorClass === api.QuotaDbError,
+        name,
+      ).toBe(true);
+    }
+    const error = new api.SubmissionError('overloaded', 'full');
+    expect(error).toBeInstanceOf(api.QuotaDbError);
+    expect(error.name).toBe('SubmissionError');
+    expect(error.code).toBe('overloaded');
+  });
+
+  it('the published declarations keep test seams and internal members out', () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'quota-dts-'));
+    try {
+      execFileSync(
+        process.execPath,
+        [
+          join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
+          '-p',
+          join(packageRoot, 'tsconfig.build.json'),
+          '--outDir',
+          outDir,
+          '--emitDeclarationOnly',
+        ],
+        { stdio: 'pipe' },
+      );
+      const engine = readFileSync(join(outDir, 'engine', 'engine.d.ts'), 'utf8');
+      expect(engine).toContain('class QuotaEngine');
+      for (const internal of [
+        'openWithSeams',
+        'crashForTesting',
+        'stateMachine',
+        'simulateCrash',
+      ]) {
+        expect(engine, internal).not.toContain(internal);
+      }
+      const root = readFileSync(join(outDir, 'index.d.ts'), 'utf8');
+      expect(root).not.toMatch(/COMMAND_OFFSET|openWithSeams|simulateCrash/);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('quota-core is not an allocator', () => {
+  it('lists the two command kinds and eight result codes of docs/quota-core.md', () => {
     expect(api.COMMAND_KINDS).toEqual(['create_bucket', 'debit']);
     expect(api.RESULT_CODES).toHaveLength(8);
+  });
+
+  it('carries no allocator-only machinery: no tick, no internal jobs', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const source = join(packageRoot, 'src');
+    const files = readdirSync(source, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+      .map((entry) => join(entry.parentPath, entry.name));
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      expect(text, file).not.toMatch(
+        /tickExpirations|expire\b|ExpireJob|submitInternal|refuseFromClients|reservation/i,
+      );
+    }
   });
 });

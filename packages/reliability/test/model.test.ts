@@ -4,8 +4,10 @@
  * slot jumps and tiny tables) go through both, and every outcome and the whole state after every
  * command must match.
  */
-import { AllocDb, type ClientRequest, type Command } from 'allocdb-core';
-import { QuotaDb, type ClientRequest as QuotaRequest } from 'quota-core';
+import type { ClientRequest, Command } from 'allocdb-core';
+import { AllocDb } from 'allocdb-core/state-machine';
+import type { ClientRequest as QuotaRequest } from 'quota-core';
+import { QuotaDb } from 'quota-core/state-machine';
 import { describe, expect, it } from 'vitest';
 import { ALLOC_SMALL_CONFIG, allocdbAdapter } from '../src/allocdb/adapter.js';
 import { AllocModel } from '../src/allocdb/model.js';

@@ -1,37 +1,39 @@
 /**
- * `AllocDbEngine`: the durable lease allocator. It owns a data directory (`wal`, `snapshot`,
- * `lock`), recovers on open, sequences and group-commits submissions, ticks expirations,
- * checkpoints, and answers reads from memory (engine.md).
- *
- * The engine-independent machinery (lock, recovery, the commit pipeline, the retry cache before
- * logging, checkpoints, fences) is the runtime's `DurableEngine`; this file holds what is the
- * allocator's own: its domain adapter, the expiration tick, and its reads.
+ * `AllocDbEngine`: the durable lease allocator (docs/engine.md). It owns a data directory
+ * (`config`, `wal`, `snapshot`, `lock`), recovers on open, sequences and group-commits
+ * submissions through the runtime's commit pipeline, ticks expirations, checkpoints, and answers
+ * reads from memory.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CLIENT_REQUEST_COMMAND_OFFSET,
   encodeInternalCommand,
   writeClientRequest,
 } from '../codec/command-codec.js';
-import { type AllocDbConfig, validateConfig } from '../config.js';
+import type { AllocDbConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION, U64_MAX } from '../constants.js';
-import { SubmissionError } from '../runtime/commit-pipeline.js';
 import {
-  type CheckpointResult,
-  DurableEngine,
-  type DurableEngineMetrics,
-  type SubmitResult as DurableSubmitResult,
-  type EngineDomain,
-  type EngineSeams,
-  type ReadOptions,
-  type SubmitOptions,
-} from '../runtime/durable-engine.js';
-import type { RecoveryStatus } from '../runtime/recovery.js';
+  ConfigMismatchError,
+  DataDirectoryError,
+  EngineClosedError,
+  EngineHaltedError,
+  FenceNotAppliedError,
+  SubmissionError,
+} from '../errors.js';
+import { Writer } from '../runtime/binary.js';
+import { CommitPipeline } from '../runtime/commit-pipeline.js';
+import { nodeFileSystem } from '../runtime/file-system.js';
+import { acquireDirectoryLock, type DirectoryLock } from '../runtime/lock-file.js';
+import { PayloadSlab } from '../runtime/payload-slab.js';
+import { writeSnapshotFile } from '../runtime/snapshot-file.js';
+import { RecordType } from '../runtime/wal.js';
+import type { WalFile } from '../runtime/wal-file.js';
 import { encodeSnapshotBody } from '../snapshot/body-codec.js';
-import type { AllocDb } from '../state-machine/alloc-db.js';
+import { AllocDb } from '../state-machine/alloc-db.js';
 import type {
   AllocDbMetrics,
   ClientRequest,
-  Command,
   OperationRecord,
   Outcome,
   ReservationLookup,
@@ -40,25 +42,42 @@ import type {
 } from '../types.js';
 import { isClientSubmittable, validateClientRequest } from '../validate.js';
 import {
-  type EngineOptions,
+  examineDirectory,
+  grownConfig,
+  holdsUnrecordedData,
+  loadRecordedConfig,
+  type RecordedConfig,
+  SNAPSHOT_FILE_NAME,
+  settleConfig,
+  writeRecordedConfig,
+} from './directory.js';
+import { ClientJob, copyRequest, ExpireJob, type JobHost, type SubmitResult } from './jobs.js';
+import {
+  type AllocDbEngineOpenOptions,
+  type CheckpointPolicy,
+  checkOpenOptions,
   type ResolvedEngineOptions,
   resolveEngineOptions,
   wallClock,
 } from './options.js';
-import { allocDbRecoveryHooks, type DecodedFrame } from './recovery.js';
+import { configFileProblem, type EngineSeams, type RecoveryStatus, recover } from './recovery.js';
 
-export type { CheckpointResult, EngineSeams, ReadOptions, SubmitOptions };
+export type { SubmitResult };
 
-export interface AllocDbEngineOpenOptions {
-  /** Data directory; created if missing. */
-  readonly dir: string;
-  readonly config: AllocDbConfig;
-  readonly engine?: EngineOptions;
-  /** The current slot; default: wall-clock milliseconds divided by `slotDurationMs`. */
-  readonly clock?: () => bigint;
+export interface SubmitOptions {
+  /** The request slot to use instead of the clock's. Raised to the engine's current slot. */
+  readonly requestSlot?: bigint;
+  /**
+   * Refuse with `slot_behind` (definite: nothing written) instead of raising a `requestSlot`
+   * below the engine's current slot, for callers that compute deadlines from their own slot.
+   */
+  readonly strictSlot?: boolean;
 }
 
-export type SubmitResult = DurableSubmitResult<Outcome>;
+export interface ReadOptions {
+  /** Strict read: fails with FenceNotAppliedError unless this LSN is applied. */
+  readonly minLsn?: bigint;
+}
 
 export interface SlotReadOptions extends ReadOptions {
   /** Slot at which retention is judged; default: the last applied request slot. */
@@ -78,7 +97,29 @@ export interface TickResult {
   readonly expired: number;
 }
 
-export interface AllocDbEngineMetrics extends DurableEngineMetrics {
+export interface CheckpointResult {
+  readonly snapshotLsn: bigint;
+  readonly snapshotBytes: number;
+  readonly walBytes: number;
+  readonly durationMs: number;
+}
+
+export interface AllocDbEngineMetrics {
+  readonly queueDepth: number;
+  readonly queueCapacity: number;
+  readonly acceptingWrites: boolean;
+  readonly closed: boolean;
+  readonly recovery: RecoveryStatus;
+  readonly walBytes: number;
+  readonly framesSinceCheckpoint: number;
+  readonly batchesCommitted: number;
+  readonly framesCommitted: number;
+  readonly meanBatchSize: number;
+  readonly lastFsyncMicros: number;
+  readonly checkpoints: number;
+  /** LSN of the snapshot on disk (0 when there is none). */
+  readonly snapshotLsn: bigint;
+  readonly lastCheckpointError: string | undefined;
   readonly core: AllocDbMetrics & {
     readonly expirationBacklog: number;
     readonly logicalSlotLag: bigint;
@@ -86,124 +127,483 @@ export interface AllocDbEngineMetrics extends DurableEngineMetrics {
   readonly lastTickError: string | undefined;
 }
 
-/** Lets tests stop an engine the way a killed process would (no drain, no sync). */
-export const simulateCrash: unique symbol = Symbol('allocdb-core simulateCrash');
+export type { AllocDbEngineOpenOptions, CheckpointPolicy, EngineSeams, RecoveryStatus };
 
 const CONFLICT: Outcome = Object.freeze({ resultCode: 'operation_conflict' });
 
-function allocDbDomain(
-  config: AllocDbConfig,
-): EngineDomain<AllocDb, ClientRequest, Command, Outcome, DecodedFrame> {
-  return {
-    snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
-    recoveryHooks: allocDbRecoveryHooks(config),
-    watermarks: (db) => ({ lsn: db.lastAppliedLsn, slot: db.lastRequestSlot }),
-    encodeSnapshotBody: (db) => encodeSnapshotBody(db.snapshot()),
-    validateRequest: validateClientRequest,
-    refuseFromClients: (request) =>
-      isClientSubmittable(request.command.kind)
-        ? undefined
-        : `'${request.command.kind}' is an internal command; clients cannot submit it`,
-    copyRequest,
-    writeRequest: writeClientRequest,
-    commandOffset: CLIENT_REQUEST_COMMAND_OFFSET,
-    encodeInternalCommand,
-    conflictOutcome: CONFLICT,
-  };
+function isU64(value: unknown): value is bigint {
+  return typeof value === 'bigint' && value >= 0n && value <= U64_MAX;
+}
+
+function invalid(message: string, cause?: unknown): SubmissionError {
+  return new SubmissionError('invalid_request', `${message}; nothing was written`, { cause });
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** What `prepare` decided: an answer without logging, or a job to log. */
+type Prepared =
+  | { readonly answer: SubmitResult; readonly job?: undefined }
+  | { readonly answer?: undefined; readonly job: ClientJob };
+
+/** Everything open hands the constructor. */
+interface Opened {
+  readonly dir: string;
+  readonly recorded: RecordedConfig;
+  readonly options: ResolvedEngineOptions & { readonly maxCommandBytes: number };
+  readonly clock: () => bigint;
+  readonly seams: EngineSeams;
+  readonly lock: DirectoryLock;
+  readonly db: AllocDb;
+  readonly wal: WalFile;
+  readonly status: RecoveryStatus;
+  readonly snapshotLsn: bigint;
+  readonly firstFrameAfterSnapshotOffset: number;
+}
+
+/**
+ * Writes a checkpoint (docs/engine.md, "Checkpoints"): the snapshot file of `db` (temp,
+ * fdatasync, rename, directory fsync), then the log rewritten to its frames from `keepFromOffset`
+ * (the first frame after the previous snapshot) plus a marker frame for the new snapshot. A crash
+ * at any step leaves a directory that recovers to the same state: before the snapshot's rename,
+ * the old snapshot and the whole log; after it, the new snapshot and the old log, whose frames up
+ * to the snapshot's LSN are skipped on replay; after both, the new snapshot and the new log.
+ * Keeping the frames since the *previous* snapshot means the first checkpoint's log still starts
+ * at LSN 1 and replays with its snapshot deleted. The caller keeps the state and the log still
+ * while this runs. Returns the snapshot file's size.
+ */
+function writeCheckpoint(
+  dir: string,
+  wal: WalFile,
+  db: AllocDb,
+  body: Uint8Array,
+  keepFromOffset: number,
+  maxSnapshotBytes: number,
+  seams: EngineSeams,
+): number {
+  const lastAppliedLsn = db.lastAppliedLsn ?? 0n;
+  const lastRequestSlot = db.lastRequestSlot ?? 0n;
+  const snapshotBytes = writeSnapshotFile(
+    join(dir, SNAPSHOT_FILE_NAME),
+    { schemaVersion: SNAPSHOT_SCHEMA_VERSION, lastAppliedLsn, lastRequestSlot },
+    body,
+    { maxSnapshotBytes, fileSystem: seams.fileSystem },
+  );
+  seams.faults?.at('after_snapshot_write');
+  wal.replaceWithTail(keepFromOffset, [
+    {
+      recordType: RecordType.snapshotMarker,
+      lsn: lastAppliedLsn,
+      requestSlot: lastRequestSlot,
+      payload: new Uint8Array(0),
+    },
+  ]);
+  return snapshotBytes;
 }
 
 export class AllocDbEngine {
-  private readonly core: DurableEngine<AllocDb, ClientRequest, Command, Outcome, DecodedFrame>;
-  private readonly options: ResolvedEngineOptions;
+  readonly dir: string;
+  readonly recoveryStatus: RecoveryStatus;
+  private readonly recorded: RecordedConfig;
+  private readonly db: AllocDb;
+  private readonly wal: WalFile;
+  private readonly lock: DirectoryLock;
+  private readonly pipeline: CommitPipeline;
+  private readonly options: ResolvedEngineOptions & { readonly maxCommandBytes: number };
+  private readonly clock: () => bigint;
+  private readonly seams: EngineSeams;
+  /** Requests queued or being flushed, by operationId: an identical one joins instead. */
+  private readonly inflight = new Map<bigint, ClientJob>();
+  /** What jobs see of this engine (one object shared by every job). */
+  private readonly host: JobHost;
+  /** Encodes each submission's payload, which is then copied into `payloads`. */
+  private readonly payloadWriter = new Writer();
+  /** Where submitted payloads live until they are written and applied. */
+  private readonly payloads = new PayloadSlab();
+
+  private snapshotLsn: bigint;
+  private firstFrameAfterSnapshotOffset: number;
+  private framesSinceCheckpoint: number;
+  private checkpoints = 0;
+  private checkpointInFlight: Promise<CheckpointResult> | undefined;
+  private lastCheckpointError: string | undefined;
+  private closing: Promise<void> | undefined;
   private tickInFlight: Promise<TickResult> | undefined;
   private lastTickError: string | undefined;
   private ticker: NodeJS.Timeout | undefined;
 
-  private constructor(
-    core: DurableEngine<AllocDb, ClientRequest, Command, Outcome, DecodedFrame>,
-    options: ResolvedEngineOptions,
-  ) {
-    this.core = core;
-    this.options = options;
+  private constructor(opened: Opened) {
+    this.dir = opened.dir;
+    this.recorded = opened.recorded;
+    this.options = opened.options;
+    this.clock = opened.clock;
+    this.seams = opened.seams;
+    this.lock = opened.lock;
+    this.db = opened.db;
+    this.wal = opened.wal;
+    this.recoveryStatus = opened.status;
+    this.snapshotLsn = opened.snapshotLsn;
+    this.firstFrameAfterSnapshotOffset = opened.firstFrameAfterSnapshotOffset;
+    this.framesSinceCheckpoint = opened.status.replayedFrames;
+    const inflight = this.inflight;
+    this.host = {
+      db: opened.db,
+      applied: () => this.afterApply(),
+      forget: (job) => {
+        if (inflight.get(job.request.operationId) === job) inflight.delete(job.request.operationId);
+      },
+    };
+    this.pipeline = new CommitPipeline(opened.wal, {
+      maxQueue: opened.options.maxSubmissionQueue,
+      maxBatch: opened.options.maxBatch,
+      clock: opened.clock,
+      lastLsn: opened.db.lastAppliedLsn,
+      lastSlot: opened.db.lastRequestSlot,
+      faults: opened.seams.faults,
+    });
   }
 
-  /** Opens (always recovering) the data directory. */
+  /**
+   * Opens the data directory (created if missing), takes its lock and recovers. The directory's
+   * recorded configuration is read first: `config` may be omitted (the recorded one is used) or
+   * partial; a requested value that differs from the recorded one is a `ConfigMismatchError`
+   * unless every difference grows a capacity and `allowCapacityGrowth` is true.
+   */
   static async open(options: AllocDbEngineOpenOptions): Promise<AllocDbEngine> {
     return AllocDbEngine.openWithSeams(options, {});
   }
 
-  /** `open` with test seams. Internal: the package index does not export it. */
+  /** @internal `open` with test seams (the `allocdb-core/testing` entry point). */
   static async openWithSeams(
     options: AllocDbEngineOpenOptions,
     seams: EngineSeams,
   ): Promise<AllocDbEngine> {
-    if (typeof options?.dir !== 'string' || options.dir === '') {
-      throw new TypeError('AllocDbEngine.open needs { dir: string, config }');
+    const { dir, config, engine, clock, allowCapacityGrowth } = checkOpenOptions(options);
+    const resolved = resolveEngineOptions(engine);
+    const requested = {
+      config: config ?? {},
+      maxCommandBytes: resolved.maxCommandBytes,
+      slotDurationMs: resolved.slotDurationMs,
+    };
+    const kind = examineDirectory(dir);
+    if (kind.kind === 'not_a_directory') {
+      throw new DataDirectoryError(
+        'not_a_directory',
+        dir,
+        'is a file, not a data directory; give a directory path (it is created if missing)',
+      );
     }
-    const resolved = resolveEngineOptions(options.engine);
-    if (options.clock !== undefined && typeof options.clock !== 'function') {
-      throw new TypeError('clock must be a function returning the current slot as a bigint');
+    if (kind.kind === 'missing') {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (error) {
+        throw new DataDirectoryError(
+          'unusable',
+          dir,
+          `cannot be created (${(error as Error).message}); check the path and its permissions`,
+          error,
+        );
+      }
     }
-    // Validate the config before touching the disk (throws ConfigError).
-    validateConfig(options.config);
-    const core = DurableEngine.open({
-      dir: options.dir,
-      domain: allocDbDomain(options.config),
-      options: resolved,
-      clock: options.clock ?? wallClock(resolved.slotDurationMs),
-      seams,
-    });
-    return new AllocDbEngine(core, resolved);
+    const fileSystem = seams.fileSystem;
+    const lock = acquireDirectoryLock(dir);
+    let wal: WalFile | undefined;
+    try {
+      let recorded: RecordedConfig | undefined;
+      try {
+        recorded = loadRecordedConfig(dir, fileSystem);
+      } catch (error) {
+        throw configFileProblem(dir, error, fileSystem ?? nodeFileSystem);
+      }
+      const { effective, differences } = settleConfig(recorded, requested);
+      const growing = differences.length > 0;
+      if (growing && !(allowCapacityGrowth === true && differences.every((d) => d.growth))) {
+        throw new ConfigMismatchError(dir, differences, allowCapacityGrowth === true);
+      }
+      const fresh = recorded === undefined && !holdsUnrecordedData(kind);
+      // A new directory records its configuration before anything else is written.
+      if (fresh) writeRecordedConfig(dir, effective, fileSystem);
+      const recovered = recover(
+        {
+          dir,
+          config: effective.config,
+          maxCommandBytes: effective.maxCommandBytes,
+          maxSnapshotBytes: resolved.maxSnapshotBytes,
+        },
+        seams,
+      );
+      wal = recovered.wal!;
+      let { db } = recovered;
+      let snapshotLsn = recovered.snapshotLsn;
+      let firstFrameAfterSnapshotOffset = recovered.firstFrameAfterSnapshotOffset;
+      let settled = effective;
+      if (growing && recorded !== undefined) {
+        // Capacities grow at a snapshot boundary: everything replayed so far stays answered as it
+        // was under the recorded capacities; only later commands see the larger ones.
+        settled = grownConfig(recorded, requested);
+        const body = encodeSnapshotBody(db.snapshot());
+        snapshotLsn = db.lastAppliedLsn ?? 0n;
+        // Keeps no frame: a log that still started at LSN 1 would replay under the grown
+        // capacities if the snapshot were lost, and answer differently than it did.
+        writeCheckpoint(dir, wal, db, body, wal.length, resolved.maxSnapshotBytes, seams);
+        writeRecordedConfig(dir, settled, fileSystem);
+        db = AllocDb.fromSnapshotBody(settled.config, body);
+        firstFrameAfterSnapshotOffset = wal.length;
+      } else if (recorded === undefined && !fresh) {
+        // Written before configurations were recorded: record the one it opened with.
+        writeRecordedConfig(dir, effective, fileSystem);
+      }
+      const options = {
+        ...resolved,
+        maxCommandBytes: settled.maxCommandBytes,
+        slotDurationMs: settled.slotDurationMs,
+      };
+      return new AllocDbEngine({
+        dir,
+        recorded: settled,
+        options,
+        clock: clock ?? wallClock(settled.slotDurationMs),
+        seams,
+        lock,
+        db,
+        wal,
+        status: recovered.status,
+        snapshotLsn,
+        firstFrameAfterSnapshotOffset,
+      });
+    } catch (error) {
+      wal?.close();
+      lock.release();
+      throw error;
+    }
   }
 
-  get dir(): string {
-    return this.core.dir;
+  /** The configuration the directory recorded, which this engine runs with. */
+  get config(): AllocDbConfig {
+    return this.recorded.config;
   }
 
-  /** The state machine. Private: tests reach it as `engine.db` to compare snapshots. */
-  private get db(): AllocDb {
-    return this.core.db;
-  }
-
-  get recoveryStatus(): RecoveryStatus {
-    return this.core.recoveryStatus;
-  }
-
-  /** The LSN of the last applied command. */
+  /** The LSN of the last applied command (0 before the first). */
   get lastAppliedLsn(): bigint {
-    return this.core.lastAppliedLsn;
+    return this.db.lastAppliedLsn ?? 0n;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** @internal The state machine, for tests (the `allocdb-core/testing` entry point). */
+  get stateMachine(): AllocDb {
+    return this.db;
   }
 
   // -------------------------------------------------------------------------------------------
   // Submitting
+
+  /** Validates, answers from the retry cache, or prepares a request for the log. */
+  private prepare(request: ClientRequest, options: SubmitOptions | undefined): Prepared {
+    const refused = this.pipeline.refusal();
+    if (refused !== undefined) throw refused;
+    try {
+      validateClientRequest(request);
+    } catch (error) {
+      throw invalid((error as Error).message, error);
+    }
+    if (!isClientSubmittable(request.command.kind)) {
+      throw invalid(`'${request.command.kind}' is an internal command; clients cannot submit it`);
+    }
+    const requestedSlot = options?.requestSlot;
+    if (requestedSlot !== undefined && !isU64(requestedSlot)) {
+      throw invalid(`requestSlot must be a u64 bigint, got ${String(requestedSlot)}`);
+    }
+    const strictSlot = options?.strictSlot ?? false;
+    if (typeof strictSlot !== 'boolean') {
+      throw invalid(`strictSlot must be true or false, got ${String(strictSlot)}`);
+    }
+    // From here on the engine works from its own copy, never from the caller's objects, so a
+    // request changed after submission cannot make the applied command differ from the logged one.
+    const copy = copyRequest(request);
+    const writer = this.payloadWriter;
+    writer.reset();
+    writeClientRequest(writer, copy);
+    if (writer.length > this.options.maxCommandBytes) {
+      throw new SubmissionError(
+        'command_too_large',
+        `the encoded command is ${writer.length} bytes, over maxCommandBytes ${this.options.maxCommandBytes}; nothing was written`,
+      );
+    }
+    const slot = this.currentSlot(requestedSlot);
+    if (strictSlot && requestedSlot !== undefined && requestedSlot < slot) {
+      throw new SubmissionError(
+        'slot_behind',
+        `requestSlot ${requestedSlot} is below the engine's current slot ${slot}; nothing was written`,
+      );
+    }
+    const payload = this.payloads.copy(writer.written());
+    const commandBytes = payload.subarray(CLIENT_REQUEST_COMMAND_OFFSET);
+    const cached = this.db.lookupRetry(copy.operationId, commandBytes, slot);
+    if (cached.status === 'hit') {
+      return {
+        answer: {
+          lsn: cached.appliedLsn,
+          requestSlot: slot,
+          outcome: cached.outcome,
+          fromRetryCache: true,
+        },
+      };
+    }
+    if (cached.status === 'conflict') {
+      return {
+        answer: {
+          lsn: this.lastAppliedLsn,
+          requestSlot: slot,
+          outcome: CONFLICT,
+          fromRetryCache: true,
+        },
+      };
+    }
+    if (this.db.wouldValidatedSlotOverflow(slot, copy.command, 'client')) {
+      throw new SubmissionError(
+        'slot_overflow',
+        `the command's slot arithmetic overflows u64 at slot ${slot}; nothing was written`,
+      );
+    }
+    return {
+      job: new ClientJob(this.host, copy, payload, commandBytes, requestedSlot, strictSlot),
+    };
+  }
+
+  /**
+   * The slot a command submitted now would get: the caller's or the clock's, never below the last
+   * one assigned (the pipeline may raise it further). A broken clock is `invalid_request`.
+   */
+  private currentSlot(requested: bigint | undefined): bigint {
+    let slot = requested;
+    if (slot === undefined) {
+      let read: unknown;
+      try {
+        read = this.clock();
+      } catch (error) {
+        throw invalid(`the engine clock threw (${(error as Error).message})`, error);
+      }
+      if (!isU64(read))
+        throw invalid(`the engine clock returned ${String(read)}, not a u64 bigint slot`);
+      slot = read;
+    }
+    return slot < this.pipeline.lastSlot ? this.pipeline.lastSlot : slot;
+  }
+
+  /** `currentSlot(undefined)`, or the last assigned slot when the clock misbehaves. */
+  private nowSlot(): bigint {
+    let read: unknown;
+    try {
+      read = this.clock();
+    } catch {
+      // Metrics and balance reads must not fail on a broken clock: they use the last slot.
+      return this.pipeline.lastSlot;
+    }
+    return isU64(read) && read > this.pipeline.lastSlot ? read : this.pipeline.lastSlot;
+  }
 
   /**
    * Submits a client request through group commit. Resolves once the command is durable and
    * applied; domain failures (`resource_busy`, …) are outcomes. Rejects with `SubmissionError`.
    */
   submit(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
-    return this.core.submit(request, options);
+    let prepared: Prepared;
+    try {
+      prepared = this.prepare(request, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { answer, job } = prepared;
+    if (job === undefined) return Promise.resolve(answer);
+    const operationId = job.request.operationId;
+    const inflight = this.inflight.get(operationId);
+    if (inflight?.promise !== undefined && bytesEqual(inflight.commandBytes, job.commandBytes)) {
+      return inflight.promise;
+    }
+    // A different command under an in-flight operationId is logged too (and not registered): the
+    // state machine answers it (operation_conflict, or executes it if the first one was not
+    // recorded). Otherwise the job is registered before it is queued, so that a refusal while
+    // queueing (which settles it at once) removes it again.
+    if (inflight === undefined) this.inflight.set(operationId, job);
+    job.promise = this.pipeline.enqueue(job);
+    return job.promise;
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
   submitSync(request: ClientRequest, options?: SubmitOptions): SubmitResult {
-    return this.core.submitSync(request, options);
+    const [result] = this.submitBatchSync([request], options);
+    if (result instanceof SubmissionError) throw result;
+    return result!;
   }
 
   /**
-   * Submits requests synchronously as one batch: one write and one fdatasync for all that pass
-   * validation. Each entry is a result or the definite `SubmissionError` of that request; an
-   * indefinite failure (storage) is thrown.
+   * Submits up to `maxBatch` requests synchronously as one batch: one write and one fdatasync for
+   * all that pass validation. Each entry is a result or the definite `SubmissionError` of that
+   * request; an indefinite failure (storage) is thrown. Needs the asynchronous pipeline idle
+   * (`async_in_flight` otherwise).
    */
   submitBatchSync(
     requests: readonly ClientRequest[],
     options?: SubmitOptions,
   ): (SubmitResult | SubmissionError)[] {
-    return this.core.submitBatchSync(requests, options);
+    const refused = this.pipeline.refusal();
+    if (refused !== undefined) throw refused;
+    if (!Array.isArray(requests)) throw invalid('submitBatchSync takes an array of requests');
+    if (requests.length > this.options.maxBatch) {
+      throw invalid(
+        `submitBatchSync takes at most maxBatch (${this.options.maxBatch}) requests, got ${requests.length}`,
+      );
+    }
+    if (!this.pipeline.idle) {
+      throw new SubmissionError(
+        'async_in_flight',
+        'asynchronous submissions are queued or being flushed; await them (or use submit) before a synchronous submission; nothing was written',
+      );
+    }
+    const results: (SubmitResult | SubmissionError)[] = new Array(requests.length);
+    const jobs: ClientJob[] = [];
+    for (let index = 0; index < requests.length; index++) {
+      let prepared: Prepared;
+      try {
+        prepared = this.prepare(requests[index]!, options);
+      } catch (error) {
+        if (error instanceof SubmissionError && error.definite) {
+          results[index] = error;
+          continue;
+        }
+        throw error;
+      }
+      if (prepared.job === undefined) {
+        results[index] = prepared.answer;
+        continue;
+      }
+      const slot = index;
+      prepared.job.answerTo(
+        (result) => {
+          results[slot] = result;
+        },
+        (error) => {
+          results[slot] = error;
+        },
+      );
+      jobs.push(prepared.job);
+    }
+    if (jobs.length > 0) this.pipeline.commitSync(jobs);
+    const indefinite = results.find((entry) => entry instanceof SubmissionError && !entry.definite);
+    if (indefinite !== undefined) throw indefinite;
+    return results;
   }
 
   // -------------------------------------------------------------------------------------------
-  // Expiration, checkpoints
+  // Expiration
 
   /**
    * Logs `expire` for reserved leases past their deadline, earliest `(deadline, id)` first, at
@@ -224,29 +624,29 @@ export class AllocDbEngine {
   }
 
   private async tickOnce(options: TickOptions): Promise<TickResult> {
-    this.core.assertAccepting();
-    const { requestSlot } = options;
-    if (
-      requestSlot !== undefined &&
-      (typeof requestSlot !== 'bigint' || requestSlot < 0n || requestSlot > U64_MAX)
-    ) {
-      throw new SubmissionError(
-        'invalid_request',
-        `requestSlot must be a u64 bigint, got ${String(requestSlot)}; nothing was written`,
-      );
+    const refused = this.pipeline.refusal();
+    if (refused !== undefined) throw refused;
+    const requestSlot = options?.requestSlot;
+    if (requestSlot !== undefined && !isU64(requestSlot)) {
+      throw invalid(`requestSlot must be a u64 bigint, got ${String(requestSlot)}`);
     }
-    const slot = this.core.currentSlot(requestSlot);
+    const slot = this.currentSlot(requestSlot);
     const due = this.db.dueExpirations(slot, this.options.maxExpirationsPerTick);
     if (due.length === 0) return { requestSlot: slot, due: 0, expired: 0 };
-    const committed = await this.core.submitInternal(
-      due.map(
-        ({ reservationId, deadlineSlot }): Command => ({
-          kind: 'expire',
-          reservationId,
-          deadlineSlot,
-        }),
-      ),
-      slot,
+    if (this.pipeline.queueDepth + due.length > this.options.maxSubmissionQueue) {
+      throw new SubmissionError(
+        'overloaded',
+        'the submission queue has no room for this tick; nothing was written; retry later',
+      );
+    }
+    // Queued together, so they flush together as one batch.
+    const committed = await Promise.all(
+      due.map(({ reservationId, deadlineSlot }) => {
+        const command = { kind: 'expire', reservationId, deadlineSlot } as const;
+        return this.pipeline.enqueue(
+          new ExpireJob(this.host, command, encodeInternalCommand(command), slot),
+        );
+      }),
     );
     const expired = committed.filter((entry) => entry.outcome.resultCode === 'ok').length;
     return {
@@ -258,6 +658,7 @@ export class AllocDbEngine {
 
   /** Calls `tickExpirations()` every `intervalMs` until `stopTicker()` or `close()`. */
   startTicker(intervalMs: number): void {
+    if (this.closing !== undefined) throw new EngineClosedError('startTicker');
     if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) {
       throw new TypeError(
         `ticker interval must be a positive integer of milliseconds, got ${intervalMs}`,
@@ -265,7 +666,7 @@ export class AllocDbEngine {
     }
     this.stopTicker();
     this.ticker = setInterval(() => {
-      if (this.tickInFlight !== undefined || !this.core.accepting) return;
+      if (this.tickInFlight !== undefined || !this.pipeline.accepting) return;
       this.tickExpirations().then(
         () => {
           this.lastTickError = undefined;
@@ -278,52 +679,145 @@ export class AllocDbEngine {
     this.ticker.unref();
   }
 
+  /** Stops the ticker; harmless when none runs (and after close). */
   stopTicker(): void {
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.ticker = undefined;
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Checkpoints
+
   /**
    * Snapshots the state, writes the snapshot file crash-safely, then rewrites the WAL keeping
    * only frames after the previous snapshot plus a marker for this one. Concurrent calls share
-   * one checkpoint.
+   * one checkpoint. Rejects with `EngineClosedError` after `close()`: the lock is no longer held.
    */
   checkpoint(): Promise<CheckpointResult> {
-    return this.core.checkpoint();
+    if (this.closing !== undefined) return Promise.reject(new EngineClosedError('checkpoint'));
+    return this.startCheckpoint();
+  }
+
+  private startCheckpoint(): Promise<CheckpointResult> {
+    if (this.checkpointInFlight !== undefined) return this.checkpointInFlight;
+    const run = this.pipeline.exclusive(() => this.checkpointNow());
+    this.checkpointInFlight = run;
+    const done = () => {
+      if (this.checkpointInFlight === run) this.checkpointInFlight = undefined;
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  private checkpointNow(): CheckpointResult {
+    if (this.pipeline.halted) throw new EngineHaltedError(this.pipeline.haltReason);
+    const started = performance.now();
+    try {
+      const lsn = this.db.lastAppliedLsn ?? 0n;
+      const snapshotBytes = writeCheckpoint(
+        this.dir,
+        this.wal,
+        this.db,
+        encodeSnapshotBody(this.db.snapshot()),
+        this.firstFrameAfterSnapshotOffset,
+        this.options.maxSnapshotBytes,
+        this.seams,
+      );
+      this.snapshotLsn = lsn;
+      this.firstFrameAfterSnapshotOffset = this.wal.length;
+      this.framesSinceCheckpoint = 0;
+      this.checkpoints++;
+      this.lastCheckpointError = undefined;
+      this.seams.faults?.at('after_wal_rewrite');
+      return {
+        snapshotLsn: lsn,
+        snapshotBytes,
+        walBytes: this.wal.length,
+        durationMs: performance.now() - started,
+      };
+    } catch (error) {
+      this.lastCheckpointError = (error as Error).message;
+      // A snapshot that failed to write leaves the WAL intact: the engine stays healthy. A WAL
+      // rewrite that failed after its rename leaves no usable log handle: halt.
+      if (!this.wal.writable) this.pipeline.halt(error);
+      throw error;
+    }
+  }
+
+  private afterApply(): void {
+    this.framesSinceCheckpoint++;
+    const policy = this.options.checkpointPolicy;
+    if (policy === undefined || this.checkpointInFlight !== undefined || this.closing !== undefined)
+      return;
+    const dueByFrames =
+      policy.everyFrames !== undefined && this.framesSinceCheckpoint >= policy.everyFrames;
+    const dueByBytes =
+      policy.everyBytes !== undefined &&
+      this.wal.length - this.firstFrameAfterSnapshotOffset >= policy.everyBytes;
+    if (dueByFrames || dueByBytes) {
+      // Runs after the current flush (exclusive waits for it); a failure is reported in metrics.
+      this.startCheckpoint().catch(() => undefined);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
   // Reads
 
+  /** Throws on a closed or halted engine, and `FenceNotAppliedError` below `minLsn`. */
+  private assertReadable(what: string, options: ReadOptions | undefined): void {
+    if (this.closing !== undefined) throw new EngineClosedError(what);
+    if (this.pipeline.halted) throw new EngineHaltedError(this.pipeline.haltReason);
+    const minLsn = options?.minLsn;
+    if (minLsn === undefined) return;
+    if (!isU64(minLsn)) throw new TypeError(`minLsn must be a u64 bigint, got ${String(minLsn)}`);
+    const applied = this.lastAppliedLsn;
+    if (minLsn > applied) throw new FenceNotAppliedError(minLsn, applied);
+  }
+
   private readSlot(options: SlotReadOptions | undefined): bigint {
-    return options?.currentSlot ?? this.core.lastRequestSlot;
+    return options?.currentSlot ?? this.db.lastRequestSlot ?? 0n;
   }
 
   getResource(resourceId: bigint, options?: ReadOptions): ResourceRecord | undefined {
-    this.core.assertReadable(options);
+    this.assertReadable('getResource', options);
     return this.db.getResource(resourceId);
   }
 
   getReservation(reservationId: bigint, options?: SlotReadOptions): ReservationLookup {
-    this.core.assertReadable(options);
+    this.assertReadable('getReservation', options);
     return this.db.getReservation(reservationId, this.readSlot(options));
   }
 
   getReservationMembers(reservationId: bigint, options?: ReadOptions): ReservationMember[] {
-    this.core.assertReadable(options);
+    this.assertReadable('getReservationMembers', options);
     return this.db.getReservationMembers(reservationId);
   }
 
   getOperation(operationId: bigint, options?: SlotReadOptions): OperationRecord | undefined {
-    this.core.assertReadable(options);
+    this.assertReadable('getOperation', options);
     return this.db.getOperation(operationId, this.readSlot(options));
   }
 
+  /** Counters and table use; still answers after close (the engine's final figures). */
   metrics(): AllocDbEngineMetrics {
-    const now = this.core.nowSlot();
+    const now = this.nowSlot();
     const db = this.db;
+    const pipeline = this.pipeline.metrics();
     return {
-      ...this.core.metrics(),
+      queueDepth: pipeline.queueDepth,
+      queueCapacity: pipeline.queueCapacity,
+      acceptingWrites: this.pipeline.accepting,
+      closed: this.closing !== undefined,
+      recovery: this.recoveryStatus,
+      walBytes: pipeline.walBytes,
+      framesSinceCheckpoint: this.framesSinceCheckpoint,
+      batchesCommitted: pipeline.batchesCommitted,
+      framesCommitted: pipeline.framesCommitted,
+      meanBatchSize: pipeline.meanBatchSize,
+      lastFsyncMicros: pipeline.lastFsyncMicros,
+      checkpoints: this.checkpoints,
+      snapshotLsn: this.snapshotLsn,
+      lastCheckpointError: this.lastCheckpointError,
       core: {
         ...db.metrics(),
         expirationBacklog: db.expirationBacklog(now),
@@ -336,62 +830,30 @@ export class AllocDbEngine {
   // -------------------------------------------------------------------------------------------
   // Closing
 
-  /** Drains the queue, fsyncs, stops the ticker, releases the lock. Harmless twice. */
+  /**
+   * Stops the ticker, refuses new work, drains the queue (each queued command is committed and
+   * answered), waits for a running checkpoint or tick, closes the log and releases the lock.
+   * Harmless twice. Afterwards every method but `close`, `stopTicker` and `metrics` fails with
+   * code `engine_closed`.
+   */
   close(): Promise<void> {
-    this.stopTicker();
-    return this.core.close(() => this.tickInFlight);
+    this.closing ??= (async () => {
+      this.stopTicker();
+      await this.pipeline.close();
+      await this.checkpointInFlight?.catch(() => undefined);
+      await this.tickInFlight?.catch(() => undefined);
+      this.wal.close();
+      this.lock.release();
+    })();
+    return this.closing;
   }
 
-  /** Tests only: stop as a killed process would, without draining or syncing. */
-  [simulateCrash](): void {
+  /** @internal Tests only: stop as a killed process would, without draining or syncing. */
+  crashForTesting(): void {
     this.stopTicker();
-    this.core.crash();
-  }
-}
-
-/** The engine's private copy of a validated request (every field the codec writes, nothing else). */
-function copyRequest(request: ClientRequest): ClientRequest {
-  return {
-    operationId: request.operationId,
-    clientId: request.clientId,
-    command: copyCommand(request.command),
-  };
-}
-
-function copyCommand(command: Command): Command {
-  switch (command.kind) {
-    case 'create_resource':
-      return { kind: command.kind, resourceId: command.resourceId };
-    case 'reserve':
-      return {
-        kind: command.kind,
-        resourceId: command.resourceId,
-        holderId: command.holderId,
-        ttlSlots: command.ttlSlots,
-      };
-    case 'reserve_bundle':
-      return {
-        kind: command.kind,
-        resourceIds: [...command.resourceIds],
-        holderId: command.holderId,
-        ttlSlots: command.ttlSlots,
-      };
-    case 'confirm':
-    case 'release':
-      return {
-        kind: command.kind,
-        reservationId: command.reservationId,
-        holderId: command.holderId,
-        leaseEpoch: command.leaseEpoch,
-      };
-    case 'revoke':
-    case 'reclaim':
-      return { kind: command.kind, reservationId: command.reservationId };
-    case 'expire':
-      return {
-        kind: command.kind,
-        reservationId: command.reservationId,
-        deadlineSlot: command.deadlineSlot,
-      };
+    this.pipeline.halt(new Error('simulated crash'));
+    this.wal.close();
+    this.lock.release();
+    this.closing ??= Promise.resolve();
   }
 }

@@ -3,9 +3,10 @@
  * `CodecError` every decoder throws. Little-endian throughout; u128 values are written as two
  * u64 words, low word first.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
+import { PackageError } from './package-error.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 const U128_MAX = (1n << 128n) - 1n;
@@ -25,14 +26,12 @@ export type CodecErrorCode =
   | 'invalid_value';
 
 /** Bytes that do not decode; `offset` is where decoding failed. */
-export class CodecError extends Error {
-  readonly code: CodecErrorCode;
+export class CodecError extends PackageError {
+  declare readonly code: CodecErrorCode;
   readonly offset: number;
 
   constructor(code: CodecErrorCode, offset: number, message: string) {
-    super(`cannot decode (${code}) at byte ${offset}: ${message}`);
-    this.name = 'CodecError';
-    this.code = code;
+    super(code, `cannot decode (${code}) at byte ${offset}: ${message}`);
     this.offset = offset;
   }
 }

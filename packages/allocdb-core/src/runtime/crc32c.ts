@@ -6,8 +6,8 @@
  * slicing-by-8 table implementation: eight 256-entry tables let the inner loop consume eight
  * bytes per iteration, which is several times faster than the byte-at-a-time loop in V8.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
 
 const POLYNOMIAL = 0x82f63b78;

@@ -6,10 +6,11 @@
  * fsync, or stops at a named point, which is how failure injection reaches the WAL and the
  * snapshot file without any public option a user could trip over.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
 import * as fs from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface FileSystem {
   openSync(path: string, flags: string, mode?: number): number;
@@ -82,6 +83,86 @@ export function fsyncDirectory(fileSystem: FileSystem, directory: string): void 
   const fd = fileSystem.openSync(directory === '' ? '.' : directory, 'r');
   try {
     fileSystem.fsyncSync(fd);
+  } finally {
+    fileSystem.closeSync(fd);
+  }
+}
+
+/**
+ * Replaces `path` with `bytes` crash-safely: writes `path.tmp`, fdatasyncs it, renames it over
+ * `path` and fsyncs the directory, so a crash leaves either the old file or the complete new one
+ * (a stale `.tmp` is never read; the next write overwrites it). A failing step throws what
+ * `fail(step, cause)` builds: the caller's typed error.
+ */
+export function writeFileAtomically(
+  fileSystem: FileSystem,
+  path: string,
+  bytes: Uint8Array,
+  fail: (step: string, cause: unknown) => Error,
+): void {
+  const tmpPath = `${path}.tmp`;
+  const step = <T>(what: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (cause) {
+      throw fail(what, cause);
+    }
+  };
+  const fd = step(`opening ${tmpPath}`, () => fileSystem.openSync(tmpPath, 'w'));
+  try {
+    step(`writing ${tmpPath}`, () => {
+      let written = 0;
+      while (written < bytes.length)
+        written += fileSystem.writeSync(fd, bytes, written, bytes.length - written, null);
+    });
+    step(`fdatasync of ${tmpPath}`, () => fileSystem.fdatasyncSync(fd));
+  } finally {
+    step(`closing ${tmpPath}`, () => fileSystem.closeSync(fd));
+  }
+  step(`renaming ${tmpPath} over ${path}`, () => fileSystem.renameSync(tmpPath, path));
+  step(`fsync of the directory of ${path}`, () => fsyncDirectory(fileSystem, dirname(path) || '.'));
+}
+
+/** Why `readFileBounded` could not read a file. */
+export type BoundedReadFailure = 'io' | 'too_large' | 'truncated';
+
+/**
+ * Reads a whole file after checking its size against `limit` (nothing larger is allocated). A
+ * failure throws what `fail(reason, offset, detail, cause)` builds: the caller's typed error.
+ */
+export function readFileBounded(
+  fileSystem: FileSystem,
+  path: string,
+  limit: number,
+  fail: (reason: BoundedReadFailure, offset: number, detail: string, cause?: unknown) => Error,
+): Uint8Array {
+  let fd: number;
+  try {
+    fd = fileSystem.openSync(path, 'r');
+  } catch (cause) {
+    throw fail('io', 0, `open failed: ${(cause as Error).message}`, cause);
+  }
+  try {
+    let size: number;
+    try {
+      size = fileSystem.fstatSync(fd).size;
+    } catch (cause) {
+      throw fail('io', 0, `stat failed: ${(cause as Error).message}`, cause);
+    }
+    if (size > limit) throw fail('too_large', 0, `${size} bytes is over the limit of ${limit}`);
+    const bytes = new Uint8Array(size);
+    let read = 0;
+    while (read < size) {
+      let n: number;
+      try {
+        n = fileSystem.readSync(fd, bytes, read, size - read, read);
+      } catch (cause) {
+        throw fail('io', read, `read failed: ${(cause as Error).message}`, cause);
+      }
+      if (n === 0) throw fail('truncated', read, 'the file shrank while it was read');
+      read += n;
+    }
+    return bytes;
   } finally {
     fileSystem.closeSync(fd);
   }

@@ -13,9 +13,11 @@
  * - Iteration is in slot order: deterministic for a given history of inserts and removes. Nothing
  *   persisted may depend on it; snapshots sort by key.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
+
+import { assert } from './assert.js';
 
 /**
  * Result of `insert`. Probing comes first, so an existing key answers `'duplicate_key'` even when
@@ -140,6 +142,7 @@ export class FixedMap<V> {
 
   /** Adds a new entry. Never overwrites: an existing key answers `'duplicate_key'`. */
   insert(key: bigint, value: V): FixedMapInsertResult {
+    assert(key >= 0n, 'FixedMap keys are non-negative');
     const hash = hashKey(key);
     const index = this.index;
     const mask = this.mask;
@@ -160,6 +163,7 @@ export class FixedMap<V> {
     index[bucket] = slot + 1;
     this.indexHashes[bucket] = hash;
     this.count++;
+    assert(this.count <= this.capacity, 'a FixedMap never holds more than its capacity');
     return 'ok';
   }
 
@@ -211,6 +215,7 @@ export class FixedMap<V> {
     this.slotUsed[slot] = 0;
     this.freeSlots[this.freeTop++] = slot;
     this.count--;
+    assert(this.count >= 0 && this.freeTop <= this.capacity, 'FixedMap slot accounting holds');
     return true;
   }
 

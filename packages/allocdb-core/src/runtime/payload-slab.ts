@@ -5,8 +5,8 @@
  * shared slab; a slab is replaced when full and freed by the garbage collector once no payload
  * refers to it.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
 
 /** Bytes per slab: room for several hundred typical requests (larger ones get their own copy). */

@@ -8,7 +8,7 @@ import {
   EXIT_USAGE,
   runCli,
   toJson,
-} from '../../src/cli.js';
+} from '../../src/cli/cli.js';
 import { openEngine, request, SMALL_CONFIG, walPath } from '../engine/engine-fixtures.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
@@ -75,7 +75,7 @@ describe('allocdb command', () => {
     expect(report.tables.resources).toEqual({ used: 2, capacity: SMALL_CONFIG.maxResources });
     const text = run('inspect', dir).out.join('\n');
     expect(text).toContain('snapshot: lsn 2');
-    expect(text).toContain('pass --config');
+    expect(text).toContain('configuration: recorded: shardId 0, maxResources 64');
   });
 
   it('dump: one JSON line per frame, decoded', async () => {

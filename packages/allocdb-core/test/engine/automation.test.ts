@@ -60,7 +60,10 @@ describe('automatic checkpoints and the ticker', () => {
     }
     expect(engine.getResource(1n)?.state).toBe('available');
     expect(engine.metrics().lastTickError).toBeUndefined();
-    await engine.close();
     expect(() => engine.startTicker(0)).toThrow(TypeError);
+    await engine.close();
+    expect(() => engine.startTicker(10)).toThrow(
+      expect.objectContaining({ code: 'engine_closed' }),
+    );
   });
 });

@@ -1,10 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  EngineLockedError,
-  FenceNotAppliedError,
-  SubmissionError,
-} from '../../src/engine/errors.js';
+import { EngineLockedError, FenceNotAppliedError, SubmissionError } from '../../src/errors.js';
 import { scanLog } from '../../src/runtime/wal.js';
 import { useTempDirs } from '../support/temp-dir.js';
 import { countingFileSystem, openEngine, request, walPath } from './engine-fixtures.js';

@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type AllocDbEngine, simulateCrash } from '../../src/engine/engine.js';
-import { EngineHaltedError, SubmissionError } from '../../src/engine/errors.js';
+import type { AllocDbEngine } from '../../src/engine/engine.js';
+import { EngineHaltedError, SubmissionError } from '../../src/errors.js';
+import { simulateCrash } from '../../src/exports/testing.js';
 import type { FaultPoint } from '../../src/runtime/commit-pipeline.js';
 import { type FileSystem, nodeFileSystem } from '../../src/runtime/file-system.js';
 import { encodeSnapshotBody } from '../../src/snapshot/body-codec.js';
@@ -100,7 +101,7 @@ describe('injected crashes at each named point', () => {
         });
         expect(() => engine.getResource(1n)).toThrow(EngineHaltedError);
         expect(engine.metrics().acceptingWrites).toBe(false);
-        engine[simulateCrash]();
+        simulateCrash(engine);
         if (losePageCache) truncateTo(walPath(dir), power.syncedLength());
 
         const reopened = await openEngine(dir);
@@ -151,7 +152,7 @@ describe('injected crashes at each named point', () => {
       const expected = stateBytes(engine);
       crash.control.armed = true;
       await expect(engine.checkpoint()).rejects.toThrow(`simulated crash at ${point}`);
-      engine[simulateCrash]();
+      simulateCrash(engine);
       const reopened = await openEngine(dir);
       expect(stateBytes(reopened)).toEqual(expected);
       expect(await reopened.submit(victim)).toMatchObject({ fromRetryCache: true });
@@ -221,7 +222,7 @@ describe('injected storage failures', () => {
         status: 'rejected',
         reason: { code: 'engine_halted', definite: false },
       });
-      engine[simulateCrash]();
+      simulateCrash(engine);
       control.fail = false;
       const reopened = await openEngine(dir);
       expect(reopened.recoveryStatus.tornTailBytesTruncated > 0).toBe(partial);
@@ -254,7 +255,7 @@ describe('injected storage failures', () => {
     });
     await expect(engine.checkpoint()).rejects.toBeInstanceOf(EngineHaltedError);
     expect(control.syncs).toBe(1);
-    engine[simulateCrash]();
+    simulateCrash(engine);
     // Recovery replays the frame that reached only the page cache, and is about to answer a retry
     // from it: it must make the log durable first, or a power loss would undo a "committed" answer.
     const power = powerLossFileSystem();

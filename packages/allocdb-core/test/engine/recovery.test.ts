@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AllocDbEngine } from '../../src/engine/engine.js';
-import { RecoveryError } from '../../src/engine/errors.js';
+import { RecoveryError } from '../../src/errors.js';
 import { encodeFrames, scanLog } from '../../src/runtime/wal.js';
 import { encodeSnapshotBody } from '../../src/snapshot/body-codec.js';
 import { useTempDirs } from '../support/temp-dir.js';

@@ -103,7 +103,12 @@ export function ratio(a, b) {
  */
 export async function loadQuota() {
   try {
-    const quota = await import('quota-core');
+    // The engine is the root export; the state machine and the codecs are subpath exports.
+    const quota = {
+      ...(await import('quota-core')),
+      ...(await import('quota-core/state-machine')),
+      ...(await import('quota-core/codec')),
+    };
     return {
       module: quota,
       hasStateMachine: typeof quota.QuotaDb === 'function',

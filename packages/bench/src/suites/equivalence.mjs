@@ -3,7 +3,7 @@
 // operation ids, full tables, bundles, every state transition, slot overflow) go through each
 // state machine and its SQLite peer with the same LSNs and slots; every outcome, and the final
 // records, must be identical. A mismatch throws, so the quick CI run fails loudly.
-import { AllocDb } from 'allocdb-core';
+import { AllocDb } from 'allocdb-core/state-machine';
 import { QUICK } from '../lib/common.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
 import { U64_MAX } from '../peers/sqlite-common.mjs';

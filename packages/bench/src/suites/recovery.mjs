@@ -7,7 +7,12 @@
 // SQLite has no equivalent (it does not replay a command log), so it is not a peer here.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import * as allocdbCore from 'allocdb-core';
+import * as allocdbRoot from 'allocdb-core';
+import * as allocdbCodec from 'allocdb-core/codec';
+import * as allocdbStateMachine from 'allocdb-core/state-machine';
+
+const allocdbCore = { ...allocdbRoot, ...allocdbCodec, ...allocdbStateMachine };
+
 import {
   compare,
   median,

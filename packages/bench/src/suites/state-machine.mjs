@@ -7,7 +7,7 @@
 //
 // allocdb-core's own bench (`packages/allocdb-core/bench`, also part of `pnpm bench`) has the
 // other scenarios (bundle of 8, 32 contenders, retry storm) and FixedMap against Map.
-import { AllocDb } from 'allocdb-core';
+import { AllocDb } from 'allocdb-core/state-machine';
 import { compare, printComparison, QUICK } from '../lib/common.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
 import { SqliteQuota } from '../peers/sqlite-quota.mjs';

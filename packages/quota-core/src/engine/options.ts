@@ -1,31 +1,171 @@
 /**
- * The quota engine's options: the runtime's durable-engine options (quota adds none of its own),
- * validated into `ConfigError`s naming the field before anything is opened.
+ * The options of `QuotaEngine.open`, checked before anything touches the disk: each bad value
+ * is a `ConfigError` naming the field (`engine.maxBatch`, `clock`, …).
+ *
+ * Two engine options are recorded with the data (docs/engine.md, "The recorded configuration"):
+ * `maxCommandBytes` (the WAL's largest frame, which replay must accept) and `slotDurationMs` (what
+ * a slot means for every refill rate and retry window in the log). They stay undefined here unless given, so that the
+ * directory's recorded values fill them in.
  */
-import { ConfigError } from '../errors.js';
+import type { QuotaConfig } from '../config.js';
 import {
-  type DurableEngineOptions,
-  type ResolvedDurableEngineOptions,
-  resolveDurableEngineOptions,
-} from '../runtime/engine-options.js';
-
-export {
-  type CheckpointPolicy,
   DEFAULT_MAX_BATCH,
-  DEFAULT_MAX_COMMAND_BYTES,
   DEFAULT_MAX_SNAPSHOT_BYTES,
   DEFAULT_MAX_SUBMISSION_QUEUE,
-  DEFAULT_SLOT_DURATION_MS,
-  wallClock,
-} from '../runtime/engine-options.js';
+  MAX_COMMAND_BYTES_LIMIT,
+} from '../constants.js';
+import { ConfigError } from '../errors.js';
 
-export type EngineOptions = DurableEngineOptions;
-export type ResolvedEngineOptions = ResolvedDurableEngineOptions;
+/** Automatic checkpoints: after this many frames or bytes of log since the last one. */
+export interface CheckpointPolicy {
+  readonly everyFrames?: number;
+  readonly everyBytes?: number;
+}
+
+/** `engine: {…}` at open; every field is optional. */
+export interface EngineOptions {
+  readonly maxSubmissionQueue?: number;
+  readonly maxBatch?: number;
+  /** Recorded with the data; may grow with `allowCapacityGrowth`. */
+  readonly maxCommandBytes?: number;
+  readonly maxSnapshotBytes?: number;
+  /** Recorded with the data; cannot change. */
+  readonly slotDurationMs?: number;
+  /** Off unless given. */
+  readonly checkpointPolicy?: CheckpointPolicy;
+}
+
+export interface QuotaEngineOpenOptions {
+  /** Data directory; created if missing. */
+  readonly dir: string;
+  /**
+   * The quota configuration, whole (`resolveConfig(…)`) or in part. A new directory records
+   * it (missing fields take the defaults); an existing one must have recorded the same values for
+   * every field given (omit it to use the recorded configuration).
+   */
+  readonly config?: Partial<QuotaConfig>;
+  readonly engine?: EngineOptions;
+  /** The current slot; default: wall-clock milliseconds divided by `slotDurationMs`. */
+  readonly clock?: () => bigint;
+  /** Accept a requested configuration that only grows capacities of the recorded one. */
+  readonly allowCapacityGrowth?: boolean;
+}
+
+/** The options the engine runs with; the recorded two may still be undefined. */
+export interface ResolvedEngineOptions {
+  readonly maxSubmissionQueue: number;
+  readonly maxBatch: number;
+  readonly maxCommandBytes: number | undefined;
+  readonly maxSnapshotBytes: number;
+  readonly slotDurationMs: number | undefined;
+  readonly checkpointPolicy: CheckpointPolicy | undefined;
+}
+
+/** `value`, if it is an integer from 1 to `max`; otherwise a ConfigError naming `field`. */
+export function positiveInteger(
+  value: unknown,
+  field: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new ConfigError(
+      'invalid_value',
+      field,
+      `must be an integer from 1 to ${max}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'bigint'
+    ? `${value}n`
+    : typeof value === 'string'
+      ? JSON.stringify(value)
+      : String(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** Fills in defaults and validates every engine option. */
-export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngineOptions {
-  return resolveDurableEngineOptions(
-    options,
-    (field, message) => new ConfigError('invalid_value', field, message),
-  );
+export function resolveEngineOptions(options: EngineOptions | undefined): ResolvedEngineOptions {
+  if (options !== undefined && !isPlainObject(options)) {
+    throw new ConfigError('invalid_value', 'engine', 'must be an object of engine options');
+  }
+  const given = options ?? {};
+  const policy = given.checkpointPolicy;
+  if (policy !== undefined) {
+    if (!isPlainObject(policy)) {
+      throw new ConfigError(
+        'invalid_value',
+        'engine.checkpointPolicy',
+        'must be an object { everyFrames?, everyBytes? }',
+      );
+    }
+    if (policy.everyFrames !== undefined)
+      positiveInteger(policy.everyFrames, 'engine.checkpointPolicy.everyFrames');
+    if (policy.everyBytes !== undefined)
+      positiveInteger(policy.everyBytes, 'engine.checkpointPolicy.everyBytes');
+  }
+  return {
+    maxSubmissionQueue: positiveInteger(
+      given.maxSubmissionQueue ?? DEFAULT_MAX_SUBMISSION_QUEUE,
+      'engine.maxSubmissionQueue',
+    ),
+    maxBatch: positiveInteger(given.maxBatch ?? DEFAULT_MAX_BATCH, 'engine.maxBatch'),
+    maxCommandBytes:
+      given.maxCommandBytes === undefined
+        ? undefined
+        : positiveInteger(given.maxCommandBytes, 'engine.maxCommandBytes', MAX_COMMAND_BYTES_LIMIT),
+    maxSnapshotBytes: positiveInteger(
+      given.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES,
+      'engine.maxSnapshotBytes',
+    ),
+    slotDurationMs:
+      given.slotDurationMs === undefined
+        ? undefined
+        : positiveInteger(given.slotDurationMs, 'engine.slotDurationMs'),
+    checkpointPolicy: policy,
+  };
+}
+
+/** Checks the open options' shape (each field's own type); the config is checked against the
+ * directory's recorded one later. Throws ConfigError / TypeError naming the field. */
+export function checkOpenOptions(options: unknown): QuotaEngineOpenOptions {
+  if (!isPlainObject(options)) {
+    throw new ConfigError('invalid_value', 'options', 'QuotaEngine.open needs { dir, config? }');
+  }
+  const { dir, config, clock, allowCapacityGrowth } = options;
+  if (typeof dir !== 'string' || dir === '') {
+    throw new ConfigError(
+      'invalid_value',
+      'dir',
+      'must be the data directory path (a non-empty string)',
+    );
+  }
+  if (config !== undefined && !isPlainObject(config)) {
+    throw new ConfigError(
+      'invalid_value',
+      'config',
+      'must be an object: the quota configuration, whole (resolveConfig({...})) or in part',
+    );
+  }
+  if (clock !== undefined && typeof clock !== 'function') {
+    throw new ConfigError(
+      'invalid_value',
+      'clock',
+      'must be a function returning the current slot as a bigint',
+    );
+  }
+  if (allowCapacityGrowth !== undefined && typeof allowCapacityGrowth !== 'boolean') {
+    throw new ConfigError('invalid_value', 'allowCapacityGrowth', 'must be true or false');
+  }
+  return options as unknown as QuotaEngineOpenOptions;
+}
+
+/** The default slot clock: wall-clock milliseconds divided by the slot length. */
+export function wallClock(slotDurationMs: number): () => bigint {
+  return () => BigInt(Math.floor(Date.now() / slotDurationMs));
 }

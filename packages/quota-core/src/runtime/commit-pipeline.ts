@@ -1,23 +1,28 @@
 /**
  * The sequencer and group-commit pipeline of a durable engine.
  *
- * Commands wait in a bounded queue. A flush takes up to `maxBatch` of them in arrival order,
+ * Commands wait in a bounded ring. A flush takes up to `maxBatch` of them in arrival order,
  * gives each the next LSN and its request slot (from the caller or the clock, never below the
  * last one assigned), writes all their frames with one write and one fdatasync, and only then
- * applies them, in order, resolving each caller with its result. A command is durable before it
- * is applied, so replaying the log rebuilds exactly what callers were told.
+ * applies them, in order, settling each one with its result. A command is durable before it is
+ * applied, so replaying the log rebuilds exactly what callers were told.
+ *
+ * Asynchronous submissions (`enqueue`) and synchronous ones (`commitSync`) run the same batch
+ * steps (`batchSteps`); only the driver differs, one awaiting each I/O, the other not.
  *
  * A failed write or fsync is never retried in place: the pipeline halts, the commands of that
  * batch fail with `storage_failure` (indefinite: they may or may not be durable), every queued
  * and later command fails with `engine_halted`, and only reopening (which recovers from disk)
  * brings the engine back.
  *
- * The pipeline is domain-agnostic: the engine hands it encoded payloads plus two callbacks, one
- * that vets a command against its final slot before it is logged, one that applies it.
+ * The pipeline knows nothing of any domain: it moves `CommitJob`s, which carry their encoded
+ * payload and say how to vet themselves at their final slot and how to apply themselves.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
+import { assert } from './assert.js';
+import { PackageError } from './package-error.js';
 import type { RecordType, WalFrame } from './wal.js';
 import type { WalFile } from './wal-file.js';
 
@@ -27,7 +32,9 @@ export type SubmissionErrorCode =
   | 'invalid_request'
   | 'command_too_large'
   | 'slot_overflow'
+  | 'slot_behind'
   | 'overloaded'
+  | 'async_in_flight'
   | 'lsn_exhausted'
   | 'engine_closed'
   | 'storage_failure'
@@ -38,7 +45,9 @@ const DEFINITE: Record<SubmissionErrorCode, boolean> = {
   invalid_request: true,
   command_too_large: true,
   slot_overflow: true,
+  slot_behind: true,
   overloaded: true,
+  async_in_flight: true,
   lsn_exhausted: true,
   engine_closed: true,
   storage_failure: false,
@@ -49,27 +58,36 @@ const DEFINITE: Record<SubmissionErrorCode, boolean> = {
  * A submission that did not produce an outcome. `definite` tells whether it certainly was not
  * executed; when false, reopen the engine and retry with the same operationId.
  */
-export class SubmissionError extends Error {
-  readonly code: SubmissionErrorCode;
+export class SubmissionError extends PackageError {
+  declare readonly code: SubmissionErrorCode;
   readonly definite: boolean;
   constructor(code: SubmissionErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`${code}: ${message}`, options);
-    this.name = 'SubmissionError';
-    this.code = code;
+    super(code, `${code}: ${message}`, options);
     this.definite = DEFINITE[code];
   }
 }
 
-/** The engine stopped after a storage failure; reopen it (which recovers from disk). */
-export class EngineHaltedError extends Error {
-  readonly code = 'engine_halted';
+/** A read or checkpoint on an engine that halted after a failure; reopen it. */
+export class EngineHaltedError extends PackageError {
+  declare readonly code: 'engine_halted';
   constructor(cause: unknown) {
     super(
+      'engine_halted',
       `the engine halted after a failure (${cause instanceof Error ? cause.message : String(cause)}); ` +
         'close it and open the directory again, which recovers from disk',
       { cause },
     );
-    this.name = 'EngineHaltedError';
+  }
+}
+
+/** A read, checkpoint or tick on a closed engine; nothing was read or written. */
+export class EngineClosedError extends PackageError {
+  declare readonly code: 'engine_closed';
+  constructor(what: string) {
+    super(
+      'engine_closed',
+      `engine_closed: ${what} on a closed engine; nothing was read or written. Open the directory again to use it`,
+    );
   }
 }
 
@@ -98,21 +116,23 @@ export abstract class CommitJob<R> implements WalFrame {
   abstract readonly payload: Uint8Array;
   /** The caller's slot; undefined means the clock. Raised to the last assigned slot. */
   abstract readonly requestedSlot: bigint | undefined;
+  /** Refuse with `slot_behind` instead of raising a requested slot below the last assigned one. */
+  abstract readonly strictSlot: boolean;
   /** Set by the pipeline when the command is sequenced. */
   lsn = 0n;
   requestSlot = 0n;
   private onResolve: ((result: R) => void) | undefined;
-  private onReject: ((error: Error) => void) | undefined;
+  private onReject: ((error: SubmissionError) => void) | undefined;
 
   /** Vets the command at its final slot before it is logged; a code rejects it, definitely. */
   abstract admit(requestSlot: bigint): SubmissionErrorCode | undefined;
-  /** Applies the command once it is durable; what it returns is what the submitter gets. */
-  abstract apply(lsn: bigint, requestSlot: bigint): R;
+  /** Applies the command once it is durable (at `lsn`, `requestSlot`); returns the answer. */
+  abstract apply(): R;
   /** Called once the command is settled either way (lets the engine forget in-flight state). */
   settled(): void {}
 
   /** Where the answer goes (the pipeline sets it when the job is queued or committed). */
-  answerTo(onResolve: (result: R) => void, onReject: (error: Error) => void): void {
+  answerTo(onResolve: (result: R) => void, onReject: (error: SubmissionError) => void): void {
     this.onResolve = onResolve;
     this.onReject = onReject;
   }
@@ -122,7 +142,7 @@ export abstract class CommitJob<R> implements WalFrame {
     this.onResolve?.(result);
   }
 
-  reject(error: Error): void {
+  reject(error: SubmissionError): void {
     this.settled();
     this.onReject?.(error);
   }
@@ -133,8 +153,9 @@ export interface CommitPipelineOptions {
   readonly maxBatch: number;
   /** The current slot; called at most once per batch. */
   readonly clock: () => bigint;
-  readonly lastLsn: bigint;
-  readonly lastSlot: bigint;
+  /** The last LSN and slot applied before the pipeline starts (undefined: none yet). */
+  readonly lastLsn: bigint | undefined;
+  readonly lastSlot: bigint | undefined;
   readonly faults?: FaultHooks;
 }
 
@@ -148,6 +169,9 @@ export interface CommitPipelineMetrics {
   readonly walBytes: number;
 }
 
+/** An I/O step of a batch, performed by a driver; the driver answers with the error, if any. */
+type BatchIo = 'write' | 'sync';
+
 export class CommitPipeline {
   private readonly wal: WalFile;
   private readonly maxQueue: number;
@@ -155,9 +179,12 @@ export class CommitPipeline {
   private readonly clock: () => bigint;
   private readonly faults: FaultHooks | undefined;
 
-  /** Queue as an array plus a head index: no shifting, compacted when drained. */
-  private queue: CommitJob<unknown>[] = [];
+  /** The queue: a ring of `maxQueue` entries, `count` of them from `head`. */
+  private readonly ring: (CommitJob<unknown> | undefined)[];
   private head = 0;
+  private count = 0;
+  /** The batch being flushed (reused: one flush runs at a time). */
+  private readonly batch: CommitJob<unknown>[] = [];
   private flushing = false;
   private flushScheduled = false;
   private pauseDepth = 0;
@@ -165,28 +192,31 @@ export class CommitPipeline {
   private haltCause: unknown;
   private closed = false;
 
+  /** The last LSN and slot given to a command, and the last LSN applied (0: none yet). */
   private assignedLsn: bigint;
   private assignedSlot: bigint;
+  private appliedLsn: bigint;
   private batches = 0;
   private frames = 0;
   private fsyncMicros = 0;
 
   constructor(wal: WalFile, options: CommitPipelineOptions) {
+    assert(
+      options.maxQueue >= 1 && options.maxBatch >= 1,
+      'the queue and batch limits are positive',
+    );
     this.wal = wal;
     this.maxQueue = options.maxQueue;
     this.maxBatch = options.maxBatch;
     this.clock = options.clock;
     this.faults = options.faults;
-    this.assignedLsn = options.lastLsn;
-    this.assignedSlot = options.lastSlot;
+    this.ring = new Array<CommitJob<unknown> | undefined>(options.maxQueue).fill(undefined);
+    this.assignedLsn = options.lastLsn ?? 0n;
+    this.assignedSlot = options.lastSlot ?? 0n;
+    this.appliedLsn = this.assignedLsn;
   }
 
-  /** The last LSN given to a command (durable once its flush completes). */
-  get lastLsn(): bigint {
-    return this.assignedLsn;
-  }
-
-  /** The last request slot given to a command. */
+  /** The last request slot given to a command (0 before the first). */
   get lastSlot(): bigint {
     return this.assignedSlot;
   }
@@ -195,98 +225,94 @@ export class CommitPipeline {
     return this.haltCause !== undefined;
   }
 
+  get haltReason(): unknown {
+    return this.haltCause;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get accepting(): boolean {
     return !this.halted && !this.closed;
   }
 
   get queueDepth(): number {
-    return this.queue.length - this.head;
+    return this.count;
   }
 
-  /** Throws the error a new submission would get right now, if any. */
-  assertAccepting(): void {
+  /** Whether a synchronous commit may run now: nothing queued, flushing or paused. */
+  get idle(): boolean {
+    return !this.flushing && this.count === 0 && this.pauseDepth === 0;
+  }
+
+  /** The error a new submission would get right now, if any. */
+  refusal(): SubmissionError | undefined {
     if (this.haltCause !== undefined) {
-      throw new SubmissionError(
+      return new SubmissionError(
         'engine_halted',
         'the engine halted after a storage failure; reopen it',
-        {
-          cause: this.haltCause,
-        },
+        { cause: this.haltCause },
       );
     }
-    if (this.closed) throw new SubmissionError('engine_closed', 'the engine is closed');
+    if (this.closed) return new SubmissionError('engine_closed', 'the engine is closed');
+    return undefined;
   }
 
   /** Queues a command for the next group commit; resolves with what its `apply` returns. */
   enqueue<R>(job: CommitJob<R>): Promise<R> {
-    this.assertAccepting();
-    if (this.queueDepth >= this.maxQueue) {
+    const refused = this.refusal();
+    if (refused !== undefined) {
+      job.settled();
+      return Promise.reject(refused);
+    }
+    if (this.count >= this.maxQueue) {
       // Settled at once: the refused command leaves nothing behind (no in-flight entry).
       job.settled();
       return Promise.reject(
         new SubmissionError(
           'overloaded',
-          `the submission queue is full (${this.maxQueue}); retry later`,
+          `the submission queue is full (${this.maxQueue}); nothing was written; retry later`,
         ),
       );
     }
     return new Promise<R>((resolve, reject) => {
       job.answerTo(resolve, reject);
-      this.queue.push(job as CommitJob<unknown>);
+      let tail = this.head + this.count;
+      if (tail >= this.maxQueue) tail -= this.maxQueue;
+      this.ring[tail] = job as CommitJob<unknown>;
+      this.count++;
       this.scheduleFlush();
     });
   }
 
   /**
-   * Commits `jobs` synchronously: one write and one fdatasync for all of them. Only when the
-   * asynchronous pipeline is idle, since both share one sequence of LSNs.
+   * Commits `jobs` now, synchronously: one write and one fdatasync for all of them, settling each
+   * job (`answerTo`) before returning. Only while the asynchronous pipeline is idle, since both
+   * share one sequence of LSNs: otherwise `async_in_flight` (a programmer error; nothing done).
    */
-  commitSync<R>(jobs: readonly CommitJob<R>[]): (R | SubmissionError)[] {
-    this.assertAccepting();
-    if (this.flushing || this.queueDepth > 0 || this.pauseDepth > 0) {
+  commitSync<R>(jobs: readonly CommitJob<R>[]): void {
+    const refused = this.refusal();
+    if (refused !== undefined) throw refused;
+    if (!this.idle) {
       throw new SubmissionError(
-        'overloaded',
-        'asynchronous submissions are in flight; await them (or use submit) before a synchronous submission',
+        'async_in_flight',
+        `${this.count} asynchronous submissions are queued or being flushed; await them (or use submit) before a synchronous submission; nothing was written`,
       );
     }
-    const results: (R | SubmissionError)[] = new Array(jobs.length);
-    jobs.forEach((job, index) =>
-      job.answerTo(
-        (result) => {
-          results[index] = result;
-        },
-        (error) => {
-          results[index] = error as SubmissionError;
-        },
-      ),
-    );
-    const sequenced = this.sequence(jobs);
-    if (sequenced.length === 0) return results;
+    assert(jobs.length <= this.maxBatch, 'a synchronous batch is within maxBatch');
+    const batch = this.batch;
+    batch.length = 0;
+    for (const job of jobs) batch.push(job as CommitJob<unknown>);
+    this.flushing = true;
     try {
-      this.faultAt('before_append', sequenced);
-      try {
-        this.wal.appendSync(sequenced);
-      } catch (error) {
-        this.failBatch(sequenced, 'write', error);
-      }
-      this.faultAt('after_append', sequenced);
-      const started = process.hrtime.bigint();
-      try {
-        this.wal.syncSync();
-      } catch (error) {
-        this.failBatch(sequenced, 'fsync', error);
-      }
-      this.fsyncMicros = Number(process.hrtime.bigint() - started) / 1000;
-      this.faultAt('after_sync', sequenced);
-      this.applyAll(sequenced);
-    } catch (error) {
-      // The batch failed after it was sequenced: report the indefinite outcome, not the cause.
-      const indefinite = results.find(
-        (result) => result instanceof SubmissionError && !result.definite,
-      );
-      throw indefinite ?? error;
+      const steps = this.batchSteps();
+      let step = steps.next();
+      while (step.done !== true) step = steps.next(this.performSync(step.value));
+    } finally {
+      this.flushing = false;
+      batch.length = 0;
     }
-    return results;
   }
 
   private scheduleFlush(): void {
@@ -303,19 +329,16 @@ export class CommitPipeline {
     if (this.flushing || this.pauseDepth > 0) return;
     this.flushing = true;
     try {
-      while (this.queueDepth > 0 && this.pauseDepth === 0 && this.haltCause === undefined) {
-        const end = Math.min(this.queue.length, this.head + this.maxBatch);
-        const batch = this.queue.slice(this.head, end);
-        this.head = end;
-        if (this.head === this.queue.length) {
-          this.queue = [];
-          this.head = 0;
-        }
-        await this.flushBatch(batch);
+      while (this.count > 0 && this.pauseDepth === 0 && this.haltCause === undefined) {
+        this.takeBatch();
+        const steps = this.batchSteps();
+        let step = steps.next();
+        while (step.done !== true) step = steps.next(await this.perform(step.value));
+        this.batch.length = 0;
       }
     } finally {
       this.flushing = false;
-      if (this.queueDepth === 0 || this.haltCause !== undefined || this.pauseDepth > 0) {
+      if (this.count === 0 || this.haltCause !== undefined || this.pauseDepth > 0) {
         for (const wake of this.idleWaiters.splice(0)) wake();
       } else {
         this.scheduleFlush();
@@ -323,55 +346,98 @@ export class CommitPipeline {
     }
   }
 
-  private async flushBatch(batch: CommitJob<unknown>[]): Promise<void> {
-    const sequenced = this.sequence(batch);
-    if (sequenced.length === 0) return;
+  /** Moves up to `maxBatch` jobs from the front of the ring into `batch`. */
+  private takeBatch(): void {
+    const batch = this.batch;
+    batch.length = 0;
+    const n = Math.min(this.count, this.maxBatch);
+    for (let i = 0; i < n; i++) {
+      batch.push(this.ring[this.head]!);
+      this.ring[this.head] = undefined;
+      this.head = this.head + 1 === this.maxQueue ? 0 : this.head + 1;
+    }
+    this.count -= n;
+    assert(batch.length >= 1 && batch.length <= this.maxBatch, 'a batch holds 1..maxBatch jobs');
+  }
+
+  /**
+   * The steps of one batch, shared by the asynchronous and the synchronous driver: sequence,
+   * write, fdatasync, apply. Each `yield` is an I/O the driver performs; it answers with the
+   * error the I/O raised, or undefined. A failure settles every job and halts; nothing throws.
+   */
+  private *batchSteps(): Generator<BatchIo, void, unknown> {
+    const sequenced = this.sequence();
+    if (sequenced === 0) return;
+    if (!this.reach('before_append')) return;
+    const writeError = yield 'write';
+    if (writeError !== undefined) return this.failBatch('write', writeError);
+    if (!this.reach('after_append')) return;
+    const started = process.hrtime.bigint();
+    const syncError = yield 'sync';
+    if (syncError !== undefined) return this.failBatch('fsync', syncError);
+    this.fsyncMicros = Number(process.hrtime.bigint() - started) / 1000;
+    if (!this.reach('after_sync')) return;
+    this.applyAll();
+  }
+
+  private performSync(io: BatchIo): unknown {
     try {
-      this.faultAt('before_append', sequenced);
-      try {
-        await this.wal.append(sequenced);
-      } catch (error) {
-        this.failBatch(sequenced, 'write', error);
-      }
-      this.faultAt('after_append', sequenced);
-      const started = process.hrtime.bigint();
-      try {
-        await this.wal.sync();
-      } catch (error) {
-        this.failBatch(sequenced, 'fsync', error);
-      }
-      this.fsyncMicros = Number(process.hrtime.bigint() - started) / 1000;
-      this.faultAt('after_sync', sequenced);
-      this.applyAll(sequenced);
-    } catch {
-      // failBatch / faultAt / applyAll already halted the pipeline and settled every command.
+      if (io === 'write') this.wal.appendSync(this.batch);
+      else this.wal.syncSync();
+      return undefined;
+    } catch (error) {
+      return error ?? new Error(`the WAL ${io} failed`);
+    }
+  }
+
+  private async perform(io: BatchIo): Promise<unknown> {
+    try {
+      if (io === 'write') await this.wal.append(this.batch);
+      else await this.wal.sync();
+      return undefined;
+    } catch (error) {
+      return error ?? new Error(`the WAL ${io} failed`);
     }
   }
 
   /**
-   * Gives LSNs and slots to `batch` in arrival order and returns the commands to log. Commands
-   * the engine vetoes at their final slot (or that would exhaust the LSN space) are rejected
-   * definitely and get no LSN.
+   * Gives LSNs and slots to the batch in arrival order, keeping in `batch` only the commands to
+   * log (compacted in place). Commands vetoed at their final slot (or that would exhaust the LSN
+   * space, or whose strict slot is behind) are rejected definitely and get no LSN. Returns how
+   * many remain.
    */
-  private sequence<R>(batch: readonly CommitJob<R>[]): CommitJob<R>[] {
-    const sequenced: CommitJob<R>[] = [];
+  private sequence(): number {
+    const batch = this.batch;
+    let kept = 0;
     let clockSlot: bigint | undefined;
-    for (const job of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const job = batch[i]!;
       let slot = job.requestedSlot;
       if (slot === undefined) {
-        if (clockSlot === undefined) clockSlot = this.readClock();
+        clockSlot ??= this.readClock();
         if (clockSlot === undefined) {
           job.reject(
             new SubmissionError(
               'invalid_request',
-              'the engine clock did not return a u64 bigint slot',
+              'the engine clock did not return a u64 bigint slot; nothing was written',
             ),
           );
           continue;
         }
         slot = clockSlot;
       }
-      if (slot < this.assignedSlot) slot = this.assignedSlot;
+      if (slot < this.assignedSlot) {
+        if (job.strictSlot) {
+          job.reject(
+            new SubmissionError(
+              'slot_behind',
+              `requestSlot ${slot} is below the engine's current slot ${this.assignedSlot}; nothing was written`,
+            ),
+          );
+          continue;
+        }
+        slot = this.assignedSlot;
+      }
       const veto = job.admit(slot);
       if (veto !== undefined) {
         job.reject(
@@ -380,96 +446,105 @@ export class CommitPipeline {
         continue;
       }
       if (this.assignedLsn >= U64_MAX) {
-        job.reject(new SubmissionError('lsn_exhausted', 'the log has used every u64 LSN'));
+        job.reject(
+          new SubmissionError(
+            'lsn_exhausted',
+            'the log has used every u64 LSN; nothing was written',
+          ),
+        );
         continue;
       }
+      assert(slot >= this.assignedSlot, 'request slots never decrease');
       this.assignedLsn += 1n;
       this.assignedSlot = slot;
       job.lsn = this.assignedLsn;
       job.requestSlot = slot;
-      sequenced.push(job);
+      batch[kept++] = job;
     }
-    return sequenced;
+    batch.length = kept;
+    return kept;
   }
 
   /** The clock's slot, or undefined when the clock misbehaves (throws or returns a non-u64). */
   private readClock(): bigint | undefined {
+    let slot: unknown;
     try {
-      const slot = this.clock();
-      return typeof slot === 'bigint' && slot >= 0n && slot <= U64_MAX ? slot : undefined;
+      slot = this.clock();
     } catch {
+      // A clock that throws is reported like one that returns garbage: invalid_request.
       return undefined;
     }
+    return typeof slot === 'bigint' && slot >= 0n && slot <= U64_MAX ? slot : undefined;
   }
 
-  private applyAll<R>(sequenced: readonly CommitJob<R>[]): void {
+  /** Applies the durable batch in order and settles each job with its answer. */
+  private applyAll(): void {
+    const batch = this.batch;
     this.batches++;
-    this.frames += sequenced.length;
-    for (let i = 0; i < sequenced.length; i++) {
-      const job = sequenced[i]!;
-      let result: R;
+    this.frames += batch.length;
+    for (let i = 0; i < batch.length; i++) {
+      const job = batch[i]!;
+      assert(job.lsn === this.appliedLsn + 1n, 'applied LSNs rise by one');
+      let result: unknown;
       try {
-        result = job.apply(job.lsn, job.requestSlot);
+        result = job.apply();
       } catch (error) {
         // A durable command the state machine cannot apply: memory no longer matches the log.
         this.halt(error);
-        for (const rest of sequenced.slice(i)) {
-          rest.reject(
+        for (let j = i; j < batch.length; j++) {
+          batch[j]!.reject(
             new SubmissionError(
               'engine_halted',
               'applying a logged command failed; reopen the engine',
-              {
-                cause: error,
-              },
+              { cause: error },
             ),
           );
         }
-        throw error;
+        return;
       }
+      this.appliedLsn = job.lsn;
       job.resolve(result);
     }
-    this.faultAt('after_apply', []);
+    this.reach('after_apply');
   }
 
-  private failBatch<R>(
-    sequenced: readonly CommitJob<R>[],
-    what: 'write' | 'fsync',
-    cause: unknown,
-  ): never {
+  /** Halts after a failed write or fsync: the batch's outcome is unknown (indefinite). */
+  private failBatch(what: 'write' | 'fsync', cause: unknown): void {
     this.halt(cause);
-    for (const job of sequenced) {
+    for (const job of this.batch) {
       job.reject(
         new SubmissionError(
           'storage_failure',
           `the WAL ${what} failed; the command may or may not be durable`,
-          {
-            cause,
-          },
+          { cause },
         ),
       );
     }
-    throw cause;
   }
 
-  /** Runs a fault hook; a hook that throws is a simulated crash of the whole batch. */
-  private faultAt<R>(point: FaultPoint, sequenced: readonly CommitJob<R>[]): void {
-    if (this.faults === undefined) return;
+  /**
+   * Runs a fault hook; a hook that throws is a simulated crash of the whole batch: the pipeline
+   * halts and the batch's jobs fail as indefinite. Returns whether the batch may go on.
+   */
+  private reach(point: FaultPoint): boolean {
+    if (this.faults === undefined) return true;
     try {
       this.faults.at(point);
+      return true;
     } catch (crash) {
       this.halt(crash);
-      for (const job of sequenced) {
-        job.reject(
-          new SubmissionError(
-            'storage_failure',
-            `stopped at ${point}; the command may or may not be durable`,
-            {
-              cause: crash,
-            },
-          ),
-        );
+      for (const job of this.batch) {
+        if (job.lsn > this.appliedLsn) {
+          job.reject(
+            new SubmissionError(
+              'storage_failure',
+              `stopped at ${point}; the command may or may not be durable`,
+              { cause: crash },
+            ),
+          );
+        }
       }
-      throw crash;
+      return false;
     }
   }
 
@@ -477,24 +552,19 @@ export class CommitPipeline {
   halt(cause: unknown): void {
     if (this.haltCause !== undefined) return;
     this.haltCause = cause ?? new Error('halted');
-    const queued = this.queue.slice(this.head);
-    this.queue = [];
-    this.head = 0;
-    for (const job of queued) {
+    while (this.count > 0) {
+      const job = this.ring[this.head]!;
+      this.ring[this.head] = undefined;
+      this.head = this.head + 1 === this.maxQueue ? 0 : this.head + 1;
+      this.count--;
       job.reject(
         new SubmissionError(
           'engine_halted',
           'the engine halted before this command was written; reopen and retry',
-          {
-            cause,
-          },
+          { cause },
         ),
       );
     }
-  }
-
-  get haltReason(): unknown {
-    return this.haltCause;
   }
 
   /**
@@ -508,14 +578,14 @@ export class CommitPipeline {
       return await work();
     } finally {
       this.pauseDepth--;
-      if (this.pauseDepth === 0 && this.queueDepth > 0) this.scheduleFlush();
+      if (this.pauseDepth === 0 && this.count > 0) this.scheduleFlush();
     }
   }
 
   /** Refuses new commands and waits until queued ones are committed. Harmless twice. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing || (this.queueDepth > 0 && !this.halted)) {
+    while (this.flushing || (this.count > 0 && !this.halted)) {
       this.scheduleFlush();
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
@@ -523,7 +593,7 @@ export class CommitPipeline {
 
   metrics(): CommitPipelineMetrics {
     return {
-      queueDepth: this.queueDepth,
+      queueDepth: this.count,
       queueCapacity: this.maxQueue,
       batchesCommitted: this.batches,
       framesCommitted: this.frames,

@@ -13,25 +13,26 @@
  * keeps the lock looking alive until that process exits (the error message names the pid and the
  * file to remove).
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { PackageError } from './package-error.js';
 
 export const LOCK_FILE_NAME = 'lock';
 
 /** Another live engine holds the directory. */
-export class EngineLockedError extends Error {
-  readonly code = 'engine_locked';
+export class EngineLockedError extends PackageError {
+  declare readonly code: 'engine_locked';
   readonly path: string;
   readonly pid: number | undefined;
   constructor(path: string, pid: number | undefined) {
     super(
+      'engine_locked',
       `${path} is held by ${pid === undefined ? 'another engine' : `process ${pid}`}, which is still running. ` +
         'Close that engine first; if you are sure no engine uses the directory, delete the lock file.',
     );
-    this.name = 'EngineLockedError';
     this.path = path;
     this.pid = pid;
   }

@@ -11,9 +11,10 @@
  * - A snapshot marker carries the LSN of the checkpoint it marks: accepted when it equals the
  *   last LSN seen or is at or below the snapshot's; it applies nothing and is not counted.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
+import { PackageError } from './package-error.js';
 import { RecordType, type WalFrame } from './wal.js';
 
 export type RecoveryErrorCode =
@@ -27,11 +28,12 @@ export type RecoveryErrorCode =
   | 'wal_corruption'
   | 'snapshot_invalid'
   | 'snapshot_mismatch'
+  | 'config_invalid'
   | 'wrong_engine';
 
 /** Recovery refused to open the directory; nothing was changed on disk. */
-export class RecoveryError extends Error {
-  readonly code: RecoveryErrorCode;
+export class RecoveryError extends PackageError {
+  declare readonly code: RecoveryErrorCode;
   readonly path: string;
   /** Byte offset in `path` where the problem is, when it is tied to a place in the file. */
   readonly offset: number | undefined;
@@ -48,11 +50,9 @@ export class RecoveryError extends Error {
     ]
       .filter(Boolean)
       .join(', ');
-    super(`recovery failed (${code}) in ${path}${place ? ` at ${place}` : ''}: ${detail}`, {
+    super(code, `recovery failed (${code}) in ${path}${place ? ` at ${place}` : ''}: ${detail}`, {
       cause: where.cause,
     });
-    this.name = 'RecoveryError';
-    this.code = code;
     this.path = path;
     this.offset = where.offset;
     this.lsn = where.lsn;

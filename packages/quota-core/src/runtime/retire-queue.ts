@@ -6,8 +6,8 @@
  * record only if it still exists and still carries that same `retireAfterSlot` (otherwise the
  * entry is stale and dropped). The queue itself knows nothing about the records.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
 
 /** Result of `push`: the ring never grows, so a full ring is an answer, not an exception. */

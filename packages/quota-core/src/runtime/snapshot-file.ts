@@ -1,5 +1,5 @@
 /**
- * The snapshot file discipline (runtime.md §5). The body is the engine's own schema-versioned
+ * The snapshot file discipline (docs/format.md). The body is the engine's own schema-versioned
  * encoding; this module only frames it:
  *
  * | offset | size | field                                             |
@@ -18,12 +18,17 @@
  * length field against the file size, the CRC, the magic, the versions; any mismatch is a typed
  * `SnapshotFileError` naming the path, the offset and the reason.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
-import { dirname } from 'node:path';
 import { crc32c } from './crc32c.js';
-import { type FileSystem, fsyncDirectory, nodeFileSystem } from './file-system.js';
+import {
+  type FileSystem,
+  nodeFileSystem,
+  readFileBounded,
+  writeFileAtomically,
+} from './file-system.js';
+import { PackageError } from './package-error.js';
 
 // ---------------------------------------------------------------------------------------------
 // Engine-specific values. This is the only block that differs between the engines' copies.
@@ -46,8 +51,8 @@ export type SnapshotFileReason =
   | 'io';
 
 /** The snapshot file cannot be written or read back as a valid snapshot. */
-export class SnapshotFileError extends Error {
-  readonly code = 'snapshot_file';
+export class SnapshotFileError extends PackageError {
+  declare readonly code: 'snapshot_file';
   readonly path: string;
   readonly offset: number;
   readonly reason: SnapshotFileReason;
@@ -58,8 +63,9 @@ export class SnapshotFileError extends Error {
     detail: string,
     cause?: unknown,
   ) {
-    super(`snapshot ${path} (${reason} at byte offset ${offset}): ${detail}`, { cause });
-    this.name = 'SnapshotFileError';
+    super('snapshot_file', `snapshot ${path} (${reason} at byte offset ${offset}): ${detail}`, {
+      cause,
+    });
     this.path = path;
     this.offset = offset;
     this.reason = reason;
@@ -113,36 +119,13 @@ export function writeSnapshotFile(
       `the snapshot needs ${bytes.length} bytes, over maxSnapshotBytes ${options.maxSnapshotBytes}; raise the limit`,
     );
   }
-  const tmpPath = `${path}.tmp`;
-  const io = (what: string, run: () => void) => {
-    try {
-      run();
-    } catch (error) {
-      throw new SnapshotFileError(
-        path,
-        0,
-        'io',
-        `${what} failed: ${(error as Error).message}`,
-        error,
-      );
-    }
-  };
-  let fd = -1;
-  io(`opening ${tmpPath}`, () => {
-    fd = fs.openSync(tmpPath, 'w');
-  });
-  try {
-    io(`writing ${tmpPath}`, () => {
-      let written = 0;
-      while (written < bytes.length)
-        written += fs.writeSync(fd, bytes, written, bytes.length - written, null);
-    });
-    io(`fdatasync of ${tmpPath}`, () => fs.fdatasyncSync(fd));
-  } finally {
-    io(`closing ${tmpPath}`, () => fs.closeSync(fd));
-  }
-  io(`renaming ${tmpPath} over ${path}`, () => fs.renameSync(tmpPath, path));
-  io(`fsync of the directory of ${path}`, () => fsyncDirectory(fs, dirname(path) || '.'));
+  writeFileAtomically(
+    fs,
+    path,
+    bytes,
+    (step, cause) =>
+      new SnapshotFileError(path, 0, 'io', `${step} failed: ${(cause as Error).message}`, cause),
+  );
   return bytes.length;
 }
 
@@ -163,7 +146,19 @@ export function loadSnapshotFile(
 ): LoadedSnapshot | undefined {
   const fs = options.fileSystem ?? nodeFileSystem;
   if (!fs.existsSync(path)) return undefined;
-  const bytes = readWhole(fs, path, options.maxSnapshotBytes);
+  const bytes = readFileBounded(
+    fs,
+    path,
+    options.maxSnapshotBytes,
+    (reason, offset, detail, cause) =>
+      new SnapshotFileError(
+        path,
+        offset,
+        reason,
+        reason === 'too_large' ? `${detail} (maxSnapshotBytes)` : detail,
+        cause,
+      ),
+  );
   const fail = (offset: number, reason: SnapshotFileReason, detail: string): never => {
     throw new SnapshotFileError(path, offset, reason, detail);
   };
@@ -213,39 +208,4 @@ export function loadSnapshotFile(
     body: bytes.subarray(SNAPSHOT_HEADER_BYTES, crcAt),
     fileBytes: bytes.length,
   };
-}
-
-/** Reads a whole file after checking its size against `limit`. */
-function readWhole(fs: FileSystem, path: string, limit: number): Uint8Array {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (error) {
-    throw new SnapshotFileError(path, 0, 'io', `open failed: ${(error as Error).message}`, error);
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    if (size > limit) {
-      throw new SnapshotFileError(
-        path,
-        0,
-        'too_large',
-        `${size} bytes is over maxSnapshotBytes ${limit}`,
-      );
-    }
-    const bytes = new Uint8Array(size);
-    let read = 0;
-    while (read < size) {
-      const n = fs.readSync(fd, bytes, read, size - read, read);
-      if (n === 0)
-        throw new SnapshotFileError(path, read, 'truncated', 'the file shrank while it was read');
-      read += n;
-    }
-    return bytes;
-  } catch (error) {
-    if (error instanceof SnapshotFileError) throw error;
-    throw new SnapshotFileError(path, 0, 'io', `read failed: ${(error as Error).message}`, error);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

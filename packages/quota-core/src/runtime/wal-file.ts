@@ -6,11 +6,12 @@
  * write or sync the handle refuses further appends, because what reached the disk is unknown and
  * a failed fsync must never be retried in place.
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
 import { dirname } from 'node:path';
 import { type FileSystem, fsyncDirectory, nodeFileSystem } from './file-system.js';
+import { PackageError } from './package-error.js';
 import {
   type CorruptionReason,
   encodeFrames,
@@ -35,31 +36,30 @@ export type WalIoOperation =
   | 'close';
 
 /** An I/O call on the log failed. `cause` is the underlying system error. */
-export class WalIoError extends Error {
-  readonly code = 'wal_io';
+export class WalIoError extends PackageError {
+  declare readonly code: 'wal_io';
   readonly path: string;
   readonly operation: WalIoOperation;
   constructor(path: string, operation: WalIoOperation, cause: unknown) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    super(`WAL ${operation} failed on ${path}: ${detail}`, { cause });
-    this.name = 'WalIoError';
+    super('wal_io', `WAL ${operation} failed on ${path}: ${detail}`, { cause });
     this.path = path;
     this.operation = operation;
   }
 }
 
 /** The log is damaged somewhere other than a torn final write; it was left untouched. */
-export class WalCorruptionError extends Error {
-  readonly code = 'wal_corruption';
+export class WalCorruptionError extends PackageError {
+  declare readonly code: 'wal_corruption';
   readonly path: string;
   readonly offset: number;
   readonly reason: CorruptionReason;
   constructor(path: string, offset: number, reason: CorruptionReason) {
     super(
+      'wal_corruption',
       `WAL ${path} is corrupt at byte offset ${offset} (${reason}); it was left untouched. ` +
         'Restore the data directory from a backup or inspect it with the verify command.',
     );
-    this.name = 'WalCorruptionError';
     this.path = path;
     this.offset = offset;
     this.reason = reason;
@@ -67,12 +67,14 @@ export class WalCorruptionError extends Error {
 }
 
 /** The handle can no longer append: an earlier write or sync failed, or it was closed. */
-export class WalUnavailableError extends Error {
-  readonly code = 'wal_unavailable';
+export class WalUnavailableError extends PackageError {
+  declare readonly code: 'wal_unavailable';
   readonly path: string;
   constructor(path: string, why: string) {
-    super(`WAL ${path} cannot be written: ${why}. Reopen it (which recovers from disk).`);
-    this.name = 'WalUnavailableError';
+    super(
+      'wal_unavailable',
+      `WAL ${path} cannot be written: ${why}. Reopen it (which recovers from disk).`,
+    );
     this.path = path;
   }
 }

@@ -18,15 +18,17 @@
  * The header CRC lets the scanner trust `payloadLength` before reading the payload, so a damaged
  * length in the middle of the log is reported as corruption, not mistaken for a torn tail.
  *
- * The scanner classifies whatever follows the last good frame (runtime.md §3): `clean`,
+ * The scanner classifies whatever follows the last good frame (docs/format.md): `clean`,
  * `torn_tail` (an incomplete final write that recovery may cut off) or `corruption` (anything
  * else; recovery must stop). `decodeFrame`/`scanLog` work on bytes in memory; `FrameScanner` does
  * the same classification on a stream of chunks in bounded memory (one frame plus one chunk).
  *
- * Part of the copied runtime (see runtime.md): imports nothing outside Node built-ins and
- * `src/runtime/`.
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
+import { assert } from './assert.js';
 import { crc32c } from './crc32c.js';
+import { PackageError } from './package-error.js';
 
 // ---------------------------------------------------------------------------------------------
 // Engine-specific values. This is the only block that differs between the engines' copies.
@@ -35,8 +37,48 @@ export const WAL_MAGIC = 'QTAW';
 // ---------------------------------------------------------------------------------------------
 
 export const WAL_FORMAT_VERSION = 1;
+
+/**
+ * The frame header, field by field: where each field starts and how many bytes it takes. The
+ * encoder, the header check and the reader all use these names (through the `*_AT` constants
+ * below), and the layout is checked once when this module loads.
+ */
+export const FRAME_HEADER_LAYOUT = [
+  { field: 'magic', offset: 0, size: 4 },
+  { field: 'formatVersion', offset: 4, size: 2 },
+  { field: 'recordType', offset: 6, size: 1 },
+  { field: 'flags', offset: 7, size: 1 },
+  { field: 'lsn', offset: 8, size: 8 },
+  { field: 'requestSlot', offset: 16, size: 8 },
+  { field: 'payloadLength', offset: 24, size: 4 },
+  { field: 'headerCrc', offset: 28, size: 4 },
+] as const;
 export const FRAME_HEADER_BYTES = 32;
 export const FRAME_TRAILER_BYTES = 4;
+
+/** Offset of a header field, from the layout (the only place the numbers are written). */
+function headerOffset(field: (typeof FRAME_HEADER_LAYOUT)[number]['field']): number {
+  const entry = FRAME_HEADER_LAYOUT.find((candidate) => candidate.field === field);
+  assert(entry !== undefined, 'every WAL header field is in the layout');
+  return entry.offset;
+}
+
+// Checked once at load: the fields are contiguous and end exactly at FRAME_HEADER_BYTES.
+assert(
+  FRAME_HEADER_LAYOUT.reduce((at, { offset, size }) => (offset === at ? at + size : -1), 0) ===
+    FRAME_HEADER_BYTES,
+  'the WAL frame header layout is contiguous and FRAME_HEADER_BYTES long',
+);
+
+const MAGIC_AT = headerOffset('magic');
+const VERSION_AT = headerOffset('formatVersion');
+const RECORD_TYPE_AT = headerOffset('recordType');
+const FLAGS_AT = headerOffset('flags');
+const LSN_AT = headerOffset('lsn');
+const REQUEST_SLOT_AT = headerOffset('requestSlot');
+const PAYLOAD_LENGTH_AT = headerOffset('payloadLength');
+/** The header CRC covers every header byte before it. */
+const HEADER_CRC_AT = headerOffset('headerCrc');
 /** Bytes a frame adds around its payload. */
 export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + FRAME_TRAILER_BYTES;
 /** The largest payload length the u32 field can express. */
@@ -44,7 +86,6 @@ export const MAX_ENCODABLE_PAYLOAD_BYTES = 0xffff_ffff;
 /** Sector size used to recognise a write that never fully reached the disk. */
 export const SECTOR_BYTES = 512;
 
-const HEADER_CRC_OFFSET = 28;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 export const RecordType = {
@@ -90,11 +131,10 @@ export interface ScanResult {
 }
 
 /** A frame that cannot be encoded (bad field value or payload too large); nothing was written. */
-export class WalEncodeError extends Error {
-  readonly code = 'wal_encode';
+export class WalEncodeError extends PackageError {
+  declare readonly code: 'wal_encode';
   constructor(message: string) {
-    super(message);
-    this.name = 'WalEncodeError';
+    super('wal_encode', message);
   }
 }
 
@@ -149,14 +189,14 @@ function writeFrame(
   magic: Uint8Array,
 ): number {
   const n = frame.payload.length;
-  target.set(magic, at);
-  view.setUint16(at + 4, WAL_FORMAT_VERSION, true);
-  view.setUint8(at + 6, frame.recordType);
-  view.setUint8(at + 7, 0);
-  view.setBigUint64(at + 8, frame.lsn, true);
-  view.setBigUint64(at + 16, frame.requestSlot, true);
-  view.setUint32(at + 24, n, true);
-  view.setUint32(at + HEADER_CRC_OFFSET, crc32c(target, at, at + HEADER_CRC_OFFSET), true);
+  target.set(magic, at + MAGIC_AT);
+  view.setUint16(at + VERSION_AT, WAL_FORMAT_VERSION, true);
+  view.setUint8(at + RECORD_TYPE_AT, frame.recordType);
+  view.setUint8(at + FLAGS_AT, 0);
+  view.setBigUint64(at + LSN_AT, frame.lsn, true);
+  view.setBigUint64(at + REQUEST_SLOT_AT, frame.requestSlot, true);
+  view.setUint32(at + PAYLOAD_LENGTH_AT, n, true);
+  view.setUint32(at + HEADER_CRC_AT, crc32c(target, at, at + HEADER_CRC_AT), true);
   target.set(frame.payload, at + FRAME_HEADER_BYTES);
   const payloadEnd = at + FRAME_HEADER_BYTES + n;
   view.setUint32(payloadEnd, crc32c(target, at, payloadEnd), true);
@@ -201,23 +241,24 @@ function checkHeader(
   magic: Uint8Array,
   maxPayloadBytes: number,
 ): HeaderCheck {
-  const stored = view.getUint32(at + HEADER_CRC_OFFSET, true);
-  if (crc32c(bytes, at, at + HEADER_CRC_OFFSET) !== stored)
+  const stored = view.getUint32(at + HEADER_CRC_AT, true);
+  if (crc32c(bytes, at, at + HEADER_CRC_AT) !== stored)
     return { ok: false, reason: 'header_checksum' };
+  const m = at + MAGIC_AT;
   if (
-    bytes[at] !== magic[0] ||
-    bytes[at + 1] !== magic[1] ||
-    bytes[at + 2] !== magic[2] ||
-    bytes[at + 3] !== magic[3]
+    bytes[m] !== magic[0] ||
+    bytes[m + 1] !== magic[1] ||
+    bytes[m + 2] !== magic[2] ||
+    bytes[m + 3] !== magic[3]
   ) {
     return { ok: false, reason: 'bad_magic' };
   }
-  if (view.getUint16(at + 4, true) !== WAL_FORMAT_VERSION)
+  if (view.getUint16(at + VERSION_AT, true) !== WAL_FORMAT_VERSION)
     return { ok: false, reason: 'bad_version' };
-  const recordType = bytes[at + 6]!;
+  const recordType = bytes[at + RECORD_TYPE_AT]!;
   if (recordType < 1 || recordType > 3) return { ok: false, reason: 'bad_record_type' };
-  if (bytes[at + 7] !== 0) return { ok: false, reason: 'bad_flags' };
-  const payloadLength = view.getUint32(at + 24, true);
+  if (bytes[at + FLAGS_AT] !== 0) return { ok: false, reason: 'bad_flags' };
+  const payloadLength = view.getUint32(at + PAYLOAD_LENGTH_AT, true);
   if (payloadLength > maxPayloadBytes) return { ok: false, reason: 'payload_too_large' };
   return { ok: true, payloadLength, frameLength: encodedFrameLength(payloadLength) };
 }
@@ -247,9 +288,9 @@ function readFrame(
 ): WalFrame {
   const start = at + FRAME_HEADER_BYTES;
   return {
-    recordType: bytes[at + 6] as RecordType,
-    lsn: view.getBigUint64(at + 8, true),
-    requestSlot: view.getBigUint64(at + 16, true),
+    recordType: bytes[at + RECORD_TYPE_AT] as RecordType,
+    lsn: view.getBigUint64(at + LSN_AT, true),
+    requestSlot: view.getBigUint64(at + REQUEST_SLOT_AT, true),
     // A copy is a plain Uint8Array (Buffer#slice would be a view of the caller's bytes).
     payload: copy
       ? new Uint8Array(bytes.subarray(start, start + payloadLength))
@@ -296,7 +337,7 @@ export type DecodeResult =
 
 /**
  * Decodes the frame at `offset`, treating `bytes` as the whole log (what follows decides between
- * a torn tail and corruption, per the classification table in runtime.md §3). Never allocates
+ * a torn tail and corruption, per the classification table in docs/format.md). Never allocates
  * from the declared payload length before checking it against `maxPayloadBytes` and the bytes
  * present.
  */
@@ -462,6 +503,7 @@ export class FrameScanner {
     this.pending.set(chunk.subarray(at, at + take), this.pendingFill);
     this.pendingFill += take;
     at += take;
+    assert(this.pendingFill <= target, 'the scanner never gathers past the frame it is reading');
     if (this.pendingFill < target) return at;
 
     if (this.pendingFrameLength === 0) {
@@ -511,6 +553,11 @@ export class FrameScanner {
   }
 
   private emit(frame: WalFrame, frameLength: number): void {
+    assert(
+      frameLength === FRAME_OVERHEAD_BYTES + frame.payload.length,
+      'a verified frame is its payload plus the overhead',
+    );
+    assert(this.final === undefined, 'no frame is emitted once the verdict is final');
     this.onFrame(frame, this.frameStart);
     this.frameStart += frameLength;
     this.frameCount++;

@@ -10,7 +10,7 @@ import {
   EXIT_USAGE,
   runCli,
   toJson,
-} from '../../src/cli.js';
+} from '../../src/cli/cli.js';
 import { encodeFrames } from '../../src/runtime/wal.js';
 import {
   createBucket,
@@ -71,7 +71,7 @@ describe('quota command', () => {
     const result = run('verify', dir, '--json');
     expect(result.status).toBe(EXIT_CORRUPTION);
     expect(JSON.parse(result.out[0]!).problem).toMatchObject({ code: 'wal_corruption', offset: 0 });
-    expect(run('verify', dir).out.join('\n')).toContain('corruption (open would refuse)');
+    expect(run('verify', dir).out.join('\n')).toContain('damaged (opening would refuse it)');
   });
 
   it('verify: 2 for a directory of the other engine', async () => {
@@ -100,7 +100,7 @@ describe('quota command', () => {
     expect(report.tables.operations).toEqual({ used: 3, capacity: SMALL_CONFIG.maxOperations });
     const text = run('inspect', dir).out.join('\n');
     expect(text).toContain('snapshot: lsn 2');
-    expect(text).toContain('pass --config');
+    expect(text).toContain('configuration: recorded: maxBuckets 64');
     expect(run('inspect', dir, '--config', configPath).out.join('\n')).toContain('buckets: 1 / 64');
   });
 

@@ -15,8 +15,9 @@
 import { existsSync, statSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type QuotaEngine, type SubmitResult, simulateCrash } from '../../src/engine/engine.js';
-import { SubmissionError } from '../../src/engine/errors.js';
+import type { QuotaEngine, SubmitResult } from '../../src/engine/engine.js';
+import { SubmissionError } from '../../src/errors.js';
+import { simulateCrash } from '../../src/exports/testing.js';
 import type { FaultPoint } from '../../src/runtime/commit-pipeline.js';
 import { useTempDirs } from '../support/temp-dir.js';
 import { runs, SEED } from '../support/thorough.js';
@@ -149,7 +150,7 @@ class Harness {
     });
     if (r.crash === null) return;
     this.crashes++;
-    this.engine[simulateCrash]();
+    simulateCrash(this.engine);
     if (r.crash.losePageCache) truncateTo(walPath(this.dir), this.power.syncedLength());
     await this.open();
     this.check();

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { simulateCrash } from '../../src/engine/engine.js';
-import { EngineHaltedError, SubmissionError } from '../../src/engine/errors.js';
+import { EngineHaltedError, SubmissionError } from '../../src/errors.js';
+import { simulateCrash } from '../../src/exports/testing.js';
 import type { FaultPoint } from '../../src/runtime/commit-pipeline.js';
 import { type FileSystem, nodeFileSystem } from '../../src/runtime/file-system.js';
 import type { ClientRequest } from '../../src/types.js';
@@ -59,7 +59,7 @@ describe('injected crashes at each named point', () => {
         expect(() => engine.getBucketAt(1n)).toThrow(EngineHaltedError);
         await expect(engine.checkpoint()).rejects.toBeInstanceOf(EngineHaltedError);
         expect(engine.metrics().acceptingWrites).toBe(false);
-        engine[simulateCrash]();
+        simulateCrash(engine);
         if (losePageCache) truncateTo(walPath(dir), power.syncedLength());
 
         const reopened = await openEngine(dir);
@@ -105,7 +105,7 @@ describe('injected crashes at each named point', () => {
       const expected = stateBytes(engine);
       crash.control.armed = true;
       await expect(engine.checkpoint()).rejects.toThrow(`simulated crash at ${point}`);
-      engine[simulateCrash]();
+      simulateCrash(engine);
       const reopened = await openEngine(dir);
       expect(stateBytes(reopened)).toEqual(expected);
       expect(reopened.getBucket(1n)?.balance).toBe(65n);
@@ -171,7 +171,7 @@ describe('injected storage failures', () => {
         status: 'rejected',
         reason: { code: 'engine_halted', definite: false },
       });
-      engine[simulateCrash]();
+      simulateCrash(engine);
       control.fail = false;
       const reopened = await openEngine(dir);
       expect(reopened.recoveryStatus.tornTailBytesTruncated > 0).toBe(partial);
@@ -208,7 +208,7 @@ describe('injected storage failures', () => {
     });
     await expect(engine.checkpoint()).rejects.toBeInstanceOf(EngineHaltedError);
     expect(control.syncs - syncsBefore).toBe(1);
-    engine[simulateCrash]();
+    simulateCrash(engine);
     // Recovery replays the frame that reached only the page cache, and is about to answer a retry
     // from it: it must make the log durable first, or a power loss would undo a "committed" answer.
     const power = powerLossFileSystem();
@@ -248,7 +248,7 @@ describe('injected storage failures', () => {
       expect(() => engine.submitSync(request(debit(1n, 1n)))).toThrow(
         expect.objectContaining({ code: 'engine_halted', definite: false }),
       );
-      engine[simulateCrash]();
+      simulateCrash(engine);
       const reopened = await openEngine(dir);
       const retry = await reopened.submit(victim);
       expect(retry.fromRetryCache).toBe(what === 'fsync');

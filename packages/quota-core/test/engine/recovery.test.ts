@@ -1,6 +1,6 @@
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RecoveryError } from '../../src/engine/errors.js';
+import { RecoveryError } from '../../src/errors.js';
 import { crc32c } from '../../src/runtime/crc32c.js';
 import { encodeFrames, scanLog } from '../../src/runtime/wal.js';
 import { useTempDirs } from '../support/temp-dir.js';

@@ -1,15 +1,20 @@
 /**
- * The allocdb-core adapter: opens `AllocDbEngine` (through `openWithSeams` when a file system
+ * The allocdb-core adapter: opens `AllocDbEngine` (through `allocdb-core/testing`'s `openEngineForTesting` when a file system
  * or fault hooks are injected), decodes its log, generates lease workloads, and carries the
  * independent reference model of `./model.ts`.
  */
 import {
-  AllocDb,
   type AllocDbConfig,
-  AllocDbEngine,
+  type AllocDbEngine,
   type ClientRequest,
   CodecError,
   type Command,
+  RecoveryError,
+  SnapshotError,
+  SnapshotFileError,
+  type SubmitResult,
+} from 'allocdb-core';
+import {
   decodeClientRequest,
   decodeCommand,
   decodeInternalCommand,
@@ -17,11 +22,9 @@ import {
   encodeClientRequest,
   encodeCommand,
   encodeSnapshotBody,
-  RecoveryError,
-  SNAPSHOT_SCHEMA_VERSION,
-  SnapshotError,
-  type SubmitResult,
-} from 'allocdb-core';
+} from 'allocdb-core/codec';
+import { AllocDb, SNAPSHOT_SCHEMA_VERSION } from 'allocdb-core/state-machine';
+import * as testing from 'allocdb-core/testing';
 import type {
   EngineAdapter,
   EngineHandle,
@@ -35,23 +38,17 @@ import type {
 } from '../adapter.js';
 import { toHex } from '../canon.js';
 import { repairSnapshotFile, repairWal, scanThreeWays } from '../fuzz/wal-differential.js';
-import {
-  findSimulateCrash,
-  importDist,
-  type SnapshotFileModule,
-  stateMachineOf,
-  type WalModule,
-} from '../internals.js';
+import type { SnapshotFileModule, WalModule } from '../internals.js';
 import { memorySnapshotFs } from '../memory-fs.js';
 import type { Rng } from '../random.js';
 import { AllocModel, checkAllocState } from './model.js';
 
-const wal = await importDist<WalModule>('allocdb-core', 'runtime/wal.js');
-const snapshotFile = await importDist<SnapshotFileModule>(
-  'allocdb-core',
-  'runtime/snapshot-file.js',
-);
-const simulateCrash = findSimulateCrash(AllocDbEngine);
+const wal: WalModule = testing;
+const snapshotFile: SnapshotFileModule = {
+  loadSnapshotFile: testing.loadSnapshotFile,
+  encodeSnapshotFile: testing.encodeSnapshotFile,
+  SnapshotFileError,
+};
 
 /**
  * The crash-kill configuration: a retry window far longer than any test runs (so every
@@ -104,11 +101,6 @@ export const ALLOC_SWEEP_CONFIG: AllocDbConfig = Object.freeze({
 
 const MAX_COMMAND_BYTES = 64 * 1024;
 
-type Db = {
-  snapshot(): unknown;
-  lastRequestSlot: bigint;
-};
-
 class AllocHandle implements EngineHandle {
   constructor(private readonly engine: AllocDbEngine) {}
 
@@ -131,7 +123,7 @@ class AllocHandle implements EngineHandle {
   }
 
   crash(): void {
-    (this.engine as unknown as Record<symbol, () => void>)[simulateCrash]!();
+    testing.simulateCrash(this.engine);
   }
 
   get lastAppliedLsn(): bigint {
@@ -139,7 +131,7 @@ class AllocHandle implements EngineHandle {
   }
 
   get lastRequestSlot(): bigint {
-    return stateMachineOf<Db>(this.engine).lastRequestSlot;
+    return testing.stateMachineOf(this.engine).lastRequestSlot;
   }
 
   get accepting(): boolean {
@@ -151,7 +143,7 @@ class AllocHandle implements EngineHandle {
   }
 
   state(): unknown {
-    return stateMachineOf<Db>(this.engine).snapshot();
+    return testing.stateMachineOf(this.engine).snapshot();
   }
 }
 
@@ -357,7 +349,7 @@ export function allocdbAdapter(config: AllocDbConfig = ALLOC_CRASH_CONFIG): Engi
     maxPayloadBytes: MAX_COMMAND_BYTES,
     retryWindowSlots: config.maxTtlSlots + config.maxClientRetryWindowSlots,
     async open(options: OpenOptions): Promise<EngineHandle> {
-      const engine = await AllocDbEngine.openWithSeams(
+      const engine = await testing.openEngineForTesting(
         {
           dir: options.dir,
           config,

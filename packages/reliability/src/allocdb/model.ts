@@ -4,7 +4,8 @@
  * no retire queues. It answers every command and produces the whole state in the shape of
  * `AllocDb.snapshot()`, so the suites can compare the engine with it record by record.
  */
-import { type AllocDbConfig, type ClientRequest, type Command, encodeCommand } from 'allocdb-core';
+import type { AllocDbConfig, ClientRequest, Command } from 'allocdb-core';
+import { encodeCommand } from 'allocdb-core/codec';
 import { toHex } from '../canon.js';
 
 const U64_MAX = (1n << 64n) - 1n;

@@ -1,5 +1,5 @@
 /**
- * The quota-core adapter: opens `QuotaEngine` (through `openWithSeams` when a file system or
+ * The quota-core adapter: opens `QuotaEngine` (through `quota-core/testing`'s `openEngineForTesting` when a file system or
  * fault hooks are injected), decodes its log, generates bucket workloads, and carries the
  * independent reference model of `./model.ts`.
  */
@@ -7,6 +7,14 @@ import {
   type ClientRequest,
   CodecError,
   type Command,
+  type QuotaConfig,
+  type QuotaEngine,
+  RecoveryError,
+  SnapshotError,
+  SnapshotFileError,
+  type SubmitResult,
+} from 'quota-core';
+import {
   decodeClientRequest,
   decodeCommand,
   decodeInternalCommand,
@@ -15,14 +23,9 @@ import {
   encodeCommand,
   encodeInternalCommand,
   encodeSnapshotBody,
-  type QuotaConfig,
-  QuotaDb,
-  QuotaEngine,
-  RecoveryError,
-  SNAPSHOT_SCHEMA_VERSION,
-  SnapshotError,
-  type SubmitResult,
-} from 'quota-core';
+} from 'quota-core/codec';
+import { QuotaDb, SNAPSHOT_SCHEMA_VERSION } from 'quota-core/state-machine';
+import * as testing from 'quota-core/testing';
 import type {
   EngineAdapter,
   EngineHandle,
@@ -36,20 +39,17 @@ import type {
 } from '../adapter.js';
 import { toHex } from '../canon.js';
 import { repairSnapshotFile, repairWal, scanThreeWays } from '../fuzz/wal-differential.js';
-import {
-  findSimulateCrash,
-  importDist,
-  type SnapshotFileModule,
-  stateMachineOf,
-  type WalModule,
-} from '../internals.js';
+import type { SnapshotFileModule, WalModule } from '../internals.js';
 import { memorySnapshotFs } from '../memory-fs.js';
 import type { Rng } from '../random.js';
 import { checkQuotaState, QuotaModel } from './model.js';
 
-const wal = await importDist<WalModule>('quota-core', 'runtime/wal.js');
-const snapshotFile = await importDist<SnapshotFileModule>('quota-core', 'runtime/snapshot-file.js');
-const simulateCrash = findSimulateCrash(QuotaEngine);
+const wal: WalModule = testing;
+const snapshotFile: SnapshotFileModule = {
+  loadSnapshotFile: testing.loadSnapshotFile,
+  encodeSnapshotFile: testing.encodeSnapshotFile,
+  SnapshotFileError,
+};
 
 /** Crash-kill: a retry window longer than any test, an operation table that never fills. */
 export const QUOTA_CRASH_CONFIG: QuotaConfig = Object.freeze({
@@ -74,8 +74,6 @@ export const QUOTA_SWEEP_CONFIG: QuotaConfig = Object.freeze({
 const MAX_COMMAND_BYTES = 64 * 1024;
 const U64_MAX = (1n << 64n) - 1n;
 
-type Db = { snapshot(): unknown; lastRequestSlot: bigint | undefined };
-
 class QuotaHandle implements EngineHandle {
   constructor(private readonly engine: QuotaEngine) {}
   submit(request: unknown, requestSlot?: bigint): Promise<SubmitResult> {
@@ -92,13 +90,13 @@ class QuotaHandle implements EngineHandle {
     return this.engine.close();
   }
   crash(): void {
-    (this.engine as unknown as Record<symbol, () => void>)[simulateCrash]!();
+    testing.simulateCrash(this.engine);
   }
   get lastAppliedLsn(): bigint {
     return this.engine.lastAppliedLsn;
   }
   get lastRequestSlot(): bigint {
-    return stateMachineOf<Db>(this.engine).lastRequestSlot ?? 0n;
+    return testing.stateMachineOf(this.engine).lastRequestSlot ?? 0n;
   }
   get accepting(): boolean {
     return this.engine.metrics().acceptingWrites;
@@ -107,7 +105,7 @@ class QuotaHandle implements EngineHandle {
     return this.engine.recoveryStatus;
   }
   state(): unknown {
-    return stateMachineOf<Db>(this.engine).snapshot();
+    return testing.stateMachineOf(this.engine).snapshot();
   }
 }
 
@@ -292,7 +290,7 @@ export function quotaAdapter(config: QuotaConfig = QUOTA_CRASH_CONFIG): EngineAd
     maxPayloadBytes: MAX_COMMAND_BYTES,
     retryWindowSlots: config.maxClientRetryWindowSlots,
     async open(options: OpenOptions): Promise<EngineHandle> {
-      const engine = await QuotaEngine.openWithSeams(
+      const engine = await testing.openEngineForTesting(
         {
           dir: options.dir,
           config,

@@ -3,7 +3,8 @@
  * specification (quota-core.md) with plain Maps: token buckets with exact refill, the dedupe
  * table with its retry window, and the snapshot shape of `QuotaDb.snapshot()`.
  */
-import { type ClientRequest, type Command, encodeCommand, type QuotaConfig } from 'quota-core';
+import type { ClientRequest, Command, QuotaConfig } from 'quota-core';
+import { encodeCommand } from 'quota-core/codec';
 import { toHex } from '../canon.js';
 
 const U64_MAX = (1n << 64n) - 1n;

@@ -1,6 +1,9 @@
 /**
  * Fresh idempotency keys, so that users never invent their own. Not used by the state machine
  * (which must stay deterministic): callers draw ids and put them in requests.
+ *
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/`.
  */
 import { getRandomValues } from 'node:crypto';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { U128_MAX } from '../src/constants.js';
-import { newOperationId } from '../src/operation-id.js';
+import { U128_MAX } from '../../src/constants.js';
+import { newOperationId } from '../../src/runtime/operation-id.js';
 
 describe('newOperationId', () => {
   it('puts the wall-clock milliseconds in the high 64 bits', () => {

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SubmissionError } from '../../src/errors.js';
+import { useTempDirs } from '../support/temp-dir.js';
+import { openEngine, request, walPath } from './engine-fixtures.js';
+
+const tempDir = useTempDirs();
+const create = (resourceId: bigint) => request({ kind: 'create_resource', resourceId });
+
+describe('request slots below the current slot', () => {
+  it('are raised to the current slot by default, and the result reports the slot used', async () => {
+    const engine = await openEngine(tempDir());
+    await engine.submit(create(1n), { requestSlot: 2_000n });
+    await engine.submit(create(2n), { requestSlot: 2_000n });
+    const reserve = await engine.submit(
+      request({ kind: 'reserve', resourceId: 2n, holderId: 1n, ttlSlots: 10n }),
+      { requestSlot: 1_000n },
+    );
+    expect(reserve.requestSlot).toBe(2_000n);
+    expect(reserve.outcome).toMatchObject({ resultCode: 'ok', deadlineSlot: 2_010n });
+    await engine.close();
+  });
+
+  it('strictSlot refuses instead, definitely and before anything is written', async () => {
+    const dir = tempDir();
+    const engine = await openEngine(dir);
+    await engine.submit(create(1n), { requestSlot: 2_000n });
+    const wal = readFileSync(walPath(dir));
+    const refused = await engine
+      .submit(create(2n), { requestSlot: 1_000n, strictSlot: true })
+      .catch((e) => e);
+    expect(refused).toBeInstanceOf(SubmissionError);
+    expect(refused).toMatchObject({ code: 'slot_behind', definite: true });
+    expect(refused.message).toContain('requestSlot 1000 is below the engine');
+    expect(() => engine.submitSync(create(2n), { requestSlot: 1_999n, strictSlot: true })).toThrow(
+      expect.objectContaining({ code: 'slot_behind' }),
+    );
+    expect(readFileSync(walPath(dir))).toEqual(wal);
+    // At or above the current slot, strict submissions run at exactly their slot.
+    const exact = await engine.submit(create(2n), { requestSlot: 2_000n, strictSlot: true });
+    expect(exact.requestSlot).toBe(2_000n);
+    await engine.close();
+  });
+
+  it('strictSlot also holds against slots assigned while the request waited in the queue', async () => {
+    const engine = await openEngine(tempDir());
+    // Both are queued before the flush; the first raises the slot the second then finds behind.
+    const ahead = engine.submit(create(1n), { requestSlot: 50n });
+    const behind = engine
+      .submit(create(2n), { requestSlot: 40n, strictSlot: true })
+      .catch((e) => e);
+    expect((await ahead).requestSlot).toBe(50n);
+    expect(await behind).toMatchObject({ code: 'slot_behind', definite: true });
+    expect(engine.getResource(2n)).toBeUndefined();
+    await engine.close();
+  });
+
+  it('a synchronous submission while asynchronous ones are in flight is async_in_flight', async () => {
+    const engine = await openEngine(tempDir());
+    const pending = engine.submit(create(1n));
+    expect(() => engine.submitSync(create(2n))).toThrow(
+      expect.objectContaining({ code: 'async_in_flight', definite: true }),
+    );
+    await pending;
+    expect(engine.submitSync(create(2n)).outcome.resultCode).toBe('ok');
+    await engine.close();
+  });
+});

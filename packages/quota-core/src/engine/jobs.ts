@@ -1,0 +1,93 @@
+/**
+ * A quota client request as it travels through the commit pipeline: the engine's copy of the
+ * request, its logged bytes, and its in-flight entry for joining.
+ */
+import { CommitJob } from '../runtime/commit-pipeline.js';
+import { RecordType } from '../runtime/wal.js';
+import type { QuotaDb } from '../state-machine/quota-db.js';
+import type { ClientRequest, Command, Outcome } from '../types.js';
+
+export interface SubmitResult {
+  /** LSN of the command; for an answer from the retry cache, the LSN of the original. */
+  readonly lsn: bigint;
+  /** The request slot the command ran at (for a cached answer: the slot it was looked up at). */
+  readonly requestSlot: bigint;
+  readonly outcome: Outcome;
+  /** True when the answer is a stored outcome: the command did not execute again. */
+  readonly fromRetryCache: boolean;
+}
+
+/** What a job needs from its engine. */
+export interface JobHost {
+  readonly db: QuotaDb;
+  /** Counts an applied command (the automatic checkpoint policy). */
+  applied(): void;
+  /** Removes a settled job from the in-flight entries. */
+  forget(job: ClientJob): void;
+}
+
+/**
+ * A client command in the commit pipeline: the engine's copy of the request and its logged
+ * bytes. While queued or being flushed it is also the in-flight entry under its operation id, so
+ * that an identical request joins it (`promise`) instead of being logged twice.
+ */
+export class ClientJob extends CommitJob<SubmitResult> {
+  readonly recordType = RecordType.client;
+  /** The job's answer, once queued. */
+  promise: Promise<SubmitResult> | undefined;
+
+  constructor(
+    private readonly host: JobHost,
+    readonly request: ClientRequest,
+    readonly payload: Uint8Array,
+    /** The canonical command bytes (joining compares these). */
+    readonly commandBytes: Uint8Array,
+    readonly requestedSlot: bigint | undefined,
+    readonly strictSlot: boolean,
+  ) {
+    super();
+  }
+
+  admit(slot: bigint): 'slot_overflow' | undefined {
+    return this.host.db.wouldValidatedSlotOverflow(slot, this.request.command, 'client')
+      ? 'slot_overflow'
+      : undefined;
+  }
+
+  apply(): SubmitResult {
+    const db = this.host.db;
+    const outcome = db.applyValidatedClient(this.lsn, this.requestSlot, this.request);
+    this.host.applied();
+    return {
+      lsn: this.lsn,
+      requestSlot: this.requestSlot,
+      outcome,
+      fromRetryCache: db.lastClientDisposition === 'retry_cache',
+    };
+  }
+
+  override settled(): void {
+    this.host.forget(this);
+  }
+}
+
+/** The engine's private copy of a validated request (every field the codec writes, nothing else). */
+export function copyRequest(request: ClientRequest): ClientRequest {
+  return {
+    operationId: request.operationId,
+    clientId: request.clientId,
+    command: copyCommand(request.command),
+  };
+}
+
+function copyCommand(command: Command): Command {
+  return command.kind === 'debit'
+    ? { kind: 'debit', bucketId: command.bucketId, amount: command.amount }
+    : {
+        kind: 'create_bucket',
+        bucketId: command.bucketId,
+        limit: command.limit,
+        initialBalance: command.initialBalance,
+        refillRatePerSlot: command.refillRatePerSlot,
+      };
+}
