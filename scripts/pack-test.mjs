@@ -1,17 +1,20 @@
 // Pack test: the packages as a user meets them.
 //
-// First, a workspace check: every package's `build` script starts from an empty dist/: a stale
-// file planted in dist/ must be gone after `pnpm -r run build`, so that nothing from an earlier
-// build reaches a tarball.
+// First, two workspace checks:
+// - every bin that `pnpm install` links from one workspace package into another points at a
+//   committed file (not at a build output such as dist/), so that install on a fresh clone, before
+//   any build, does not warn "Failed to create bin";
+// - every package's `build` script starts from an empty dist/: a stale file planted in dist/ must
+//   be gone after `pnpm -r run build`, so that nothing from an earlier build reaches a tarball.
 // Then each publishable package is packed with `pnpm pack` and its tarball installed with npm into
 // an empty project, where, in child processes:
 // - the tarball ships no source maps: no .map file and no sourceMappingURL comment (the maps would
 //   point at src/, which is not shipped; see docs/packaging.md);
 // - the README's runnable example (the code block after `<!-- pack-test: example -->`) runs as
 //   an ES module (.mjs);
-// - each declared bin runs with --help.
+// - each declared bin runs with --help through `npx`.
 // Usage: node scripts/pack-test.mjs [package-directory-name ...]   (default: every package)
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -44,6 +47,41 @@ let failures = 0;
 function fail(what, message) {
   failures++;
   console.error(`pack test: ${what} FAILED: ${message}`);
+}
+
+// --- Workspace: bins linked between workspace packages exist before any build. -----------------
+{
+  const byName = new Map(workspace.map((p) => [p.manifest.name, p]));
+  const dependents = [{ dir: root, manifest: manifestOf(root) }, ...workspace];
+  const problems = new Set();
+  for (const { manifest } of dependents) {
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+      for (const [name, spec] of Object.entries(manifest[field] ?? {})) {
+        const target = byName.get(name);
+        if (!String(spec).startsWith('workspace:') || target === undefined) continue;
+        const bins =
+          typeof target.manifest.bin === 'string'
+            ? { [name]: target.manifest.bin }
+            : (target.manifest.bin ?? {});
+        for (const [bin, path] of Object.entries(bins)) {
+          const file = join(target.dir, path);
+          const ignored = spawnSync('git', ['check-ignore', '-q', file], { cwd: root }).status;
+          if (ignored === 0 || !existsSync(file)) {
+            problems.add(
+              `${name}'s bin "${bin}" (${path}), linked into ${manifest.name}, ` +
+                `${ignored === 0 ? 'is git-ignored (a build output)' : 'does not exist'}: ` +
+                'pnpm install on a fresh clone warns "Failed to create bin"; point bin at a ' +
+                'committed file',
+            );
+          }
+        }
+      }
+    }
+  }
+  for (const problem of problems) fail('workspace bins', problem);
+  if (problems.size === 0) {
+    console.log('pack test: every bin linked between workspace packages is a committed file');
+  }
 }
 
 // --- Workspace: every build starts from an empty dist/. ----------------------------------------
@@ -140,13 +178,17 @@ for (const { dir, manifest } of packages) {
     const bins = Object.keys(
       typeof manifest.bin === 'string' ? { [manifest.name]: manifest.bin } : (manifest.bin ?? {}),
     );
-    for (const bin of bins) run(join(project, 'node_modules', '.bin', bin), ['--help'], project);
+    for (const bin of bins) {
+      const help = run('npx', ['--no', '--', bin, '--help'], project);
+      if (!help.includes(bin)) throw new Error(`\`npx ${bin} --help\` printed no usage:\n${help}`);
+    }
 
     console.log(
       `pack test: ${manifest.name}@${manifest.version} installed from its tarball ` +
         `(${entries.length} files, no source maps); README example ran:`,
     );
     console.log(output.trimEnd().replace(/^/gm, '    '));
+    for (const bin of bins) console.log(`  npx ${bin} --help: ok`);
   } catch (error) {
     fail(manifest.name, `${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
   } finally {
