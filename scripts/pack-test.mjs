@@ -7,11 +7,15 @@
 // - every package's `build` script starts from an empty dist/: a stale file planted in dist/ must
 //   be gone after `pnpm -r run build`, so that nothing from an earlier build reaches a tarball.
 // Then each publishable package is packed with `pnpm pack` and its tarball installed with npm into
-// an empty project, where, in child processes:
+// an empty CommonJS project (a package.json without "type": "module"), where, in child processes:
 // - the tarball ships no source maps: no .map file and no sourceMappingURL comment (the maps would
 //   point at src/, which is not shipped; see docs/packaging.md);
 // - the README's runnable example (the code block after `<!-- pack-test: example -->`) runs as
 //   an ES module (.mjs);
+// - every `exports` entry with a `default` condition is require()d from a CommonJS .js file
+//   (require(esm): Node ≥ 20.19 / ≥ 22.12) and import()ed from one;
+// - the README's CommonJS example (the block after `<!-- pack-test: commonjs -->`) runs as a
+//   CommonJS .js file; a package whose root entry has `default` must have one;
 // - each declared bin runs with --help through `npx`.
 // Usage: node scripts/pack-test.mjs [package-directory-name ...]   (default: every package)
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -131,6 +135,45 @@ function filesUnder(dir, prefix = '') {
   });
 }
 
+/**
+ * The entries a CommonJS caller may require(): those with a `default` condition, and plain
+ * targets (such as package.json). JSON targets are only require()d: import() needs an attribute.
+ */
+function requirableEntries(manifest) {
+  return Object.entries(manifest.exports ?? {})
+    .filter(([subpath, target]) => {
+      if (subpath.includes('*')) return false;
+      return typeof target === 'string' || (target !== null && 'default' in target);
+    })
+    .map(([subpath, target]) => ({
+      specifier: subpath === '.' ? manifest.name : `${manifest.name}${subpath.slice(1)}`,
+      json: (typeof target === 'string' ? target : target.default).endsWith('.json'),
+    }));
+}
+
+// A CommonJS file (run in a project without "type": "module") that import()s and require()s each
+// entry it is given and fails unless every one loads with its exports. Without require(esm)
+// (Node < 20.19, < 22.12) it checks import() alone, the way the READMEs tell such users to load.
+const REQUIRE_CHECK = `'use strict';
+const entries = JSON.parse(process.argv[2]);
+const nonEmpty = (value) => value !== null && typeof value === 'object' && Object.keys(value).length > 0;
+const requireEsm = process.features.require_module === true;
+async function main() {
+  for (const { specifier, json } of entries) {
+    if (!json && !nonEmpty(await import(specifier))) throw new Error(\`import(\${specifier}) gave no exports\`);
+    if (json || requireEsm) {
+      if (!nonEmpty(require(specifier))) throw new Error(\`require(\${specifier}) gave no exports\`);
+    }
+    const how = [json || requireEsm ? 'require()' : '', json ? '' : 'import()'].filter(Boolean);
+    console.log(\`\${specifier}: \${how.join(' and ')} \${how.length > 1 ? 'load' : 'loads'} it from CommonJS\`);
+  }
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`;
+
 for (const { dir, manifest } of packages) {
   const work = mkdtempSync(join(tmpdir(), `pack-test-${manifest.name}-`));
   try {
@@ -141,9 +184,10 @@ for (const { dir, manifest } of packages) {
     );
     const project = join(work, 'project');
     mkdirSync(project);
+    // A CommonJS project: no "type": "module", so .js files are CommonJS.
     writeFileSync(
       join(project, 'package.json'),
-      JSON.stringify({ name: 'pack-test', private: true, type: 'module' }),
+      JSON.stringify({ name: 'pack-test', version: '0.0.0', private: true }),
     );
     run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], project);
     const installed = join(project, 'node_modules', manifest.name);
@@ -175,6 +219,25 @@ for (const { dir, manifest } of packages) {
     writeFileSync(join(project, 'example.mjs'), example);
     const output = run('node', ['example.mjs'], project);
 
+    const requirable = requirableEntries(manifest);
+    writeFileSync(join(project, 'require-check.js'), REQUIRE_CHECK);
+    const loaded = run('node', ['require-check.js', JSON.stringify(requirable)], project);
+
+    // The README's CommonJS example runs whenever there is one; a root export with `default`
+    // (require() works) must come with one.
+    const commonjs = codeBlock(readme, '<!-- pack-test: commonjs -->');
+    if (commonjs === undefined && requirable.some((e) => e.specifier === manifest.name)) {
+      throw new Error(
+        'its root export has a `default` condition (require() works) but README.md has no ' +
+          '<!-- pack-test: commonjs --> block showing it',
+      );
+    }
+    let commonjsOutput;
+    if (commonjs !== undefined && process.features.require_module) {
+      writeFileSync(join(project, 'commonjs-example.js'), commonjs);
+      commonjsOutput = run('node', ['commonjs-example.js'], project);
+    }
+
     const bins = Object.keys(
       typeof manifest.bin === 'string' ? { [manifest.name]: manifest.bin } : (manifest.bin ?? {}),
     );
@@ -185,9 +248,18 @@ for (const { dir, manifest } of packages) {
 
     console.log(
       `pack test: ${manifest.name}@${manifest.version} installed from its tarball ` +
-        `(${entries.length} files, no source maps); README example ran:`,
+        `(${entries.length} files, no source maps) into a CommonJS project; README example ran:`,
     );
     console.log(output.trimEnd().replace(/^/gm, '    '));
+    console.log(loaded.trimEnd().replace(/^/gm, '    '));
+    if (commonjsOutput !== undefined) {
+      console.log('  README CommonJS example (require) ran:');
+      console.log(commonjsOutput.trimEnd().replace(/^/gm, '    '));
+    } else if (commonjs !== undefined) {
+      console.log(
+        `  (Node ${process.version} cannot require() ES modules: CommonJS example not run)`,
+      );
+    }
     for (const bin of bins) console.log(`  npx ${bin} --help: ok`);
   } catch (error) {
     fail(manifest.name, `${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
