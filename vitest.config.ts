@@ -5,6 +5,6 @@ import { defineConfig } from 'vitest/config';
 // suites; the seeds stay fixed so that any failure can be replayed.
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts'],
+    projects: ['packages/*/vitest.config.ts', 'scripts/vitest.config.ts'],
   },
 });

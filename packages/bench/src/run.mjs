@@ -7,11 +7,13 @@
 //   --svg=PATH       where to write the batch-size chart (default: docs/benchmarks-batch.svg in a
 //                    full run with every suite, nowhere in a quick run)
 //   --json=PATH      also write every measured row as JSON
+//   --require-peers  fail (exit 1) when the SQLite peer cannot be loaded, instead of skipping its
+//                    rows and the equivalence check (CI uses it: .ci/run)
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup, load1, loadQuota, machineLine, QUICK } from './lib/common.mjs';
-import { sqliteVersions } from './peers/sqlite-common.mjs';
+import { sqlite } from './peers/sqlite-common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SUITES = [
@@ -31,8 +33,19 @@ for (const name of only ?? []) {
 const suites = SUITES.filter((s) => !only || only.includes(s));
 const svgPath =
   arg('svg') ??
-  (!QUICK && !only ? join(here, '..', '..', '..', 'docs', 'benchmarks-batch.svg') : undefined);
+  (!QUICK && !only && sqlite.available
+    ? join(here, '..', '..', '..', 'docs', 'benchmarks-batch.svg')
+    : undefined);
 const jsonPath = arg('json');
+
+// better-sqlite3 is optional (a native addon; see peers/sqlite-common.mjs): without it the SQLite
+// rows and the equivalence check are left out, unless the run requires them.
+if (!sqlite.available && process.argv.includes('--require-peers')) {
+  console.error(
+    `bench: the SQLite peer is required (--require-peers) but better-sqlite3 did not load: ${sqlite.reason}`,
+  );
+  process.exit(1);
+}
 
 const quota = await loadQuota();
 const startedAt = new Date();
@@ -41,7 +54,7 @@ const context = {
   results: {},
   meta: {
     machine: machineLine(),
-    sqlite: sqliteVersions(),
+    sqlite: sqlite.version,
     quick: QUICK,
     startedAt: startedAt.toISOString(),
     loadBefore: load1(),
@@ -51,7 +64,11 @@ const context = {
 
 console.log(`## Engine family benchmarks${QUICK ? ' (quick)' : ''}\n`);
 console.log(`- Machine: ${context.meta.machine}`);
-console.log(`- SQLite ${context.meta.sqlite} through better-sqlite3 (WAL, synchronous=FULL)`);
+console.log(
+  sqlite.available
+    ? `- SQLite ${sqlite.version} through better-sqlite3 (WAL, synchronous=FULL)`
+    : '- SQLite: not loaded',
+);
 console.log(`- Started ${context.meta.startedAt}, load average (1 min) ${load1().toFixed(2)}`);
 console.log(
   `- quota-core: ${
@@ -62,6 +79,11 @@ console.log(
         : `not loadable (${quota.error?.message ?? 'no QuotaDb export'}): no quota engine rows`
   }`,
 );
+if (!sqlite.available) {
+  console.log(
+    `\nskipping the SQLite peer: better-sqlite3 did not load (${sqlite.reason}); its rows and the equivalence check are left out (see packages/bench/README.md)`,
+  );
+}
 
 try {
   for (const suite of suites) {

@@ -85,7 +85,7 @@ export function batchChart(context) {
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${PAD.left}" y="24" font-size="16" font-weight="bold">${TITLE}</text>`,
     `<text x="${PAD.left}" y="44" fill="#555555">${xml(
-      `${context.meta.machine}; SQLite ${context.meta.sqlite} (WAL, synchronous=FULL)`,
+      `${context.meta.machine}; ${context.meta.sqlite ? `SQLite ${context.meta.sqlite} (WAL, synchronous=FULL)` : 'SQLite not loaded'}`,
     )}</text>`,
     `<text x="${PAD.left}" y="60" fill="#555555">${xml(
       `measured ${context.meta.startedAt.slice(0, 16).replace('T', ' ')} UTC, load average (1 min) ${context.meta.loadBefore.toFixed(2)} at the start, up to ${Math.max(context.meta.loadBefore, ...context.meta.suiteLoads).toFixed(2)} during the run${context.meta.quick ? '; QUICK RUN (smoke-test counts)' : ''}`,

@@ -1,6 +1,45 @@
-// What both SQLite peers share: opening a database with the benchmark's durability, and exact
-// encodings of the engines' u64 and u128 values in SQLite's signed 64-bit integers and blobs.
-import Database from 'better-sqlite3';
+// What both SQLite peers share: loading better-sqlite3, opening a database with the benchmark's
+// durability, and exact encodings of the engines' u64 and u128 values in SQLite's signed 64-bit
+// integers and blobs.
+//
+// better-sqlite3 is an optional dependency of this package: it is a native addon, and where no
+// prebuilt binary fits, its install compiles SQLite (python3, make and a C++ compiler), which
+// nobody who only installs and tests the engines should need. So it is loaded here, once, and
+// `sqlite.available` says whether it works; the suites leave the SQLite rows out when it does not,
+// and run.mjs says why (or fails, with --require-peers).
+
+/** Loads better-sqlite3 and opens an in-memory database (the addon loads lazily, on first use). */
+async function loadSqlite() {
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(':memory:');
+    try {
+      const { v } = db.prepare('SELECT sqlite_version() AS v').get();
+      return { available: true, Database, version: v, reason: undefined };
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    // One line: the messages of a missing addon list every path tried, one per line.
+    const message = String(error?.message ?? error)
+      .replace(/\s+/g, ' ')
+      .trim();
+    const reason = message.length > 200 ? `${message.slice(0, 199)}…` : message;
+    return { available: false, Database: undefined, version: undefined, reason };
+  }
+}
+
+/** better-sqlite3, if it loads here: `{ available, Database, version, reason }`. */
+export const sqlite = await loadSqlite();
+
+function database(file) {
+  if (!sqlite.available) {
+    throw new Error(
+      `the SQLite peer is not available: better-sqlite3 did not load (${sqlite.reason})`,
+    );
+  }
+  return new sqlite.Database(file);
+}
 
 export const U64_MAX = (1n << 64n) - 1n;
 const BIAS = 1n << 63n;
@@ -32,7 +71,7 @@ export const fromU128 = (bytes) => (bytes.readBigUInt64BE(0) << 64n) | bytes.rea
  * Integers come back as bigints (`safeIntegers`), so that u64 values stay exact.
  */
 export function openDatabase(file) {
-  const db = new Database(file ?? ':memory:');
+  const db = database(file ?? ':memory:');
   if (file !== undefined) {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`SQLite refused WAL mode (${mode})`);
@@ -42,14 +81,6 @@ export function openDatabase(file) {
   }
   db.defaultSafeIntegers(true);
   return db;
-}
-
-/** SQLite and better-sqlite3 versions, for the report. */
-export function sqliteVersions() {
-  const db = new Database(':memory:');
-  const { v } = db.prepare('SELECT sqlite_version() AS v').get();
-  db.close();
-  return v;
 }
 
 /** Byte-wise equality of two canonical command encodings. */

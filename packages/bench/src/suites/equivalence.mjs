@@ -6,7 +6,7 @@
 import { AllocDb } from 'allocdb-core/state-machine';
 import { QUICK } from '../lib/common.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
-import { U64_MAX } from '../peers/sqlite-common.mjs';
+import { sqlite, U64_MAX } from '../peers/sqlite-common.mjs';
 import { SqliteQuota } from '../peers/sqlite-quota.mjs';
 
 /** mulberry32: small, seeded, deterministic. */
@@ -221,6 +221,10 @@ function quotaHistory(quota, seed, length) {
 }
 
 export async function run(context) {
+  if (!sqlite.available) {
+    console.log('\n### Semantic equivalence of the SQLite peers: skipped (SQLite not loaded)');
+    return;
+  }
   const histories = QUICK ? 30 : 200;
   const length = 400;
   let allocCommands = 0;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { compare, printComparison, QUICK, removeDir, tempDir } from '../lib/common.mjs';
 import { groupFrames, rawAsyncLoop, readFrames } from '../lib/raw-disk.mjs';
 import { allocdb, quotaWorkload, walPath } from '../lib/workloads.mjs';
+import { sqlite } from '../peers/sqlite-common.mjs';
 
 export const BATCHES = [16, 256, 4096];
 
@@ -58,6 +59,7 @@ function participantsFor(workload, batch, perClient, frames) {
       },
     );
   }
+  if (!sqlite.available) return list;
   list.push({
     key: `${name}:${batch}:sqlite`,
     name: `${workload.peerName}, ${batch} commands per transaction`,

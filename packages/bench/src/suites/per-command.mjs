@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { compare, printComparison, QUICK, removeDir, tempDir } from '../lib/common.mjs';
 import { rawAsyncLoop, rawSyncLoop, readFrames } from '../lib/raw-disk.mjs';
 import { allocdb, quotaWorkload, walPath } from '../lib/workloads.mjs';
+import { sqlite } from '../peers/sqlite-common.mjs';
 
 // Many short runs rather than a few long ones: the disk's latency drifts over seconds on these
 // shared machines, and short interleaved turns let every participant see the same drift.
@@ -67,13 +68,15 @@ async function participantsFor(workload, frames, closers) {
       },
     );
   }
-  const peer = workload.openPeer(join(tempDir('sqlite'), 'db.sqlite'), 2);
-  closers.push(() => peer.close());
-  list.push({
-    key: `${name}:sqlite`,
-    name: `${workload.peerName}, one transaction per command`,
-    run: () => workload.peerLoop(peer, 1, COMMANDS),
-  });
+  if (sqlite.available) {
+    const peer = workload.openPeer(join(tempDir('sqlite'), 'db.sqlite'), 2);
+    closers.push(() => peer.close());
+    list.push({
+      key: `${name}:sqlite`,
+      name: `${workload.peerName}, one transaction per command`,
+      run: () => workload.peerLoop(peer, 1, COMMANDS),
+    });
+  }
   return list;
 }
 

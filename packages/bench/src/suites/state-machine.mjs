@@ -10,6 +10,7 @@
 import { AllocDb } from 'allocdb-core/state-machine';
 import { compare, printComparison, QUICK } from '../lib/common.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
+import { sqlite } from '../peers/sqlite-common.mjs';
 import { SqliteQuota } from '../peers/sqlite-quota.mjs';
 
 export const COMMANDS = QUICK ? 20_000 : 1_000_000;
@@ -147,20 +148,24 @@ export async function run(context) {
       () => ({ drive: allocdbDriver(new AllocDb(ALLOCDB_SM_CONFIG)) }),
       COMMANDS,
     ),
-    participant(
-      'allocdb:sqlite',
-      'SQLite in memory, allocdb semantics: the same cycle',
-      () => {
-        const peer = new SqliteAllocDb({ config: ALLOCDB_SM_CONFIG });
-        let drive;
-        peer.transact(() => {
-          drive = allocdbDriver(peer);
-        });
-        return { drive: inTransactions(peer, drive), close: () => peer.close() };
-      },
-      SQLITE_COMMANDS,
-    ),
   ];
+  if (sqlite.available) {
+    participants.push(
+      participant(
+        'allocdb:sqlite',
+        'SQLite in memory, allocdb semantics: the same cycle',
+        () => {
+          const peer = new SqliteAllocDb({ config: ALLOCDB_SM_CONFIG });
+          let drive;
+          peer.transact(() => {
+            drive = allocdbDriver(peer);
+          });
+          return { drive: inTransactions(peer, drive), close: () => peer.close() };
+        },
+        SQLITE_COMMANDS,
+      ),
+    );
+  }
   const quota = context.quota;
   if (quota.hasStateMachine) {
     for (const [label, buckets] of [
@@ -174,6 +179,9 @@ export async function run(context) {
           () => ({ drive: quotaDriver(new quota.module.QuotaDb(QUOTA_SM_CONFIG), buckets) }),
           COMMANDS,
         ),
+      );
+      if (!sqlite.available) continue;
+      participants.push(
         participant(
           `quota:${buckets}:sqlite`,
           `SQLite in memory, quota semantics: debit, ${label}`,

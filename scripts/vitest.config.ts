@@ -1,0 +1,11 @@
+import { defineProject } from 'vitest/config';
+
+// Tests of the repository scripts (the demo); they run the built packages, so `pnpm test` (which
+// builds first) or `pnpm build` before `pnpm exec vitest run --project scripts`.
+export default defineProject({
+  test: {
+    name: 'scripts',
+    include: ['test/**/*.test.mjs'],
+    testTimeout: 120_000,
+  },
+});
