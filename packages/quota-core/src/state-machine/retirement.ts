@@ -1,5 +1,5 @@
 /**
- * The operation retire queue (runtime.md §2) as quota-core uses it: records are queued when they
+ * The operation retire queue (src/runtime/retire-queue.ts) as quota-core uses it: records are queued when they
  * are made and retired, at the start of every applied command at slot `s`, while the front's
  * `retireAfterSlot < s` (a record lives through its `retireAfterSlot` inclusive). The queue's
  * key is the record's slot in the operation table (see `OperationTable.isLiveEntry`), so

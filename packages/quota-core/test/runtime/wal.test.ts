@@ -107,7 +107,7 @@ describe('WAL frame codec', () => {
   });
 });
 
-describe('WAL scanner classification (runtime.md §3, one test per row)', () => {
+describe('WAL scanner classification (docs/format.md, section 1: one test per row)', () => {
   const good = log(threeFrames);
 
   it('row 1: nothing after the last whole frame → clean', () => {

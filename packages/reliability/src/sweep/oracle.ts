@@ -1,5 +1,5 @@
 /**
- * An independent reading of the WAL classification table (runtime.md §3, docs/format.md): what
+ * An independent reading of the WAL classification table (docs/format.md, section 1): what
  * recovery must do with a log, computed without the engines' code. The sweeps compare every
  * recovery with it.
  */
