@@ -40,11 +40,13 @@ export type InvalidRequestErrorCode =
   | 'invalid_type'
   | 'missing_field'
   | 'out_of_range'
-  | 'unknown_command_kind';
+  | 'unknown_command_kind'
+  | 'unknown_field';
 
 /**
  * A request or command that fails boundary validation (wrong type, out of range, unknown kind,
- * missing field). Nothing was changed. `field` is a path such as `command.resourceIds[2]`.
+ * missing field, a field its kind does not have). Nothing was changed. `field` is a path such as
+ * `command.resourceIds[2]`.
  */
 export class InvalidRequestError extends AllocDbError {
   declare readonly code: InvalidRequestErrorCode;

@@ -34,11 +34,13 @@ export type InvalidRequestErrorCode =
   | 'out_of_range'
   | 'unknown_command_kind'
   | 'zero_debit'
-  | 'initial_balance_above_limit';
+  | 'initial_balance_above_limit'
+  | 'unknown_field';
 
 /**
  * A request or command that fails boundary validation (wrong type, out of range, unknown kind,
- * missing field, a zero debit, an initial balance above the limit). Nothing was changed.
+ * missing field, a field its kind does not have, a zero debit, an initial balance above the
+ * limit). Nothing was changed.
  * `field` is a path such as `command.amount`.
  */
 export class InvalidRequestError extends QuotaDbError {
