@@ -23,7 +23,9 @@ export type ConfigErrorCode =
   | 'operation_window_too_large'
   | 'bucket_capacity_too_large'
   | 'wheel_too_large'
-  | 'capacity_too_large';
+  | 'capacity_too_large'
+  | 'missing_field'
+  | 'unknown_field';
 
 /** A configuration the state machine cannot run with; `field` names the offending field. */
 export class ConfigError extends AllocDbError {

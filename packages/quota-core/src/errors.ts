@@ -15,7 +15,12 @@ export class QuotaDbError extends Error {
   }
 }
 
-export type ConfigErrorCode = 'invalid_value' | 'zero_capacity' | 'capacity_too_large';
+export type ConfigErrorCode =
+  | 'invalid_value'
+  | 'zero_capacity'
+  | 'capacity_too_large'
+  | 'missing_field'
+  | 'unknown_field';
 
 /** A configuration the state machine cannot run with; `field` names the offending field. */
 export class ConfigError extends QuotaDbError {
