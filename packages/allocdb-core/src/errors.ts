@@ -43,12 +43,15 @@ export type InvalidRequestErrorCode =
   | 'missing_field'
   | 'out_of_range'
   | 'unknown_command_kind'
-  | 'unknown_field';
+  | 'unknown_field'
+  | 'empty_bundle'
+  | 'duplicate_member';
 
 /**
  * A request or command that fails boundary validation (wrong type, out of range, unknown kind,
- * missing field, a field its kind does not have). Nothing was changed. `field` is a path such as
- * `command.resourceIds[2]`.
+ * missing field, a field its kind does not have; and at the durable engine's submission, a
+ * bundle that is empty or names a resource twice). Nothing was changed. `field` is a path such
+ * as `command.resourceIds[2]`.
  */
 export class InvalidRequestError extends AllocDbError {
   declare readonly code: InvalidRequestErrorCode;

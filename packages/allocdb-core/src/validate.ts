@@ -224,6 +224,60 @@ export function validateClientRequest(value: unknown): asserts value is ClientRe
   validateCommand(value.command, 'command');
 }
 
+/** Bundles up to this length are checked for repeats by comparing pairs, longer ones by a Map. */
+const PAIRWISE_BUNDLE_LENGTH = 16;
+
+/**
+ * Throws unless `resourceIds` names at least one resource and none twice (`empty_bundle`,
+ * `duplicate_member`, naming the first repeat and the element it repeats).
+ */
+function checkBundleMembers(resourceIds: readonly bigint[], field: string): void {
+  const count = resourceIds.length;
+  if (count === 0) {
+    throw new InvalidRequestError('empty_bundle', field, 'must hold at least one resource id');
+  }
+  if (count <= PAIRWISE_BUNDLE_LENGTH) {
+    for (let at = 1; at < count; at++) {
+      const id = resourceIds[at]!;
+      for (let first = 0; first < at; first++) {
+        if (resourceIds[first] === id) throw repeatedMember(field, first, at, id);
+      }
+    }
+    return;
+  }
+  const firstIndex = new Map<bigint, number>();
+  for (let at = 0; at < count; at++) {
+    const id = resourceIds[at]!;
+    const first = firstIndex.get(id);
+    if (first !== undefined) throw repeatedMember(field, first, at, id);
+    firstIndex.set(id, at);
+  }
+}
+
+function repeatedMember(field: string, first: number, at: number, id: bigint): Error {
+  return new InvalidRequestError(
+    'duplicate_member',
+    `${field}[${at}]`,
+    `repeats ${field}[${first}] (resource ${id}); a bundle names each resource once`,
+  );
+}
+
+/**
+ * What the durable engine accepts into its log: a valid client request (`validateClientRequest`)
+ * that is also well formed as a command, not merely decodable: a `reserve_bundle` names at least
+ * one resource and none twice (`empty_bundle`, `duplicate_member`). The state machine answers
+ * such bundles with outcomes (`bundle_too_large`, `resource_busy`) and keeps doing so, for logs
+ * written before the engine refused them; docs/allocdb-state-machine.md says why the line is
+ * drawn here.
+ */
+export function validateSubmission(value: unknown): asserts value is ClientRequest {
+  validateClientRequest(value);
+  const command = value.command;
+  if (command.kind === 'reserve_bundle') {
+    checkBundleMembers(command.resourceIds, 'command.resourceIds');
+  }
+}
+
 /** Validates an apply context: lsn and requestSlot are u64. */
 export function validateApplyContext(value: unknown): asserts value is ApplyContext {
   assertObject(value, 'context');

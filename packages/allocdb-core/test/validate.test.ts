@@ -1,11 +1,13 @@
 /** Boundary validation of requests and commands: unknown keys, with a "did you mean". */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../src/errors.js';
 import { encodeSnapshotBody } from '../src/snapshot/body-codec.js';
 import { AllocDb } from '../src/state-machine/alloc-db.js';
 import type { ClientRequest, Command } from '../src/types.js';
-import { validateClientRequest, validateCommand } from '../src/validate.js';
-import { C0 } from './support/alloc.js';
+import { validateClientRequest, validateCommand, validateSubmission } from '../src/validate.js';
+import { bundle, C0, create, Driver } from './support/alloc.js';
+import { runs, SEED } from './support/thorough.js';
 
 /** One well-formed command of every kind. */
 const EVERY_KIND: readonly Command[] = [
@@ -117,5 +119,56 @@ describe('unknown keys in requests and commands', () => {
     for (const command of EVERY_KIND) {
       expect(() => validateClientRequest(request(command))).not.toThrow();
     }
+  });
+});
+
+describe('validateSubmission: what the durable engine lets into its log', () => {
+  const submission = (resourceIds: bigint[]) => request(bundle(resourceIds, 3n));
+
+  it('refuses an empty bundle and a bundle naming a resource twice', () => {
+    const empty = refusal(() => validateSubmission(submission([])));
+    expect(empty).toMatchObject({ code: 'empty_bundle', field: 'command.resourceIds' });
+    expect(empty.message).toContain('must hold at least one resource id');
+    const twice = refusal(() => validateSubmission(submission([11n, 12n, 13n, 12n])));
+    expect(twice).toMatchObject({ code: 'duplicate_member', field: 'command.resourceIds[3]' });
+    expect(twice.message).toContain('repeats command.resourceIds[1] (resource 12)');
+  });
+
+  it('is validateClientRequest first: malformed requests fail the same way', () => {
+    expect(refusal(() => validateSubmission(request({ kind: 'reserve' }))).code).toBe(
+      'missing_field',
+    );
+    expect(() => validateSubmission(request(create(11n)))).not.toThrow();
+    expect(() => validateSubmission(submission([11n, 12n]))).not.toThrow();
+  });
+
+  it('names the first repeat and the element it repeats, short or long bundles alike', () => {
+    fc.assert(
+      fc.property(fc.array(fc.bigInt({ min: 0n, max: 40n }), { maxLength: 60 }), (ids) => {
+        let expected: [number, number] | undefined;
+        for (let at = 1; at < ids.length && expected === undefined; at++) {
+          const first = ids.indexOf(ids[at]!);
+          if (first < at) expected = [first, at];
+        }
+        if (ids.length === 0) {
+          expect(refusal(() => validateSubmission(submission(ids))).code).toBe('empty_bundle');
+        } else if (expected === undefined) {
+          expect(() => validateSubmission(submission(ids))).not.toThrow();
+        } else {
+          const error = refusal(() => validateSubmission(submission(ids)));
+          expect(error.field).toBe(`command.resourceIds[${expected[1]}]`);
+          expect(error.message).toContain(`repeats command.resourceIds[${expected[0]}]`);
+        }
+      }),
+      { seed: SEED, numRuns: runs(500) },
+    );
+  });
+
+  it('the state machine keeps answering them as outcomes (logs written before the rule)', () => {
+    const d = new Driver({ ...C0, maxBundleSize: 2 });
+    d.client(1, 1, 1, create(11n));
+    expect(d.client(2, 1, 2, bundle([], 3n)).resultCode).toBe('bundle_too_large');
+    expect(d.client(3, 1, 3, bundle([11n, 11n], 3n)).resultCode).toBe('resource_busy');
+    expect(d.db.getResource(11n)?.state).toBe('available');
   });
 });

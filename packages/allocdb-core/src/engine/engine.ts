@@ -38,7 +38,7 @@ import type {
   ReservationMember,
   ResourceRecord,
 } from '../types.js';
-import { isClientSubmittable, validateClientRequest } from '../validate.js';
+import { isClientSubmittable, validateSubmission } from '../validate.js';
 import {
   type EngineOptions,
   type ResolvedEngineOptions,
@@ -99,7 +99,7 @@ function allocDbDomain(
     recoveryHooks: allocDbRecoveryHooks(config),
     watermarks: (db) => ({ lsn: db.lastAppliedLsn, slot: db.lastRequestSlot }),
     encodeSnapshotBody: (db) => encodeSnapshotBody(db.snapshot()),
-    validateRequest: validateClientRequest,
+    validateRequest: validateSubmission,
     refuseFromClients: (request) =>
       isClientSubmittable(request.command.kind)
         ? undefined

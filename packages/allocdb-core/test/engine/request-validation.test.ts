@@ -2,12 +2,15 @@
  * What the durable engine refuses at submission, before anything reaches the log: malformed
  * requests get a definite `invalid_request` whose message says exactly what is wrong.
  */
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { encodeClientRequest } from '../../src/codec/command-codec.js';
 import { SubmissionError } from '../../src/engine/errors.js';
 import { InvalidRequestError } from '../../src/errors.js';
+import { encodeFrames, RecordType } from '../../src/runtime/wal.js';
+import type { ClientRequest, Command } from '../../src/types.js';
 import { useTempDirs } from '../support/temp-dir.js';
-import { openEngine, walPath } from './engine-fixtures.js';
+import { openEngine, request, SMALL_CONFIG, walPath } from './engine-fixtures.js';
 
 const tempDir = useTempDirs();
 
@@ -51,6 +54,97 @@ describe('AllocDbEngine refuses malformed requests before the log', () => {
 
     expect(statSync(walPath(dir)).size).toBe(0);
     expect(engine.metrics().framesCommitted).toBe(0);
+    await engine.close();
+  });
+});
+
+const bundle = (resourceIds: bigint[]): Command => ({
+  kind: 'reserve_bundle',
+  resourceIds,
+  holderId: 1n,
+  ttlSlots: 3n,
+});
+
+describe('AllocDbEngine refuses malformed bundles before the log (issue 14, item 4)', () => {
+  it('an empty bundle is invalid_request, not a logged bundle_too_large', async () => {
+    const dir = tempDir();
+    const engine = await openEngine(dir);
+    const error = await refusal(engine, request(bundle([])));
+    expect(error.message).toMatch(/command\.resourceIds: must hold at least one resource id/);
+    expect(error.cause).toMatchObject({ code: 'empty_bundle', field: 'command.resourceIds' });
+    expect(statSync(walPath(dir)).size).toBe(0);
+    await engine.close();
+  });
+
+  it('a bundle naming a resource twice is invalid_request naming both places', async () => {
+    const dir = tempDir();
+    const engine = await openEngine(dir);
+    for (const id of [1n, 2n, 3n]) {
+      engine.submitSync(request({ kind: 'create_resource', resourceId: id }));
+    }
+    const walBytes = statSync(walPath(dir)).size;
+    const error = await refusal(engine, request(bundle([1n, 2n, 3n, 2n])));
+    expect(error.message).toMatch(
+      /command\.resourceIds\[3\]: repeats command\.resourceIds\[1\] \(resource 2\)/,
+    );
+    expect(error.cause).toMatchObject({
+      code: 'duplicate_member',
+      field: 'command.resourceIds[3]',
+    });
+    // The first repeat is named, whatever follows it.
+    const first = await refusal(engine, request(bundle([3n, 1n, 1n, 3n])));
+    expect(first.message).toContain('command.resourceIds[2]: repeats command.resourceIds[1]');
+    // In a batch, only the malformed entry is refused; nothing of it is written.
+    const batch = engine.submitBatchSync([request(bundle([1n, 1n])), request(bundle([1n, 2n]))]);
+    expect(batch[0]).toMatchObject({ code: 'invalid_request', definite: true });
+    expect(batch[1]).toMatchObject({ lsn: 4n, outcome: { resultCode: 'ok' } });
+    expect(engine.metrics().framesCommitted).toBe(4);
+    expect(statSync(walPath(dir)).size).toBeGreaterThan(walBytes);
+    await engine.close();
+  });
+
+  it('a bundle longer than maxBundleSize is still an outcome (a domain answer)', async () => {
+    const dir = tempDir();
+    const engine = await openEngine(dir);
+    const ids = Array.from({ length: SMALL_CONFIG.maxBundleSize + 1 }, (_, i) => BigInt(i + 1));
+    const result = await engine.submit(request(bundle(ids)));
+    expect(result.outcome.resultCode).toBe('bundle_too_large');
+    expect(result.lsn).toBe(1n);
+    // A long bundle with a repeat is malformed whatever its length.
+    const long = await refusal(engine, request(bundle([...ids, 5n])));
+    expect(long.message).toContain(
+      `command.resourceIds[${ids.length}]: repeats command.resourceIds[4]`,
+    );
+    await engine.close();
+  });
+
+  it('a log written before the rule replays such commands with their old outcomes', async () => {
+    const dir = tempDir();
+    const logged: ClientRequest[] = [
+      request({ kind: 'create_resource', resourceId: 1n }, 101n),
+      request(bundle([]), 102n),
+      request(bundle([1n, 1n]), 103n),
+      request(bundle([1n]), 104n),
+    ];
+    writeFileSync(
+      walPath(dir),
+      encodeFrames(
+        logged.map((entry, i) => ({
+          recordType: RecordType.client,
+          lsn: BigInt(i + 1),
+          requestSlot: 1n,
+          payload: encodeClientRequest(entry),
+        })),
+        { maxPayloadBytes: 1024 },
+      ),
+    );
+    const engine = await openEngine(dir);
+    expect(engine.recoveryStatus).toMatchObject({ startupKind: 'wal_only', replayedFrames: 4 });
+    const outcome = (operationId: bigint) => engine.getOperation(operationId)?.outcome.resultCode;
+    expect(outcome(102n)).toBe('bundle_too_large');
+    expect(outcome(103n)).toBe('resource_busy');
+    expect(outcome(104n)).toBe('ok');
+    expect(engine.getResource(1n)?.state).toBe('reserved');
     await engine.close();
   });
 });
