@@ -252,9 +252,11 @@ export interface AllocDbMetrics {
   readonly nonEmptyExpirationBuckets: TableUse;
   /** The fullest bucket's length against `maxExpirationBucketLen`. */
   readonly largestExpirationBucket: TableUse;
-  readonly lastAppliedLsn: bigint;
-  readonly lastRequestSlot: bigint;
-  readonly maxRetiredReservationId: bigint;
+  /** Absent until the first command is applied (set together with `lastRequestSlot`). */
+  readonly lastAppliedLsn: bigint | undefined;
+  readonly lastRequestSlot: bigint | undefined;
+  /** Absent until the first reservation retires. */
+  readonly maxRetiredReservationId: bigint | undefined;
 }
 
 /** One expiration wheel bucket: index `deadline mod (maxTtlSlots + 1)`, ids ascending. */
@@ -265,12 +267,14 @@ export interface ExpirationBucket {
 
 /**
  * The whole state as plain records, each list sorted by key (members by reservation id, then
- * member index; buckets by index). Retire queues are not stored: restore rebuilds them.
+ * member index; buckets by index). Retire queues are not stored: restore rebuilds them. The
+ * watermarks are left out while absent: `lastAppliedLsn` and `lastRequestSlot` until the first
+ * command (both absent or both present), `maxRetiredReservationId` until the first retirement.
  */
 export interface AllocDbSnapshot {
-  readonly lastAppliedLsn: bigint;
-  readonly lastRequestSlot: bigint;
-  readonly maxRetiredReservationId: bigint;
+  readonly lastAppliedLsn?: bigint;
+  readonly lastRequestSlot?: bigint;
+  readonly maxRetiredReservationId?: bigint;
   readonly resources: readonly ResourceRecord[];
   readonly reservations: readonly ReservationRecord[];
   readonly members: readonly ReservationMember[];

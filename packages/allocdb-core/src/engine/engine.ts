@@ -97,7 +97,7 @@ function allocDbDomain(
   return {
     snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
     recoveryHooks: allocDbRecoveryHooks(config),
-    watermarks: (db) => ({ lsn: db.lastAppliedLsn, slot: db.lastRequestSlot }),
+    watermarks: (db) => ({ lsn: db.lastAppliedLsn ?? 0n, slot: db.lastRequestSlot ?? 0n }),
     encodeSnapshotBody: (db) => encodeSnapshotBody(db.snapshot()),
     validateRequest: validateSubmission,
     refuseFromClients: (request) =>

@@ -40,7 +40,8 @@ export function allocDbRecoveryHooks(config: AllocDbConfig): RecoveryHooks<Alloc
   return {
     fresh: () => new AllocDb(config),
     restore: (body) => AllocDb.fromSnapshotBody(config, body),
-    watermarks: (db) => ({ lsn: db.lastAppliedLsn, slot: db.lastRequestSlot }),
+    // The snapshot file header stores 0 for "no command applied yet".
+    watermarks: (db) => ({ lsn: db.lastAppliedLsn ?? 0n, slot: db.lastRequestSlot ?? 0n }),
     decode: decodeFramePayload,
     apply: (db, frame, decoded) =>
       applyDecoded(db, frame.lsn, frame.requestSlot, decoded).resultCode === 'slot_overflow'

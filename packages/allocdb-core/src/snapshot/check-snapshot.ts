@@ -87,9 +87,11 @@ function checkShapes(
   config: AllocDbConfig,
 ): asserts snapshot is AllocDbSnapshot {
   checkObject(snapshot, 'snapshot');
-  checkU64(snapshot.lastAppliedLsn, 'lastAppliedLsn');
-  checkU64(snapshot.lastRequestSlot, 'lastRequestSlot');
-  checkU128(snapshot.maxRetiredReservationId, 'maxRetiredReservationId');
+  checkOptionalU64(snapshot.lastAppliedLsn, 'lastAppliedLsn');
+  checkOptionalU64(snapshot.lastRequestSlot, 'lastRequestSlot');
+  if (snapshot.maxRetiredReservationId !== undefined) {
+    checkU128(snapshot.maxRetiredReservationId, 'maxRetiredReservationId');
+  }
   const { resources, reservations, members, operations, expirationWheel } = snapshot;
   checkArray(resources, 'resources');
   checkArray(reservations, 'reservations');
@@ -193,6 +195,43 @@ function checkOperationRecord(record: AllocDbSnapshot['operations'][number], pat
   }
 }
 
+function inconsistent(message: string): never {
+  throw new SnapshotError('watermark_inconsistent', message);
+}
+
+/**
+ * The watermarks are absent until first set: `lastAppliedLsn` and `lastRequestSlot` together
+ * (no command applied yet), `maxRetiredReservationId` until the first retirement. A present
+ * watermark is a real value (LSNs start at 1), and records or a retirement need a command.
+ */
+function checkWatermarkPresence(snapshot: AllocDbSnapshot): void {
+  const { lastAppliedLsn, lastRequestSlot, maxRetiredReservationId } = snapshot;
+  if ((lastAppliedLsn === undefined) !== (lastRequestSlot === undefined)) {
+    inconsistent('lastAppliedLsn and lastRequestSlot must be both present or both absent');
+  }
+  if (lastAppliedLsn === 0n) {
+    inconsistent(
+      'lastAppliedLsn 0 is not an LSN (LSNs start at 1); leave both watermarks out when no command was applied',
+    );
+  }
+  if (maxRetiredReservationId === 0n) {
+    inconsistent(
+      'maxRetiredReservationId 0 is not a reservation id; leave it out when none retired',
+    );
+  }
+  if (
+    lastAppliedLsn === undefined &&
+    (snapshot.resources.length > 0 ||
+      snapshot.reservations.length > 0 ||
+      snapshot.members.length > 0 ||
+      snapshot.operations.length > 0 ||
+      snapshot.expirationWheel.length > 0 ||
+      maxRetiredReservationId !== undefined)
+  ) {
+    inconsistent('records or a retired watermark exist but no command was ever applied');
+  }
+}
+
 /** Every check that precedes rebuilding the tables; see the module comment. */
 export function checkSnapshot(
   snapshot: unknown,
@@ -201,7 +240,11 @@ export function checkSnapshot(
 ): asserts snapshot is AllocDbSnapshot {
   checkShapes(snapshot, config);
   const { resources, reservations, members, operations, expirationWheel } = snapshot;
-  const { lastAppliedLsn, lastRequestSlot, maxRetiredReservationId } = snapshot;
+  const { maxRetiredReservationId } = snapshot;
+  checkWatermarkPresence(snapshot);
+  // Absent watermarks compare as 0 below: with no command applied there is no record to compare.
+  const lastAppliedLsn = snapshot.lastAppliedLsn ?? 0n;
+  const lastRequestSlot = snapshot.lastRequestSlot ?? 0n;
 
   checkCapacity(resources.length, config.maxResources, 'resources');
   checkCapacity(reservations.length, config.maxReservations, 'reservations');
@@ -269,7 +312,7 @@ export function checkSnapshot(
   });
 
   if (
-    maxRetiredReservationId !== 0n &&
+    maxRetiredReservationId !== undefined &&
     (maxRetiredReservationId >> 64n !== config.shardId ||
       (maxRetiredReservationId & U64_MAX) === 0n ||
       (maxRetiredReservationId & U64_MAX) > lastAppliedLsn)

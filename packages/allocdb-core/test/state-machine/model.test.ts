@@ -166,7 +166,9 @@ function compareReads(ctx: Context, real: AllocDb): void {
   expect(real.lastAppliedLsn).toBe(model.lastLsn);
   expect(real.lastRequestSlot).toBe(model.lastSlot);
   expect(real.maxRetiredReservationId).toBe(model.watermark);
-  if (model.watermark > maxWatermarkSeen) maxWatermarkSeen = model.watermark;
+  if (model.watermark !== undefined && model.watermark > maxWatermarkSeen) {
+    maxWatermarkSeen = model.watermark;
+  }
   real.checkInvariants();
 }
 

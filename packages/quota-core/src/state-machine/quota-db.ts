@@ -259,11 +259,14 @@ export class QuotaDb {
     return operations.recordAt(slot);
   }
 
-  /** How many slots `now` is ahead of the last applied request slot (0 if not ahead). */
+  /**
+   * How many slots `now` is ahead of the last applied request slot (0 if not ahead, and 0 before
+   * the first apply: with nothing applied nothing lags).
+   */
   logicalSlotLag(now: bigint): bigint {
     assertU64Field(now, 'now');
-    const last = this.state.lastRequestSlot ?? 0n;
-    return now > last ? now - last : 0n;
+    const last = this.state.lastRequestSlot;
+    return last !== undefined && now > last ? now - last : 0n;
   }
 
   /** Use and capacity of both tables and the retire queue, and the watermarks. */

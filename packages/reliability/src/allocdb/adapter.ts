@@ -106,7 +106,7 @@ const MAX_COMMAND_BYTES = 64 * 1024;
 
 type Db = {
   snapshot(): unknown;
-  lastRequestSlot: bigint;
+  lastRequestSlot: bigint | undefined;
 };
 
 class AllocHandle implements EngineHandle {
@@ -139,7 +139,7 @@ class AllocHandle implements EngineHandle {
   }
 
   get lastRequestSlot(): bigint {
-    return stateMachineOf<Db>(this.engine).lastRequestSlot;
+    return stateMachineOf<Db>(this.engine).lastRequestSlot ?? 0n;
   }
 
   get accepting(): boolean {
