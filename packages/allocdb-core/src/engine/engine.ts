@@ -31,9 +31,12 @@ import type { AllocDb } from '../state-machine/alloc-db.js';
 import type {
   AllocDbMetrics,
   ClientRequest,
+  ClientRequestOf,
   Command,
+  CommandKind,
   OperationRecord,
   Outcome,
+  OutcomeOf,
   ReservationLookup,
   ReservationMember,
   ResourceRecord,
@@ -58,7 +61,8 @@ export interface AllocDbEngineOpenOptions {
   readonly clock?: () => bigint;
 }
 
-export type SubmitResult = DurableSubmitResult<Outcome>;
+/** `{ lsn, requestSlot, outcome, fromRetryCache }`; `O` narrows the outcome (`OutcomeOf<K>`). */
+export type SubmitResult<O extends Outcome = Outcome> = DurableSubmitResult<O>;
 
 export interface SlotReadOptions extends ReadOptions {
   /** Slot at which retention is judged; default: the last applied request slot. */
@@ -180,14 +184,21 @@ export class AllocDbEngine {
   /**
    * Submits a client request through group commit. Resolves once the command is durable and
    * applied; domain failures (`resource_busy`, …) are outcomes. Rejects with `SubmissionError`.
+   * The outcome's type follows the command's kind (`OutcomeOf<'reserve'>` for a reserve).
    */
-  submit(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
-    return this.core.submit(request, options);
+  submit<K extends CommandKind>(
+    request: ClientRequestOf<K>,
+    options?: SubmitOptions,
+  ): Promise<SubmitResult<OutcomeOf<K>>> {
+    return this.core.submit(request, options) as Promise<SubmitResult<OutcomeOf<K>>>;
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
-  submitSync(request: ClientRequest, options?: SubmitOptions): SubmitResult {
-    return this.core.submitSync(request, options);
+  submitSync<K extends CommandKind>(
+    request: ClientRequestOf<K>,
+    options?: SubmitOptions,
+  ): SubmitResult<OutcomeOf<K>> {
+    return this.core.submitSync(request, options) as SubmitResult<OutcomeOf<K>>;
   }
 
   /**

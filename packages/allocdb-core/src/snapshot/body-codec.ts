@@ -200,14 +200,16 @@ function readOperation(reader: Reader): OperationRecord {
   const length = reader.u32('command length');
   const command = reader.bytesCopy(length, 'command');
   const resultCode = readEnum(reader, RESULT_CODES, 'result code');
-  let outcome: Outcome = { resultCode };
+  // Typed as read; restore checks that the code and the fields fit the recorded command's kind
+  // (checkOperationRecord) before the record is used.
+  let outcome = { resultCode } as Outcome;
   if (readFlags(reader, 1, 'has-result-fields') === 1) {
     outcome = {
       resultCode,
       reservationId: reader.u128('reservationId'),
       leaseEpoch: reader.u64('leaseEpoch'),
       deadlineSlot: reader.u64('deadlineSlot'),
-    };
+    } as Outcome;
   }
   return {
     operationId,

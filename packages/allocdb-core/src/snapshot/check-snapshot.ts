@@ -11,9 +11,11 @@ import { U64_MAX, U128_MAX } from '../constants.js';
 import { CodecError, SnapshotError } from '../errors.js';
 import {
   type AllocDbSnapshot,
+  type CommandKind,
   RESERVATION_STATES,
   RESOURCE_STATES,
   RESULT_CODES,
+  RESULT_CODES_BY_KIND,
   type ResultCode,
 } from '../types.js';
 
@@ -159,7 +161,7 @@ function checkShapes(
 
 /** Checks an operation record's command bytes and outcome. */
 function checkOperationRecord(record: AllocDbSnapshot['operations'][number], path: string): void {
-  let kind: string;
+  let kind: CommandKind;
   try {
     const command = decodeCommand(record.command);
     if (!bytesEqual(encodeCommand(command), record.command)) {
@@ -180,6 +182,12 @@ function checkOperationRecord(record: AllocDbSnapshot['operations'][number], pat
     throw new SnapshotError(
       'invalid_operation_record',
       `${path} records ${outcome.resultCode}, which is never recorded`,
+    );
+  }
+  if (!(RESULT_CODES_BY_KIND[kind] as readonly ResultCode[]).includes(outcome.resultCode)) {
+    throw new SnapshotError(
+      'invalid_operation_record',
+      `${path} records ${outcome.resultCode}, which a ${kind} cannot answer`,
     );
   }
   const present = [outcome.reservationId, outcome.leaseEpoch, outcome.deadlineSlot].filter(

@@ -19,10 +19,14 @@ import type {
   ApplyContext,
   ClientDisposition,
   ClientRequest,
+  ClientRequestOf,
   Command,
+  CommandKind,
+  CommandOf,
   DueExpiration,
   OperationRecord,
   Outcome,
+  OutcomeOf,
   ReservationLookup,
   ReservationMember,
   ResourceRecord,
@@ -111,12 +115,17 @@ export class AllocDb {
    * Applies a client request: slot pre-check, order check, retirement, dedupe on
    * `operationId`, operation-table check, execution, recording, invariants (allocdb-core.md,
    * "Client path"). Throws InvalidRequestError for malformed input and ApplyOrderError for an
-   * LSN or slot out of order, in both cases changing nothing.
+   * LSN or slot out of order, in both cases changing nothing. The outcome's type follows the
+   * command's kind (`OutcomeOf<'reserve'>` for a reserve).
    */
-  applyClient(context: ApplyContext, request: ClientRequest): Outcome {
+  applyClient<K extends CommandKind>(
+    context: ApplyContext,
+    request: ClientRequestOf<K>,
+  ): OutcomeOf<K> {
     validateApplyContext(context);
     validateClientRequest(request);
-    return this.applyValidatedClient(context.lsn, context.requestSlot, request);
+    // Sound: a command of kind K answers only ResultCodeOf<K> (RESULT_CODES_BY_KIND).
+    return this.applyValidatedClient(context.lsn, context.requestSlot, request) as OutcomeOf<K>;
   }
 
   /**
@@ -166,10 +175,13 @@ export class AllocDb {
    * the command's own slot pre-check, order check, retirement, execution, invariants. No
    * dedupe, no operation record.
    */
-  applyInternal(context: ApplyContext, command: Command): Outcome {
+  applyInternal<K extends CommandKind>(
+    context: ApplyContext,
+    command: CommandOf<K> & { readonly kind: K },
+  ): OutcomeOf<K> {
     validateApplyContext(context);
     validateCommand(command);
-    return this.applyValidatedInternal(context.lsn, context.requestSlot, command);
+    return this.applyValidatedInternal(context.lsn, context.requestSlot, command) as OutcomeOf<K>;
   }
 
   /**

@@ -32,9 +32,12 @@ import type { QuotaDb } from '../state-machine/quota-db.js';
 import type {
   BucketRecord,
   ClientRequest,
+  ClientRequestOf,
   Command,
+  CommandKind,
   OperationRecord,
   Outcome,
+  OutcomeOf,
   QuotaDbMetrics,
 } from '../types.js';
 import { validateClientRequest } from '../validate.js';
@@ -52,7 +55,8 @@ export interface QuotaEngineOpenOptions {
   readonly clock?: () => bigint;
 }
 
-export type SubmitResult = DurableSubmitResult<Outcome>;
+/** `{ lsn, requestSlot, outcome, fromRetryCache }`; `O` narrows the outcome (`OutcomeOf<K>`). */
+export type SubmitResult<O extends Outcome = Outcome> = DurableSubmitResult<O>;
 
 export interface BalanceReadOptions extends ReadOptions {
   /** The slot to show the balance at; default: the engine's current slot (its clock). */
@@ -154,15 +158,22 @@ export class QuotaEngine {
   /**
    * Submits a client request through group commit. Resolves once the command is durable and
    * applied; domain failures (`insufficient_funds`, …) are outcomes. Rejects with
-   * `SubmissionError`.
+   * `SubmissionError`. The outcome's type follows the command's kind (`OutcomeOf<'debit'>` for a
+   * debit).
    */
-  submit(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
-    return this.core.submit(request, options);
+  submit<K extends CommandKind>(
+    request: ClientRequestOf<K>,
+    options?: SubmitOptions,
+  ): Promise<SubmitResult<OutcomeOf<K>>> {
+    return this.core.submit(request, options) as Promise<SubmitResult<OutcomeOf<K>>>;
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
-  submitSync(request: ClientRequest, options?: SubmitOptions): SubmitResult {
-    return this.core.submitSync(request, options);
+  submitSync<K extends CommandKind>(
+    request: ClientRequestOf<K>,
+    options?: SubmitOptions,
+  ): SubmitResult<OutcomeOf<K>> {
+    return this.core.submitSync(request, options) as SubmitResult<OutcomeOf<K>>;
   }
 
   /**
