@@ -87,4 +87,5 @@ export {
   validateApplyContext,
   validateClientRequest,
   validateCommand,
+  validateSubmission,
 } from './validate.js';

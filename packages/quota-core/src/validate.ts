@@ -1,7 +1,7 @@
 /**
  * Boundary validation: anything that is not a well-formed request or command throws an
- * InvalidRequestError before any state is touched. That includes the two rules quota-core.md
- * puts at the boundary (a debit of zero and an initial balance above the limit never reach the
+ * InvalidRequestError before any state is touched. That includes the two boundary rules of
+ * docs/quota-core.md (a debit of zero and an initial balance above the limit never reach the
  * log) and keys a request or command does not have (`unknown_field`, with a "did you mean" for
  * the likely typo). Domain answers (an unknown bucket, a balance too low) are not validation
  * failures: the state machine answers them as outcomes.

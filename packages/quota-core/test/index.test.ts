@@ -29,6 +29,7 @@ describe('public API', () => {
       'InvariantViolation',
       'COMMAND_KINDS',
       'RESULT_CODES',
+      'RESULT_CODES_BY_KIND',
       'DEFAULT_CONFIG',
       'SubmissionError',
       'RecoveryError',
