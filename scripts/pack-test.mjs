@@ -16,7 +16,9 @@
 //   (require(esm): Node ≥ 20.19 / ≥ 22.12) and import()ed from one;
 // - the README's CommonJS example (the block after `<!-- pack-test: commonjs -->`) runs as a
 //   CommonJS .js file; a package whose root entry has `default` must have one;
-// - each declared bin runs with --help through `npx`.
+// - each declared bin runs with --help through `npx`;
+// - every marked README example typechecks as strict TypeScript against the installed tarball's
+//   declarations (`typecheckReadmeExamples`).
 // Usage: node scripts/pack-test.mjs [package-directory-name ...]   (default: every package)
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -46,6 +48,84 @@ const packages = workspace.filter(
 
 const run = (cmd, args, cwd) =>
   execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+
+// ---------------------------------------------------------------------------------------------
+// The README examples as TypeScript: what a user who pastes one into a `.ts` file gets.
+
+const MARKER = '<!-- pack-test: example -->';
+
+/** Every code block after a `<!-- pack-test: example -->` marker, in order. */
+function markedExamples(readme) {
+  const blocks = [];
+  for (let at = readme.indexOf(MARKER); at >= 0; at = readme.indexOf(MARKER, at + 1)) {
+    const match = /```(?:js|javascript|mjs|ts|typescript|mts)\n([\s\S]*?)```/.exec(
+      readme.slice(at),
+    );
+    if (!match) throw new Error(`no code block after the ${MARKER} at offset ${at}`);
+    blocks.push(match[1]);
+  }
+  return blocks;
+}
+
+/** The TypeScript and Node typings this repository builds with, so users' checks match ours. */
+function typescriptVersions() {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  return [
+    `typescript@${manifest.devDependencies.typescript}`,
+    `@types/node@${manifest.devDependencies['@types/node']}`,
+  ];
+}
+
+/**
+ * Typechecks every marked example of `readme` against the package installed in `project` (its
+ * own `.d.ts`, as published): installs TypeScript there from npm, writes each example as
+ * `readme-example-N.mts`, and runs `tsc --noEmit` with `strict` (library files checked too).
+ * Throws with the compiler's output when an example does not typecheck. Returns the count.
+ */
+function typecheckReadmeExamples(project, readme) {
+  const blocks = markedExamples(readme);
+  if (blocks.length === 0) throw new Error(`README.md has no ${MARKER} block to typecheck`);
+  run(
+    'npm',
+    [
+      'install',
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      ...typescriptVersions(),
+    ],
+    project,
+  );
+  const files = blocks.map((code, i) => {
+    const file = `readme-example-${i + 1}.mts`;
+    writeFileSync(join(project, file), code);
+    return file;
+  });
+  const tsconfig = {
+    compilerOptions: {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      target: 'ES2022',
+      lib: ['ES2022'],
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      types: ['node'],
+    },
+    files,
+  };
+  writeFileSync(join(project, 'tsconfig.readme.json'), JSON.stringify(tsconfig, null, 2));
+  const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
+  try {
+    run('node', [tsc, '-p', 'tsconfig.readme.json'], project);
+  } catch (error) {
+    throw new Error(
+      `a README example does not typecheck (strict TypeScript):\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+    );
+  }
+  return blocks.length;
+}
 
 let failures = 0;
 function fail(what, message) {
@@ -261,6 +341,11 @@ for (const { dir, manifest } of packages) {
       );
     }
     for (const bin of bins) console.log(`  npx ${bin} --help: ok`);
+    const typechecked = typecheckReadmeExamples(
+      project,
+      readFileSync(join(dir, 'README.md'), 'utf8'),
+    );
+    console.log(`    (${typechecked} README example(s) typecheck as strict TypeScript)`);
   } catch (error) {
     fail(manifest.name, `${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
   } finally {

@@ -1,5 +1,6 @@
 import { DEFAULT_CONFIG, MAX_TABLE_CAPACITY, U64_MAX } from './constants.js';
 import { ConfigError } from './errors.js';
+import { findUnknownKey, missingKeys, quoteKey, unknownKeyHint } from './runtime/known-keys.js';
 
 /** Capacities and windows of one allocator shard, fixed at open. */
 export interface AllocDbConfig {
@@ -28,6 +29,19 @@ export interface DerivedConfig {
   /** maxTtlSlots + 1. */
   readonly wheelBuckets: bigint;
 }
+
+/** Every field, in the spec's order. */
+const CONFIG_FIELDS: readonly (keyof AllocDbConfig)[] = [
+  'shardId',
+  'maxResources',
+  'maxReservations',
+  'maxBundleSize',
+  'maxOperations',
+  'maxTtlSlots',
+  'maxClientRetryWindowSlots',
+  'reservationHistoryWindowSlots',
+  'maxExpirationBucketLen',
+];
 
 const COUNT_FIELDS = [
   'maxResources',
@@ -69,15 +83,42 @@ function checkShapes(config: Record<string, unknown>): void {
   }
 }
 
+/** Throws `unknown_field`, with a "did you mean", for a key that is not a config field. */
+function refuseUnknownField(config: object): void {
+  const key = findUnknownKey(config, CONFIG_FIELDS);
+  if (key === undefined) return;
+  throw new ConfigError(
+    'unknown_field',
+    key.length > 64 ? `${key.slice(0, 64)}…` : key,
+    `${quoteKey(key)} is not a config field; ${unknownKeyHint(key, CONFIG_FIELDS)}`,
+  );
+}
+
 /**
- * Validates a config and returns its derived values. Order: first every field's type and range
- * (`invalid_value`: the spec's rules cannot be evaluated on values of the wrong type), then the
- * spec's eleven rules in their order, then this implementation's table size limit
- * (`capacity_too_large`). The first failure throws a ConfigError naming the field.
+ * Validates a config and returns its derived values. Order: the config's keys (`unknown_field`
+ * for a key that is not a field, then `missing_field` for absent fields: a config built without
+ * `resolveConfig` lacks most of them), every field's type and range (`invalid_value`: the
+ * spec's rules cannot be evaluated on values of the wrong type), the spec's eleven rules in
+ * their order, then this implementation's table size limit (`capacity_too_large`). The first
+ * failure throws a ConfigError naming the field.
  */
 export function validateConfig(config: AllocDbConfig): DerivedConfig {
   if (typeof config !== 'object' || config === null) {
-    throw new ConfigError('invalid_value', 'config', 'must be an object');
+    throw new ConfigError(
+      'invalid_value',
+      'config',
+      'must be an object; build one with resolveConfig({ ... }), which fills the defaults',
+    );
+  }
+  refuseUnknownField(config);
+  const missing = missingKeys(config as unknown as Record<string, unknown>, CONFIG_FIELDS);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'missing_field',
+      missing.length === 1 ? missing[0]! : 'config',
+      `config is missing ${missing.join(', ')}: pass resolveConfig({ ... }) the fields you want ` +
+        'to set, and it fills the defaults of the others',
+    );
   }
   checkShapes(config as unknown as Record<string, unknown>);
 
@@ -88,13 +129,17 @@ export function validateConfig(config: AllocDbConfig): DerivedConfig {
     }
   }
   if (config.maxBundleSize > config.maxResources) {
-    throw new ConfigError('bundle_size_too_large', 'maxBundleSize', 'exceeds maxResources');
+    throw new ConfigError(
+      'bundle_size_too_large',
+      'maxBundleSize',
+      `${config.maxBundleSize} exceeds maxResources ${config.maxResources}`,
+    );
   }
   if (config.reservationHistoryWindowSlots > config.maxTtlSlots) {
     throw new ConfigError(
       'history_window_too_large',
       'reservationHistoryWindowSlots',
-      'exceeds maxTtlSlots',
+      `${config.reservationHistoryWindowSlots} exceeds maxTtlSlots ${config.maxTtlSlots}`,
     );
   }
   const operationWindowSlots = config.maxTtlSlots + config.maxClientRetryWindowSlots;
@@ -109,7 +154,7 @@ export function validateConfig(config: AllocDbConfig): DerivedConfig {
     throw new ConfigError(
       'bucket_capacity_too_large',
       'maxExpirationBucketLen',
-      'exceeds maxReservations',
+      `${config.maxExpirationBucketLen} exceeds maxReservations ${config.maxReservations}`,
     );
   }
   if (config.maxTtlSlots + 1n > U64_MAX) {
@@ -132,9 +177,68 @@ export function validateConfig(config: AllocDbConfig): DerivedConfig {
   return { operationWindowSlots, memberCapacity, wheelBuckets: config.maxTtlSlots + 1n };
 }
 
-/** Fills unspecified fields from `DEFAULT_CONFIG`, validates, and returns a frozen config. */
+const isCapacity = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+const isU64 = (value: unknown): value is bigint =>
+  typeof value === 'bigint' && value >= 0n && value <= U64_MAX;
+const minBigint = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/**
+ * The defaults for a config whose given fields are `given`: `DEFAULT_CONFIG`, except where a
+ * rule ties a field to one the caller gave, where the default shrinks to fit it (a default
+ * never makes the config invalid by itself):
+ * - `maxBundleSize` ≤ `maxResources` (rule 7), and `maxReservations × maxBundleSize` ≤
+ *   `MAX_TABLE_CAPACITY` (the member table);
+ * - `reservationHistoryWindowSlots` ≤ `maxTtlSlots` (rule 8);
+ * - `maxTtlSlots + maxClientRetryWindowSlots` ≤ 2^64 − 1 (rule 9);
+ * - `maxExpirationBucketLen` ≤ `maxReservations` (rule 10).
+ * A given value of the wrong type or range leaves the plain default: validation then names it.
+ */
+function defaultsFor(given: Partial<AllocDbConfig>): AllocDbConfig {
+  const maxResources = isCapacity(given.maxResources)
+    ? given.maxResources
+    : DEFAULT_CONFIG.maxResources;
+  const maxReservations = isCapacity(given.maxReservations)
+    ? given.maxReservations
+    : DEFAULT_CONFIG.maxReservations;
+  const maxTtlSlots = isU64(given.maxTtlSlots) ? given.maxTtlSlots : DEFAULT_CONFIG.maxTtlSlots;
+  return {
+    ...DEFAULT_CONFIG,
+    maxBundleSize: Math.min(
+      DEFAULT_CONFIG.maxBundleSize,
+      maxResources,
+      Math.max(1, Math.floor(MAX_TABLE_CAPACITY / maxReservations)),
+    ),
+    maxClientRetryWindowSlots: minBigint(
+      DEFAULT_CONFIG.maxClientRetryWindowSlots,
+      U64_MAX - maxTtlSlots,
+    ),
+    reservationHistoryWindowSlots: minBigint(
+      DEFAULT_CONFIG.reservationHistoryWindowSlots,
+      maxTtlSlots,
+    ),
+    maxExpirationBucketLen: Math.min(DEFAULT_CONFIG.maxExpirationBucketLen, maxReservations),
+  };
+}
+
+/**
+ * Fills the fields `overrides` leaves out (or sets to undefined) with their defaults, validates,
+ * and returns a frozen config. Defaults follow the fields given (`defaultsFor`): a small
+ * `maxResources` brings a small default `maxBundleSize`, and so on; a field given is never
+ * changed. An unknown key is `unknown_field`, with a "did you mean".
+ */
 export function resolveConfig(overrides: Partial<AllocDbConfig> = {}): AllocDbConfig {
-  const config: AllocDbConfig = Object.freeze({ ...DEFAULT_CONFIG, ...overrides });
-  validateConfig(config);
-  return config;
+  if (typeof overrides !== 'object' || overrides === null) {
+    throw new ConfigError('invalid_value', 'config', 'must be an object of the fields to set');
+  }
+  refuseUnknownField(overrides);
+  const defaults = defaultsFor(overrides);
+  const config: Record<string, unknown> = {};
+  for (const field of CONFIG_FIELDS) {
+    const value = overrides[field];
+    config[field] = value === undefined ? defaults[field] : value;
+  }
+  const resolved = Object.freeze(config) as unknown as AllocDbConfig;
+  validateConfig(resolved);
+  return resolved;
 }

@@ -19,7 +19,9 @@ export type ConfigErrorCode =
   | 'operation_window_too_large'
   | 'bucket_capacity_too_large'
   | 'wheel_too_large'
-  | 'capacity_too_large';
+  | 'capacity_too_large'
+  | 'missing_field'
+  | 'unknown_field';
 
 /** A configuration the state machine cannot run with; `field` names the offending field. */
 export class ConfigError extends AllocDbError {
@@ -36,11 +38,16 @@ export type InvalidRequestErrorCode =
   | 'invalid_type'
   | 'missing_field'
   | 'out_of_range'
-  | 'unknown_command_kind';
+  | 'unknown_command_kind'
+  | 'unknown_field'
+  | 'empty_bundle'
+  | 'duplicate_member';
 
 /**
  * A request or command that fails boundary validation (wrong type, out of range, unknown kind,
- * missing field). Nothing was changed. `field` is a path such as `command.resourceIds[2]`.
+ * missing field, a field its kind does not have; and at the durable engine's submission, a
+ * bundle that is empty or names a resource twice). Nothing was changed. `field` is a path such
+ * as `command.resourceIds[2]`.
  */
 export class InvalidRequestError extends AllocDbError {
   declare readonly code: InvalidRequestErrorCode;

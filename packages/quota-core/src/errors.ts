@@ -11,7 +11,12 @@ import { QuotaDbError } from './runtime/package-error.js';
 // The base class lives in the copied runtime, so that the runtime's own errors extend it too.
 export { QuotaDbError };
 
-export type ConfigErrorCode = 'invalid_value' | 'zero_capacity' | 'capacity_too_large';
+export type ConfigErrorCode =
+  | 'invalid_value'
+  | 'zero_capacity'
+  | 'capacity_too_large'
+  | 'missing_field'
+  | 'unknown_field';
 
 /** A configuration the state machine cannot run with; `field` names the offending field. */
 export class ConfigError extends QuotaDbError {
@@ -30,11 +35,13 @@ export type InvalidRequestErrorCode =
   | 'out_of_range'
   | 'unknown_command_kind'
   | 'zero_debit'
-  | 'initial_balance_above_limit';
+  | 'initial_balance_above_limit'
+  | 'unknown_field';
 
 /**
  * A request or command that fails boundary validation (wrong type, out of range, unknown kind,
- * missing field, a zero debit, an initial balance above the limit). Nothing was changed.
+ * missing field, a field its kind does not have, a zero debit, an initial balance above the
+ * limit). Nothing was changed.
  * `field` is a path such as `command.amount`.
  */
 export class InvalidRequestError extends QuotaDbError {

@@ -28,12 +28,24 @@ export interface DebitCommand {
 
 export type Command = CreateBucketCommand | DebitCommand;
 
-/** A client command with its idempotency key. */
-export interface ClientRequest {
+/** The command of kind `K` (`CommandOf<'debit'>` is `DebitCommand`). */
+export type CommandOf<K extends CommandKind> = Extract<Command, { readonly kind: K }>;
+
+/** A client command with its idempotency key; `C` narrows the command (default: any). */
+export interface ClientRequest<C extends Command = Command> {
   readonly operationId: bigint;
   readonly clientId: bigint;
-  readonly command: Command;
+  readonly command: C;
 }
+
+/**
+ * A client request whose command is of kind `K`. As a parameter type it lets TypeScript infer
+ * `K` from `command.kind` (and check the command's fields exactly), so that `submit` and
+ * `applyClient` return `OutcomeOf<K>`. A request typed only as `ClientRequest` gives `Outcome`.
+ */
+export type ClientRequestOf<K extends CommandKind> = ClientRequest<CommandOf<K>> & {
+  readonly command: { readonly kind: K };
+};
 
 /** Position of a command in the log: assigned by the sequencer (the durable engine). */
 export interface ApplyContext {
@@ -64,13 +76,50 @@ export const RESULT_CODES: readonly ResultCode[] = [
 ];
 
 /**
- * The answer to a command. `bucketId` is present only on `ok` (the bucket created or debited).
- * Outcomes returned by the state machine are frozen.
+ * The answers every client command can get without executing: another command under a live
+ * operation id, a full operation table, a retry window that leaves u64.
  */
-export interface Outcome {
-  readonly resultCode: ResultCode;
-  readonly bucketId?: bigint;
+const UNEXECUTED_CODES = ['operation_conflict', 'operation_table_full', 'slot_overflow'] as const;
+
+/**
+ * The result codes each command kind can answer: `ok`, its own checks' codes, and the answers
+ * without execution. The outcome types are built from this table, the model test checks every
+ * outcome against it, and snapshot restore refuses an operation record whose code its command
+ * cannot have.
+ */
+export const RESULT_CODES_BY_KIND = {
+  create_bucket: ['ok', 'already_exists', 'bucket_table_full', ...UNEXECUTED_CODES],
+  debit: ['ok', 'bucket_not_found', 'insufficient_funds', ...UNEXECUTED_CODES],
+} as const satisfies { readonly [K in CommandKind]: readonly ResultCode[] };
+
+/** The result codes a command of kind `K` can answer. */
+export type ResultCodeOf<K extends CommandKind> = (typeof RESULT_CODES_BY_KIND)[K][number];
+
+/** A successful command: it names the bucket it created or debited. */
+export interface OkOutcome {
+  readonly resultCode: 'ok';
+  readonly bucketId: bigint;
 }
+
+/** Every other outcome: a result code and no bucket id. */
+export interface PlainOutcome<C extends ResultCode = ResultCode> {
+  readonly resultCode: C;
+  readonly bucketId?: undefined;
+}
+
+/**
+ * The answer to a command of kind `K`, a union discriminated by `resultCode`: `ok` is an
+ * `OkOutcome` (with `bucketId`), every other code of the kind a `PlainOutcome`.
+ */
+export type OutcomeOf<K extends CommandKind> =
+  | OkOutcome
+  | PlainOutcome<Exclude<ResultCodeOf<K>, 'ok'>>;
+
+/**
+ * The answer to any command: `OutcomeOf` every kind. `bucketId` is present only on `ok` (the
+ * bucket created or debited). Outcomes returned by the state machine are frozen.
+ */
+export type Outcome = OutcomeOf<CommandKind>;
 
 export interface BucketRecord {
   readonly bucketId: bigint;

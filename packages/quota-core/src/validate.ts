@@ -1,13 +1,76 @@
 /**
  * Boundary validation: anything that is not a well-formed request or command throws an
- * InvalidRequestError before any state is touched. That includes the two rules quota-core.md
- * puts at the boundary: a debit of zero and an initial balance above the limit never reach the
- * log. Domain answers (an unknown bucket, a balance too low) are not validation failures: the
- * state machine answers them as outcomes.
+ * InvalidRequestError before any state is touched. That includes the two boundary rules of
+ * docs/quota-core.md (a debit of zero and an initial balance above the limit never reach the
+ * log) and keys a request or command does not have (`unknown_field`, with a "did you mean" for
+ * the likely typo). Domain answers (an unknown bucket, a balance too low) are not validation
+ * failures: the state machine answers them as outcomes.
  */
 import { U64_MAX, U128_MAX } from './constants.js';
 import { InvalidRequestError } from './errors.js';
-import type { ApplyContext, ClientRequest, Command } from './types.js';
+import {
+  countKeys,
+  findUnknownKey,
+  quoteKey,
+  suggestKey,
+  unknownKeyHint,
+} from './runtime/known-keys.js';
+import {
+  type ApplyContext,
+  type ClientRequest,
+  COMMAND_KINDS,
+  type Command,
+  type CommandKind,
+} from './types.js';
+
+/** The fields of a client request; all required. */
+const REQUEST_FIELDS: readonly (keyof ClientRequest)[] = ['operationId', 'clientId', 'command'];
+
+/** The fields of each command kind, `kind` included; all required. */
+const COMMAND_FIELDS: {
+  readonly [K in CommandKind]: readonly (keyof Extract<Command, { kind: K }>)[];
+} = {
+  create_bucket: ['kind', 'bucketId', 'limit', 'initialBalance', 'refillRatePerSlot'],
+  debit: ['kind', 'bucketId', 'amount'],
+};
+
+/**
+ * Throws `unknown_field` for the first key of `value` outside `fields`, if there is one.
+ * `path` is the object's field path (`command`), undefined for the request itself.
+ */
+function refuseUnknownKey(
+  value: object,
+  fields: readonly string[],
+  path: string | undefined,
+  owner: string,
+): void {
+  const key = findUnknownKey(value, fields);
+  if (key === undefined) return;
+  const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+  throw new InvalidRequestError(
+    'unknown_field',
+    path === undefined ? shown : `${path}.${shown}`,
+    `${owner} has no field ${quoteKey(key)}; ${unknownKeyHint(key, fields)}`,
+  );
+}
+
+/**
+ * The error to throw after `error` interrupted the field checks of an object whose fields are
+ * `fields`: a misspelt field keeps the key count and loses the field (`amout` for `amount`), so
+ * a missing field is reported as the unknown key beside it, with the hint, when there is one.
+ */
+function misspelt(
+  error: unknown,
+  value: object,
+  fields: readonly string[],
+  path: string | undefined,
+  owner: string,
+): unknown {
+  if (error instanceof InvalidRequestError && error.code === 'missing_field') {
+    refuseUnknownKey(value, fields, path, owner);
+  }
+  return error;
+}
 
 function assertObject(value: unknown, field: string): asserts value is Record<string, unknown> {
   if (value === undefined) throw new InvalidRequestError('missing_field', field, 'is required');
@@ -36,16 +99,51 @@ export function assertU128Field(value: unknown, field: string): asserts value is
   assertUnsigned(value, U128_MAX, field, 128);
 }
 
-/** Validates one command: its shape, ranges, and the two boundary rules. */
-export function validateCommand(value: unknown, field = 'command'): asserts value is Command {
-  assertObject(value, field);
-  const kind = value.kind;
+/**
+ * `assertU64Field` / `assertU128Field` for the field `path.name`, building the path string only
+ * when the check fails: validation runs on every submission, and a path per field per command
+ * was most of its cost.
+ */
+function assertU64At(value: unknown, path: string, name: string): asserts value is bigint {
+  if (typeof value !== 'bigint' || value < 0n || value > U64_MAX) {
+    assertUnsigned(value, U64_MAX, `${path}.${name}`, 64);
+  }
+}
+
+function assertU128At(value: unknown, path: string, name: string): asserts value is bigint {
+  if (typeof value !== 'bigint' || value < 0n || value > U128_MAX) {
+    assertUnsigned(value, U128_MAX, `${path}.${name}`, 128);
+  }
+}
+
+/** The fields of a command of kind `kind`; throws when `kind` is missing or not a kind. */
+function commandFields(kind: unknown, field: string): readonly string[] {
+  if (typeof kind === 'string' && Object.hasOwn(COMMAND_FIELDS, kind)) {
+    return COMMAND_FIELDS[kind as CommandKind];
+  }
+  if (kind === undefined) {
+    throw new InvalidRequestError('missing_field', `${field}.kind`, 'is required');
+  }
+  const suggestion = typeof kind === 'string' ? suggestKey(kind, COMMAND_KINDS) : undefined;
+  throw new InvalidRequestError(
+    'unknown_command_kind',
+    `${field}.kind`,
+    `${typeof kind === 'string' ? quoteKey(kind) : typeof kind} is not a command kind; ${
+      suggestion === undefined
+        ? `the kinds are ${COMMAND_KINDS.map((name) => quoteKey(name)).join(', ')}`
+        : `did you mean ${quoteKey(suggestion)}?`
+    }`,
+  );
+}
+
+/** Checks the fields of a command whose kind is known, and the two boundary rules. */
+function checkCommandFields(value: Record<string, unknown>, kind: CommandKind, field: string) {
   switch (kind) {
     case 'create_bucket':
-      assertU128Field(value.bucketId, `${field}.bucketId`);
-      assertU64Field(value.limit, `${field}.limit`);
-      assertU64Field(value.initialBalance, `${field}.initialBalance`);
-      assertU64Field(value.refillRatePerSlot, `${field}.refillRatePerSlot`);
+      assertU128At(value.bucketId, field, 'bucketId');
+      assertU64At(value.limit, field, 'limit');
+      assertU64At(value.initialBalance, field, 'initialBalance');
+      assertU64At(value.refillRatePerSlot, field, 'refillRatePerSlot');
       if (value.initialBalance > value.limit) {
         throw new InvalidRequestError(
           'initial_balance_above_limit',
@@ -55,29 +153,50 @@ export function validateCommand(value: unknown, field = 'command'): asserts valu
       }
       return;
     case 'debit':
-      assertU128Field(value.bucketId, `${field}.bucketId`);
-      assertU64Field(value.amount, `${field}.amount`);
+      assertU128At(value.bucketId, field, 'bucketId');
+      assertU64At(value.amount, field, 'amount');
       if (value.amount === 0n) {
         throw new InvalidRequestError('zero_debit', `${field}.amount`, 'must be at least 1');
       }
       return;
-    default:
-      if (kind === undefined) {
-        throw new InvalidRequestError('missing_field', `${field}.kind`, 'is required');
-      }
-      throw new InvalidRequestError(
-        'unknown_command_kind',
-        `${field}.kind`,
-        `${typeof kind === 'string' ? JSON.stringify(kind) : typeof kind} is not a command kind`,
-      );
   }
 }
 
-/** Validates a client request: operationId and clientId are u128, the command well formed. */
+/**
+ * Validates one command: its shape, ranges, the two boundary rules, and no key its kind does
+ * not have.
+ */
+export function validateCommand(value: unknown, field = 'command'): asserts value is Command {
+  assertObject(value, field);
+  const kind = value.kind;
+  const fields = commandFields(kind, field);
+  const owner = kind as CommandKind;
+  if (countKeys(value) !== fields.length) refuseUnknownKey(value, fields, field, owner);
+  try {
+    checkCommandFields(value, owner, field);
+  } catch (error) {
+    throw misspelt(error, value, fields, field, owner);
+  }
+}
+
+/**
+ * Validates a client request: exactly `operationId` and `clientId` (u128) and a well-formed
+ * `command`.
+ */
 export function validateClientRequest(value: unknown): asserts value is ClientRequest {
   assertObject(value, 'request');
-  assertU128Field(value.operationId, 'operationId');
-  assertU128Field(value.clientId, 'clientId');
+  if (countKeys(value) !== REQUEST_FIELDS.length) {
+    refuseUnknownKey(value, REQUEST_FIELDS, undefined, 'a request');
+  }
+  try {
+    assertU128Field(value.operationId, 'operationId');
+    assertU128Field(value.clientId, 'clientId');
+    if (value.command === undefined) {
+      throw new InvalidRequestError('missing_field', 'command', 'is required');
+    }
+  } catch (error) {
+    throw misspelt(error, value, REQUEST_FIELDS, undefined, 'a request');
+  }
   validateCommand(value.command, 'command');
 }
 

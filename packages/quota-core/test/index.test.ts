@@ -29,6 +29,7 @@ describe('public API', () => {
       'SnapshotError',
       'ApplyOrderError',
       'InvariantViolation',
+      'RESULT_CODES_BY_KIND',
       'SubmissionError',
       'RecoveryError',
       'WalCorruptionError',

@@ -16,6 +16,7 @@ import {
   SnapshotFileError,
   WalIoError,
 } from '../errors.js';
+import { unknownKeyHint } from '../runtime/known-keys.js';
 import { RecordType, type WalFrame } from '../runtime/wal.js';
 import { type DirectoryReport, inspectDirectory } from './inspect.js';
 
@@ -118,7 +119,7 @@ function readConfigFile(path: string): Partial<AllocDbConfig> {
     const type = CONFIG_FIELDS[field as keyof typeof CONFIG_FIELDS];
     if (type === undefined) {
       throw new UsageError(
-        `the config file ${path} has an unknown field '${field}' (the fields are ${Object.keys(CONFIG_FIELDS).join(', ')})`,
+        `the config file ${path} has an unknown field '${field}'; ${unknownKeyHint(field, Object.keys(CONFIG_FIELDS))}`,
       );
     }
     if (type === 'bigint' && (typeof value === 'string' || typeof value === 'number')) {

@@ -24,6 +24,7 @@ import {
 import { Writer } from '../runtime/binary.js';
 import { CommitPipeline } from '../runtime/commit-pipeline.js';
 import { nodeFileSystem } from '../runtime/file-system.js';
+import { countKeys, findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
 import { acquireDirectoryLock, type DirectoryLock } from '../runtime/lock-file.js';
 import { PayloadSlab } from '../runtime/payload-slab.js';
 import { writeSnapshotFile } from '../runtime/snapshot-file.js';
@@ -34,13 +35,16 @@ import { AllocDb } from '../state-machine/alloc-db.js';
 import type {
   AllocDbMetrics,
   ClientRequest,
+  ClientRequestOf,
+  CommandKind,
   OperationRecord,
   Outcome,
+  OutcomeOf,
   ReservationLookup,
   ReservationMember,
   ResourceRecord,
 } from '../types.js';
-import { isClientSubmittable, validateClientRequest } from '../validate.js';
+import { isClientSubmittable, validateSubmission } from '../validate.js';
 import {
   examineDirectory,
   grownConfig,
@@ -128,6 +132,8 @@ export interface AllocDbEngineMetrics {
 }
 
 export type { AllocDbEngineOpenOptions, CheckpointPolicy, EngineSeams, RecoveryStatus };
+
+const SUBMIT_OPTION_KEYS = ['requestSlot', 'strictSlot'] as const;
 
 const CONFLICT: Outcome = Object.freeze({ resultCode: 'operation_conflict' });
 
@@ -410,7 +416,7 @@ export class AllocDbEngine {
     const refused = this.pipeline.refusal();
     if (refused !== undefined) throw refused;
     try {
-      validateClientRequest(request);
+      validateSubmission(request);
     } catch (error) {
       throw invalid((error as Error).message, error);
     }
@@ -420,6 +426,14 @@ export class AllocDbEngine {
     const requestedSlot = options?.requestSlot;
     if (requestedSlot !== undefined && !isU64(requestedSlot)) {
       throw invalid(`requestSlot must be a u64 bigint, got ${String(requestedSlot)}`);
+    }
+    if (options !== undefined && countKeys(options) > 0) {
+      const unknown = findUnknownKey(options, SUBMIT_OPTION_KEYS);
+      if (unknown !== undefined) {
+        throw invalid(
+          `${quoteKey(unknown)} is not a submit option; ${unknownKeyHint(unknown, SUBMIT_OPTION_KEYS)}`,
+        );
+      }
     }
     const strictSlot = options?.strictSlot ?? false;
     if (typeof strictSlot !== 'boolean') {
@@ -512,9 +526,16 @@ export class AllocDbEngine {
 
   /**
    * Submits a client request through group commit. Resolves once the command is durable and
-   * applied; domain failures (`resource_busy`, …) are outcomes. Rejects with `SubmissionError`.
+   * applied; the outcome's type follows the command's kind (`OutcomeOf<K>`); domain failures (`resource_busy`, …) are outcomes. Rejects with `SubmissionError`.
    */
-  submit(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
+  submit<K extends CommandKind>(
+    request: ClientRequestOf<K>,
+    options?: SubmitOptions,
+  ): Promise<SubmitResult<OutcomeOf<K>>> {
+    return this.submitRequest(request, options) as Promise<SubmitResult<OutcomeOf<K>>>;
+  }
+
+  private submitRequest(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
     let prepared: Prepared;
     try {
       prepared = this.prepare(request, options);
@@ -538,10 +559,13 @@ export class AllocDbEngine {
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
-  submitSync(request: ClientRequest, options?: SubmitOptions): SubmitResult {
+  submitSync<K extends CommandKind>(
+    request: ClientRequestOf<K>,
+    options?: SubmitOptions,
+  ): SubmitResult<OutcomeOf<K>> {
     const [result] = this.submitBatchSync([request], options);
     if (result instanceof SubmissionError) throw result;
-    return result!;
+    return result as SubmitResult<OutcomeOf<K>>;
   }
 
   /**

@@ -7,12 +7,13 @@ import { RecordType } from '../runtime/wal.js';
 import type { AllocDb } from '../state-machine/alloc-db.js';
 import type { ClientRequest, Command, Outcome } from '../types.js';
 
-export interface SubmitResult {
+/** `{ lsn, requestSlot, outcome, fromRetryCache }`; `O` narrows the outcome (`OutcomeOf<K>`). */
+export interface SubmitResult<O extends Outcome = Outcome> {
   /** LSN of the command; for an answer from the retry cache, the LSN of the original. */
   readonly lsn: bigint;
   /** The request slot the command ran at (for a cached answer: the slot it was looked up at). */
   readonly requestSlot: bigint;
-  readonly outcome: Outcome;
+  readonly outcome: O;
   /** True when the answer is a stored outcome: the command did not execute again. */
   readonly fromRetryCache: boolean;
 }

@@ -16,6 +16,7 @@ import {
   MAX_COMMAND_BYTES_LIMIT,
 } from '../constants.js';
 import { ConfigError } from '../errors.js';
+import { findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
 
 /** Automatic checkpoints: after this many frames or bytes of log since the last one. */
 export interface CheckpointPolicy {
@@ -64,6 +65,30 @@ export interface ResolvedEngineOptions {
   readonly checkpointPolicy: CheckpointPolicy | undefined;
 }
 
+const OPEN_OPTION_KEYS = ['dir', 'config', 'engine', 'clock', 'allowCapacityGrowth'] as const;
+const ENGINE_OPTION_KEYS = [
+  'maxSubmissionQueue',
+  'maxBatch',
+  'maxCommandBytes',
+  'maxSnapshotBytes',
+  'slotDurationMs',
+  'maxExpirationsPerTick',
+  'checkpointPolicy',
+] as const;
+const CHECKPOINT_POLICY_KEYS = ['everyFrames', 'everyBytes'] as const;
+
+/** Refuses a key of `value` that `known` does not list, naming it with a "did you mean". */
+function refuseUnknownKeys(value: object, known: readonly string[], path: string): void {
+  const key = findUnknownKey(value, known);
+  if (key === undefined) return;
+  const field = path === '' ? key : `${path}.${key}`;
+  throw new ConfigError(
+    'unknown_field',
+    field,
+    `${quoteKey(key)} is not ${path === '' ? 'an open option' : `a field of ${path}`}; ${unknownKeyHint(key, known)}`,
+  );
+}
+
 /** `value`, if it is an integer from 1 to `max`; otherwise a ConfigError naming `field`. */
 export function positiveInteger(
   value: unknown,
@@ -98,6 +123,7 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
     throw new ConfigError('invalid_value', 'engine', 'must be an object of engine options');
   }
   const given = options ?? {};
+  refuseUnknownKeys(given, ENGINE_OPTION_KEYS, 'engine');
   const policy = given.checkpointPolicy;
   if (policy !== undefined) {
     if (!isPlainObject(policy)) {
@@ -107,6 +133,7 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
         'must be an object { everyFrames?, everyBytes? }',
       );
     }
+    refuseUnknownKeys(policy, CHECKPOINT_POLICY_KEYS, 'engine.checkpointPolicy');
     if (policy.everyFrames !== undefined)
       positiveInteger(policy.everyFrames, 'engine.checkpointPolicy.everyFrames');
     if (policy.everyBytes !== undefined)
@@ -144,6 +171,7 @@ export function checkOpenOptions(options: unknown): AllocDbEngineOpenOptions {
   if (!isPlainObject(options)) {
     throw new ConfigError('invalid_value', 'options', 'AllocDbEngine.open needs { dir, config? }');
   }
+  refuseUnknownKeys(options, OPEN_OPTION_KEYS, '');
   const { dir, config, clock, allowCapacityGrowth } = options;
   if (typeof dir !== 'string' || dir === '') {
     throw new ConfigError(

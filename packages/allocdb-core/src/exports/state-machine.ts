@@ -12,4 +12,5 @@ export {
   validateApplyContext,
   validateClientRequest,
   validateCommand,
+  validateSubmission,
 } from '../validate.js';

@@ -4,6 +4,8 @@
  *
  *   u16 schema version
  *   u64 lastAppliedLsn, u64 lastRequestSlot, u128 maxRetiredReservationId
+ *                            (0, 0, 0 while absent: no real LSN or reservation id is 0, so
+ *                            LSN 0 means "no command yet", and then the slot must be 0 too)
  *   u32 n, n × resource      u128 id, u8 state, u64 version, u8 has-reservation, [u128 id]
  *   u32 n, n × reservation   u128 id, u128 resourceId, u128 holderId, u64 leaseEpoch, u8 state,
  *                            u64 createdLsn, u64 deadlineSlot, u8 flags (1 releasedLsn,
@@ -52,9 +54,9 @@ const FLAG_RETIRE_AFTER_SLOT = 2;
 export function encodeSnapshotBody(snapshot: AllocDbSnapshot): Uint8Array {
   const writer = new Writer(1024);
   writer.u16(SNAPSHOT_SCHEMA_VERSION);
-  writer.u64(snapshot.lastAppliedLsn);
-  writer.u64(snapshot.lastRequestSlot);
-  writer.u128(snapshot.maxRetiredReservationId);
+  writer.u64(snapshot.lastAppliedLsn ?? 0n);
+  writer.u64(snapshot.lastRequestSlot ?? 0n);
+  writer.u128(snapshot.maxRetiredReservationId ?? 0n);
 
   writer.u32(snapshot.resources.length);
   for (const record of snapshot.resources) {
@@ -198,14 +200,16 @@ function readOperation(reader: Reader): OperationRecord {
   const length = reader.u32('command length');
   const command = reader.bytesCopy(length, 'command');
   const resultCode = readEnum(reader, RESULT_CODES, 'result code');
-  let outcome: Outcome = { resultCode };
+  // Typed as read; restore checks that the code and the fields fit the recorded command's kind
+  // (checkOperationRecord) before the record is used.
+  let outcome = { resultCode } as Outcome;
   if (readFlags(reader, 1, 'has-result-fields') === 1) {
     outcome = {
       resultCode,
       reservationId: reader.u128('reservationId'),
       leaseEpoch: reader.u64('leaseEpoch'),
       deadlineSlot: reader.u64('deadlineSlot'),
-    };
+    } as Outcome;
   }
   return {
     operationId,
@@ -254,7 +258,15 @@ export function decodeSnapshotBody(bytes: Uint8Array, config: AllocDbConfig): Al
       );
     }
     const lastAppliedLsn = reader.u64('lastAppliedLsn');
+    const slotAt = reader.offset;
     const lastRequestSlot = reader.u64('lastRequestSlot');
+    if (lastAppliedLsn === 0n && lastRequestSlot !== 0n) {
+      throw new SnapshotError(
+        'watermark_inconsistent',
+        `lastRequestSlot ${lastRequestSlot} with lastAppliedLsn 0 (no command applied)`,
+        slotAt,
+      );
+    }
     const maxRetiredReservationId = reader.u128('maxRetiredReservationId');
     const resources = readList(reader, config.maxResources, RESOURCE_MIN_BYTES, 'resources', () =>
       readResource(reader),
@@ -285,9 +297,9 @@ export function decodeSnapshotBody(bytes: Uint8Array, config: AllocDbConfig): Al
     );
     reader.expectEnd('snapshot body');
     return {
-      lastAppliedLsn,
-      lastRequestSlot,
-      maxRetiredReservationId,
+      // 0 is never a real LSN nor a reservation id (ids are (shardId << 64) | LSN): it is "absent".
+      ...(lastAppliedLsn === 0n ? {} : { lastAppliedLsn, lastRequestSlot }),
+      ...(maxRetiredReservationId === 0n ? {} : { maxRetiredReservationId }),
       resources,
       reservations,
       members,

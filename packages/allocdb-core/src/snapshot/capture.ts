@@ -32,10 +32,12 @@ export function captureSnapshot(state: AllocDbState): AllocDbSnapshot {
   const operations: OperationRecord[] = [];
   state.operations.forEach((slot) => operations.push(state.operations.recordAt(slot)));
   operations.sort((a, b) => compareBigint(a.operationId, b.operationId));
+  const { lastAppliedLsn, lastRequestSlot, maxRetiredReservationId } = state;
   return {
-    lastAppliedLsn: state.lastAppliedLsn,
-    lastRequestSlot: state.lastRequestSlot,
-    maxRetiredReservationId: state.maxRetiredReservationId,
+    ...(lastAppliedLsn === undefined || lastRequestSlot === undefined
+      ? {}
+      : { lastAppliedLsn, lastRequestSlot }),
+    ...(maxRetiredReservationId === undefined ? {} : { maxRetiredReservationId }),
     resources,
     reservations: reservationEntries.map(toReservationRecord),
     members,

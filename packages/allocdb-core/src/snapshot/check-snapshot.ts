@@ -11,9 +11,11 @@ import { U64_MAX, U128_MAX } from '../constants.js';
 import { CodecError, SnapshotError } from '../errors.js';
 import {
   type AllocDbSnapshot,
+  type CommandKind,
   RESERVATION_STATES,
   RESOURCE_STATES,
   RESULT_CODES,
+  RESULT_CODES_BY_KIND,
   type ResultCode,
 } from '../types.js';
 
@@ -87,9 +89,11 @@ function checkShapes(
   config: AllocDbConfig,
 ): asserts snapshot is AllocDbSnapshot {
   checkObject(snapshot, 'snapshot');
-  checkU64(snapshot.lastAppliedLsn, 'lastAppliedLsn');
-  checkU64(snapshot.lastRequestSlot, 'lastRequestSlot');
-  checkU128(snapshot.maxRetiredReservationId, 'maxRetiredReservationId');
+  checkOptionalU64(snapshot.lastAppliedLsn, 'lastAppliedLsn');
+  checkOptionalU64(snapshot.lastRequestSlot, 'lastRequestSlot');
+  if (snapshot.maxRetiredReservationId !== undefined) {
+    checkU128(snapshot.maxRetiredReservationId, 'maxRetiredReservationId');
+  }
   const { resources, reservations, members, operations, expirationWheel } = snapshot;
   checkArray(resources, 'resources');
   checkArray(reservations, 'reservations');
@@ -157,7 +161,7 @@ function checkShapes(
 
 /** Checks an operation record's command bytes and outcome. */
 function checkOperationRecord(record: AllocDbSnapshot['operations'][number], path: string): void {
-  let kind: string;
+  let kind: CommandKind;
   try {
     const command = decodeCommand(record.command);
     if (!bytesEqual(encodeCommand(command), record.command)) {
@@ -180,6 +184,12 @@ function checkOperationRecord(record: AllocDbSnapshot['operations'][number], pat
       `${path} records ${outcome.resultCode}, which is never recorded`,
     );
   }
+  if (!(RESULT_CODES_BY_KIND[kind] as readonly ResultCode[]).includes(outcome.resultCode)) {
+    throw new SnapshotError(
+      'invalid_operation_record',
+      `${path} records ${outcome.resultCode}, which a ${kind} cannot answer`,
+    );
+  }
   const present = [outcome.reservationId, outcome.leaseEpoch, outcome.deadlineSlot].filter(
     (field) => field !== undefined,
   ).length;
@@ -193,6 +203,43 @@ function checkOperationRecord(record: AllocDbSnapshot['operations'][number], pat
   }
 }
 
+function inconsistent(message: string): never {
+  throw new SnapshotError('watermark_inconsistent', message);
+}
+
+/**
+ * The watermarks are absent until first set: `lastAppliedLsn` and `lastRequestSlot` together
+ * (no command applied yet), `maxRetiredReservationId` until the first retirement. A present
+ * watermark is a real value (LSNs start at 1), and records or a retirement need a command.
+ */
+function checkWatermarkPresence(snapshot: AllocDbSnapshot): void {
+  const { lastAppliedLsn, lastRequestSlot, maxRetiredReservationId } = snapshot;
+  if ((lastAppliedLsn === undefined) !== (lastRequestSlot === undefined)) {
+    inconsistent('lastAppliedLsn and lastRequestSlot must be both present or both absent');
+  }
+  if (lastAppliedLsn === 0n) {
+    inconsistent(
+      'lastAppliedLsn 0 is not an LSN (LSNs start at 1); leave both watermarks out when no command was applied',
+    );
+  }
+  if (maxRetiredReservationId === 0n) {
+    inconsistent(
+      'maxRetiredReservationId 0 is not a reservation id; leave it out when none retired',
+    );
+  }
+  if (
+    lastAppliedLsn === undefined &&
+    (snapshot.resources.length > 0 ||
+      snapshot.reservations.length > 0 ||
+      snapshot.members.length > 0 ||
+      snapshot.operations.length > 0 ||
+      snapshot.expirationWheel.length > 0 ||
+      maxRetiredReservationId !== undefined)
+  ) {
+    inconsistent('records or a retired watermark exist but no command was ever applied');
+  }
+}
+
 /** Every check that precedes rebuilding the tables; see the module comment. */
 export function checkSnapshot(
   snapshot: unknown,
@@ -201,7 +248,11 @@ export function checkSnapshot(
 ): asserts snapshot is AllocDbSnapshot {
   checkShapes(snapshot, config);
   const { resources, reservations, members, operations, expirationWheel } = snapshot;
-  const { lastAppliedLsn, lastRequestSlot, maxRetiredReservationId } = snapshot;
+  const { maxRetiredReservationId } = snapshot;
+  checkWatermarkPresence(snapshot);
+  // Absent watermarks compare as 0 below: with no command applied there is no record to compare.
+  const lastAppliedLsn = snapshot.lastAppliedLsn ?? 0n;
+  const lastRequestSlot = snapshot.lastRequestSlot ?? 0n;
 
   checkCapacity(resources.length, config.maxResources, 'resources');
   checkCapacity(reservations.length, config.maxReservations, 'reservations');
@@ -269,7 +320,7 @@ export function checkSnapshot(
   });
 
   if (
-    maxRetiredReservationId !== 0n &&
+    maxRetiredReservationId !== undefined &&
     (maxRetiredReservationId >> 64n !== config.shardId ||
       (maxRetiredReservationId & U64_MAX) === 0n ||
       (maxRetiredReservationId & U64_MAX) > lastAppliedLsn)

@@ -27,7 +27,7 @@ function broken(message: string): never {
 
 function freezeOutcome(outcome: Outcome): Outcome {
   return outcome.reservationId === undefined
-    ? Object.freeze({ resultCode: outcome.resultCode })
+    ? (Object.freeze({ resultCode: outcome.resultCode }) as Outcome)
     : Object.freeze({
         resultCode: outcome.resultCode,
         reservationId: outcome.reservationId,

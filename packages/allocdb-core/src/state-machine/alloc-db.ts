@@ -19,10 +19,14 @@ import type {
   ApplyContext,
   ClientDisposition,
   ClientRequest,
+  ClientRequestOf,
   Command,
+  CommandKind,
+  CommandOf,
   DueExpiration,
   OperationRecord,
   Outcome,
+  OutcomeOf,
   ReservationLookup,
   ReservationMember,
   ResourceRecord,
@@ -84,18 +88,21 @@ export class AllocDb {
     return this.state.config;
   }
 
-  /** LSN of the last applied command (0 before the first). */
-  get lastAppliedLsn(): bigint {
+  /** LSN of the last applied command; undefined before the first. */
+  get lastAppliedLsn(): bigint | undefined {
     return this.state.lastAppliedLsn;
   }
 
-  /** Request slot of the last applied command (0 before the first). */
-  get lastRequestSlot(): bigint {
+  /** Request slot of the last applied command; undefined before the first. */
+  get lastRequestSlot(): bigint | undefined {
     return this.state.lastRequestSlot;
   }
 
-  /** The retired-lookup watermark: the largest reservation id ever retired (0 if none). */
-  get maxRetiredReservationId(): bigint {
+  /**
+   * The retired-lookup watermark: the largest reservation id ever retired; undefined before the
+   * first retirement (and then no absent id reads as retired).
+   */
+  get maxRetiredReservationId(): bigint | undefined {
     return this.state.maxRetiredReservationId;
   }
 
@@ -108,12 +115,17 @@ export class AllocDb {
    * Applies a client request: slot pre-check, order check, retirement, dedupe on
    * `operationId`, operation-table check, execution, recording, invariants (allocdb-core.md,
    * "Client path"). Throws InvalidRequestError for malformed input and ApplyOrderError for an
-   * LSN or slot out of order, in both cases changing nothing.
+   * LSN or slot out of order, in both cases changing nothing. The outcome's type follows the
+   * command's kind (`OutcomeOf<'reserve'>` for a reserve).
    */
-  applyClient(context: ApplyContext, request: ClientRequest): Outcome {
+  applyClient<K extends CommandKind>(
+    context: ApplyContext,
+    request: ClientRequestOf<K>,
+  ): OutcomeOf<K> {
     validateApplyContext(context);
     validateClientRequest(request);
-    return this.applyValidatedClient(context.lsn, context.requestSlot, request);
+    // Sound: a command of kind K answers only ResultCodeOf<K> (RESULT_CODES_BY_KIND).
+    return this.applyValidatedClient(context.lsn, context.requestSlot, request) as OutcomeOf<K>;
   }
 
   /**
@@ -163,10 +175,13 @@ export class AllocDb {
    * the command's own slot pre-check, order check, retirement, execution, invariants. No
    * dedupe, no operation record.
    */
-  applyInternal(context: ApplyContext, command: Command): Outcome {
+  applyInternal<K extends CommandKind>(
+    context: ApplyContext,
+    command: CommandOf<K> & { readonly kind: K },
+  ): OutcomeOf<K> {
     validateApplyContext(context);
     validateCommand(command);
-    return this.applyValidatedInternal(context.lsn, context.requestSlot, command);
+    return this.applyValidatedInternal(context.lsn, context.requestSlot, command) as OutcomeOf<K>;
   }
 
   /**
@@ -263,9 +278,11 @@ export class AllocDb {
       }
       return { status: 'found', reservation: toReservationRecord(entry) };
     }
+    const watermark = state.maxRetiredReservationId;
     if (
-      reservationId >> RESERVATION_ID_SHARD_SHIFT === state.config.shardId &&
-      reservationId <= state.maxRetiredReservationId
+      watermark !== undefined &&
+      reservationId <= watermark &&
+      reservationId >> RESERVATION_ID_SHARD_SHIFT === state.config.shardId
     ) {
       return LOOKUP_RETIRED;
     }
@@ -310,11 +327,14 @@ export class AllocDb {
     return this.state.wheel.backlog(slot);
   }
 
-  /** How many slots `now` is ahead of the last applied request slot (0 if not ahead). */
+  /**
+   * How many slots `now` is ahead of the last applied request slot (0 if not ahead, and 0 before
+   * the first apply: with nothing applied nothing lags).
+   */
   logicalSlotLag(now: bigint): bigint {
     assertU64Field(now, 'now');
     const last = this.state.lastRequestSlot;
-    return now > last ? now - last : 0n;
+    return last !== undefined && now > last ? now - last : 0n;
   }
 
   /** Use and capacity of every table, queue and the wheel, and the watermarks. */
@@ -356,19 +376,26 @@ export class AllocDb {
     checkAllInvariants(this.state);
   }
 
-  /** Step 2 and 3: order check, watermarks, retirement. */
+  /**
+   * Step 2 and 3: order check, watermarks, retirement. LSNs start at 1: before the first apply
+   * an LSN must be above 0 (which is how the snapshot body writes "no LSN yet").
+   */
   private advance(lsn: bigint, requestSlot: bigint): void {
     const state = this.state;
-    if (lsn <= state.lastAppliedLsn) {
+    const lastLsn = state.lastAppliedLsn;
+    if (lsn <= (lastLsn ?? 0n)) {
       throw new ApplyOrderError(
         'lsn_not_increasing',
-        `LSN ${lsn} is not above the last applied LSN ${state.lastAppliedLsn}`,
+        lastLsn === undefined
+          ? `LSN ${lsn} is not above 0: LSNs start at 1`
+          : `LSN ${lsn} is not above the last applied LSN ${lastLsn}`,
       );
     }
-    if (requestSlot < state.lastRequestSlot) {
+    const lastSlot = state.lastRequestSlot;
+    if (lastSlot !== undefined && requestSlot < lastSlot) {
       throw new ApplyOrderError(
         'request_slot_decreased',
-        `request slot ${requestSlot} is below the last request slot ${state.lastRequestSlot}`,
+        `request slot ${requestSlot} is below the last request slot ${lastSlot}`,
       );
     }
     state.lastAppliedLsn = lsn;

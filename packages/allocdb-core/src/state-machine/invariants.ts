@@ -42,7 +42,7 @@ function checkResourceShape(state: AllocDbState, resource: ResourceEntry): void 
   }
   // Every command raises a version by at most one and has its own LSN.
   const version = versionOf(resource);
-  if (version < 0n || version > state.lastAppliedLsn) {
+  if (version < 0n || version > (state.lastAppliedLsn ?? 0n)) {
     fail('resource_version', `resource ${resource.resourceId} version ${version}`);
   }
 }
@@ -79,7 +79,9 @@ export function checkReservation(state: AllocDbState, reservation: ReservationEn
   if (id >> 64n !== state.config.shardId || (id & LOW_64_MASK) !== reservation.createdLsn) {
     fail('reservation_id', `${id} is not (shardId << 64) | createdLsn ${reservation.createdLsn}`);
   }
-  if (reservation.createdLsn < 1n || reservation.createdLsn > state.lastAppliedLsn) {
+  const lastAppliedLsn = state.lastAppliedLsn ?? 0n;
+  const lastRequestSlot = state.lastRequestSlot ?? 0n;
+  if (reservation.createdLsn < 1n || reservation.createdLsn > lastAppliedLsn) {
     fail('reservation_created_lsn', `${id} created at ${reservation.createdLsn}`);
   }
   const terminal = isTerminal(lifecycle);
@@ -97,18 +99,14 @@ export function checkReservation(state: AllocDbState, reservation: ReservationEn
   }
   if (
     reservation.releasedLsn !== undefined &&
-    (reservation.releasedLsn < reservation.createdLsn ||
-      reservation.releasedLsn > state.lastAppliedLsn)
+    (reservation.releasedLsn < reservation.createdLsn || reservation.releasedLsn > lastAppliedLsn)
   ) {
     fail('reservation_released_lsn', `${id} released at ${reservation.releasedLsn}`);
   }
-  if (
-    reservation.retireAfterSlot !== undefined &&
-    reservation.retireAfterSlot < state.lastRequestSlot
-  ) {
+  if (reservation.retireAfterSlot !== undefined && reservation.retireAfterSlot < lastRequestSlot) {
     fail(
       'reservation_retire_after',
-      `${id} should have been retired before slot ${state.lastRequestSlot}`,
+      `${id} should have been retired before slot ${lastRequestSlot}`,
     );
   }
   const expectedEpoch =
@@ -180,10 +178,10 @@ function checkMemberTable(state: AllocDbState, reservation: ReservationEntry): v
 function checkOperation(state: AllocDbState, slot: number): void {
   const operations = state.operations;
   const appliedLsn = operations.appliedLsnAt(slot);
-  if (appliedLsn < 1n || appliedLsn > state.lastAppliedLsn) {
+  if (appliedLsn < 1n || appliedLsn > (state.lastAppliedLsn ?? 0n)) {
     fail('operation_applied_lsn', `operation in slot ${slot} applied at ${appliedLsn}`);
   }
-  if (operations.retireAfterSlotAt(slot) < state.lastRequestSlot) {
+  if (operations.retireAfterSlotAt(slot) < (state.lastRequestSlot ?? 0n)) {
     fail('operation_retire_after', `operation in slot ${slot} should have been retired`);
   }
   const outcome = operations.outcomeAt(slot);
@@ -233,11 +231,14 @@ export function checkAfterApply(
 /** The whole-state check. */
 export function checkAllInvariants(state: AllocDbState): void {
   const { config } = state;
+  if ((state.lastAppliedLsn === undefined) !== (state.lastRequestSlot === undefined)) {
+    fail('watermarks', 'lastAppliedLsn and lastRequestSlot must be both set or both unset');
+  }
   const watermark = state.maxRetiredReservationId;
   if (
-    watermark !== 0n &&
+    watermark !== undefined &&
     (watermark >> 64n !== config.shardId ||
-      (watermark & LOW_64_MASK) > state.lastAppliedLsn ||
+      (watermark & LOW_64_MASK) > (state.lastAppliedLsn ?? 0n) ||
       (watermark & LOW_64_MASK) === 0n)
   ) {
     fail('retired_watermark', `watermark ${watermark} is not a past reservation id of this shard`);

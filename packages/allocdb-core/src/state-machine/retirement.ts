@@ -21,7 +21,8 @@ export function retireExpiredRecords(state: AllocDbState, slot: bigint): void {
     }
     reservations.remove(reservationId);
     state.terminalReservations--;
-    if (reservationId > state.maxRetiredReservationId) {
+    const watermark = state.maxRetiredReservationId;
+    if (watermark === undefined || reservationId > watermark) {
       state.maxRetiredReservationId = reservationId;
     }
   }

@@ -66,9 +66,13 @@ export interface AllocDbState {
   readonly wheel: ExpirationWheel<ReservationEntry>;
   readonly reservationRetireQueue: RetireQueue<bigint>;
   readonly operationRetireQueue: RetireQueue<bigint>;
-  lastAppliedLsn: bigint;
-  lastRequestSlot: bigint;
-  maxRetiredReservationId: bigint;
+  /**
+   * The watermarks: absent (undefined) until first set. `lastAppliedLsn` and `lastRequestSlot`
+   * are set together by the first apply; `maxRetiredReservationId` by the first retirement.
+   */
+  lastAppliedLsn: bigint | undefined;
+  lastRequestSlot: bigint | undefined;
+  maxRetiredReservationId: bigint | undefined;
   /** Number of reservations in a terminal state (the reservation retire queue's length). */
   terminalReservations: number;
   /** Source of `ResourceEntry.bundleMark` stamps; not persisted (stamps only compare equal). */
@@ -154,9 +158,9 @@ export function createState(config: AllocDbConfig): AllocDbState {
     // deleted, so each queue never holds more entries than its table.
     reservationRetireQueue: new RetireQueue<bigint>(config.maxReservations),
     operationRetireQueue: new RetireQueue<bigint>(config.maxOperations),
-    lastAppliedLsn: 0n,
-    lastRequestSlot: 0n,
-    maxRetiredReservationId: 0n,
+    lastAppliedLsn: undefined,
+    lastRequestSlot: undefined,
+    maxRetiredReservationId: undefined,
     terminalReservations: 0,
     bundleMarkCounter: 0,
     bundleScratch: new Array<ResourceEntry | undefined>(config.maxBundleSize).fill(undefined),

@@ -30,7 +30,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     .map((c) => ({ kind: 'reserve' as const, ...c })),
   fc
     .record({
-      resourceIds: fc.array(resource, { minLength: 1, maxLength: 3 }),
+      // The engine refuses a bundle that names a resource twice (invalid_request).
+      resourceIds: fc.uniqueArray(resource, { minLength: 1, maxLength: 3 }),
       holderId: holder,
       ttlSlots: fc.bigInt(1n, 6n),
     })

@@ -77,9 +77,10 @@ export class AllocModel {
   resources: ModelResource[] = [];
   reservations: ModelReservation[] = [];
   operations: ModelOperation[] = [];
-  watermark = 0n;
-  lastLsn = 0n;
-  lastSlot = 0n;
+  /** Absent until the first retirement; the LSN and slot until the first apply. */
+  watermark: bigint | undefined = undefined;
+  lastLsn: bigint | undefined = undefined;
+  lastSlot: bigint | undefined = undefined;
   /** Every reservation id ever created (for picking targets in tests). */
   createdIds: bigint[] = [];
 
@@ -102,13 +103,17 @@ export class AllocModel {
   }
 
   private begin(lsn: bigint, slot: bigint): void {
-    if (lsn <= this.lastLsn || slot < this.lastSlot) throw new Error('model: out of order');
+    if (lsn <= (this.lastLsn ?? 0n) || slot < (this.lastSlot ?? 0n)) {
+      throw new Error('model: out of order');
+    }
     this.lastLsn = lsn;
     this.lastSlot = slot;
     const keep: ModelReservation[] = [];
     for (const reservation of this.reservations) {
       if (reservation.retireAfterSlot !== undefined && reservation.retireAfterSlot < slot) {
-        if (reservation.reservationId > this.watermark) this.watermark = reservation.reservationId;
+        if (this.watermark === undefined || reservation.reservationId > this.watermark) {
+          this.watermark = reservation.reservationId;
+        }
       } else {
         keep.push(reservation);
       }
@@ -324,7 +329,9 @@ export class AllocModel {
       const { memberResourceIds: _members, ...record } = reservation;
       return { status: 'found', reservation: record };
     }
-    if (id >> 64n === this.config.shardId && id <= this.watermark) return { status: 'retired' };
+    if (this.watermark !== undefined && id >> 64n === this.config.shardId && id <= this.watermark) {
+      return { status: 'retired' };
+    }
     return { status: 'not_found' };
   }
 

@@ -263,6 +263,21 @@ const cases: [string, string, (s: Mutable) => void][] = [
     },
   ],
   [
+    'a create that records a code only confirm and release can answer',
+    'invalid_operation_record',
+    (s) => {
+      s.operations[0]!.outcome = { resultCode: 'stale_epoch' };
+    },
+  ],
+  [
+    'a reserve that records noop (only expire answers it)',
+    'invalid_operation_record',
+    (s) => {
+      const index = s.operations.findIndex((o) => o.operationId === 10n);
+      s.operations[index]!.outcome = { resultCode: 'noop' };
+    },
+  ],
+  [
     'result fields on a create',
     'invalid_operation_record',
     (s) => {

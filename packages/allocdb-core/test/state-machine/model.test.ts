@@ -12,7 +12,14 @@ import { decodeCommand } from '../../src/codec/command-codec.js';
 import type { AllocDbConfig } from '../../src/config.js';
 import { U64_MAX } from '../../src/constants.js';
 import { AllocDb } from '../../src/state-machine/alloc-db.js';
-import type { ClientDisposition, Command, Outcome, ResultCode } from '../../src/types.js';
+import {
+  type ClientDisposition,
+  type Command,
+  type CommandKind,
+  type Outcome,
+  RESULT_CODES_BY_KIND,
+  type ResultCode,
+} from '../../src/types.js';
 import { AllocModel, commandSignature } from '../model/alloc-model.js';
 import { runs, SEED, THOROUGH } from '../support/thorough.js';
 
@@ -166,11 +173,18 @@ function compareReads(ctx: Context, real: AllocDb): void {
   expect(real.lastAppliedLsn).toBe(model.lastLsn);
   expect(real.lastRequestSlot).toBe(model.lastSlot);
   expect(real.maxRetiredReservationId).toBe(model.watermark);
-  if (model.watermark > maxWatermarkSeen) maxWatermarkSeen = model.watermark;
+  if (model.watermark !== undefined && model.watermark > maxWatermarkSeen) {
+    maxWatermarkSeen = model.watermark;
+  }
   real.checkInvariants();
 }
 
-function record(outcome: Outcome): void {
+function record(outcome: Outcome, kind: CommandKind): void {
+  // The outcome types' promise: a kind answers only its own codes, fields only on a reserve's ok.
+  expect(RESULT_CODES_BY_KIND[kind] as readonly string[]).toContain(outcome.resultCode);
+  expect(outcome.reservationId !== undefined).toBe(
+    outcome.resultCode === 'ok' && (kind === 'reserve' || kind === 'reserve_bundle'),
+  );
   seenCodes.add(outcome.resultCode);
   stepsRun++;
 }
@@ -210,7 +224,7 @@ class ApplyStep implements fc.Command<Context, AllocDb> {
       expected = ctx.model.applyClient(ctx.lsn, ctx.slot, operationId, command);
     }
     expect(actual).toEqual(expected);
-    record(actual);
+    record(actual, command.kind);
     compareReads(ctx, real);
   }
 
@@ -260,7 +274,7 @@ class RetryStep implements fc.Command<Context, AllocDb> {
     );
     expect(commandSignature(previous.command)).toBeTruthy();
     expect(actual).toEqual(expected);
-    record(actual);
+    record(actual, previous.command.kind);
     compareReads(ctx, real);
   }
 

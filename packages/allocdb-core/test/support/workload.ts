@@ -115,8 +115,8 @@ export class WorkloadRunner {
   run(db: AllocDb, steps: readonly WorkloadStep[]): Outcome[] {
     const outcomes: Outcome[] = [];
     for (const step of steps) {
-      const lsn = db.lastAppliedLsn + 1n;
-      const requestSlot = db.lastRequestSlot + step.slotStep;
+      const lsn = (db.lastAppliedLsn ?? 0n) + 1n;
+      const requestSlot = (db.lastRequestSlot ?? 0n) + step.slotStep;
       const command = step.build(this.recent, db.config.shardId);
       const outcome = step.internal
         ? db.applyInternal({ lsn, requestSlot }, command)

@@ -21,6 +21,7 @@ import {
 import { Writer } from '../runtime/binary.js';
 import { CommitPipeline } from '../runtime/commit-pipeline.js';
 import { nodeFileSystem } from '../runtime/file-system.js';
+import { countKeys, findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
 import { acquireDirectoryLock, type DirectoryLock } from '../runtime/lock-file.js';
 import { PayloadSlab } from '../runtime/payload-slab.js';
 import { writeSnapshotFile } from '../runtime/snapshot-file.js';
@@ -31,8 +32,11 @@ import { QuotaDb } from '../state-machine/quota-db.js';
 import type {
   BucketRecord,
   ClientRequest,
+  ClientRequestOf,
+  CommandKind,
   OperationRecord,
   Outcome,
+  OutcomeOf,
   QuotaDbMetrics,
 } from '../types.js';
 import { validateClientRequest } from '../validate.js';
@@ -111,6 +115,8 @@ export interface QuotaEngineMetrics {
 }
 
 export type { CheckpointPolicy, EngineSeams, QuotaEngineOpenOptions, RecoveryStatus };
+
+const SUBMIT_OPTION_KEYS = ['requestSlot', 'strictSlot'] as const;
 
 const CONFLICT: Outcome = Object.freeze({ resultCode: 'operation_conflict' });
 
@@ -398,6 +404,14 @@ export class QuotaEngine {
     if (requestedSlot !== undefined && !isU64(requestedSlot)) {
       throw invalid(`requestSlot must be a u64 bigint, got ${String(requestedSlot)}`);
     }
+    if (options !== undefined && countKeys(options) > 0) {
+      const unknown = findUnknownKey(options, SUBMIT_OPTION_KEYS);
+      if (unknown !== undefined) {
+        throw invalid(
+          `${quoteKey(unknown)} is not a submit option; ${unknownKeyHint(unknown, SUBMIT_OPTION_KEYS)}`,
+        );
+      }
+    }
     const strictSlot = options?.strictSlot ?? false;
     if (typeof strictSlot !== 'boolean') {
       throw invalid(`strictSlot must be true or false, got ${String(strictSlot)}`);
@@ -489,9 +503,16 @@ export class QuotaEngine {
 
   /**
    * Submits a client request through group commit. Resolves once the command is durable and
-   * applied; domain failures (`insufficient_funds`, …) are outcomes. Rejects with `SubmissionError`.
+   * applied; the outcome's type follows the command's kind (`OutcomeOf<K>`); domain failures (`insufficient_funds`, …) are outcomes. Rejects with `SubmissionError`.
    */
-  submit(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
+  submit<K extends CommandKind>(
+    request: ClientRequestOf<K>,
+    options?: SubmitOptions,
+  ): Promise<SubmitResult<OutcomeOf<K>>> {
+    return this.submitRequest(request, options) as Promise<SubmitResult<OutcomeOf<K>>>;
+  }
+
+  private submitRequest(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
     let prepared: Prepared;
     try {
       prepared = this.prepare(request, options);
@@ -515,10 +536,13 @@ export class QuotaEngine {
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
-  submitSync(request: ClientRequest, options?: SubmitOptions): SubmitResult {
+  submitSync<K extends CommandKind>(
+    request: ClientRequestOf<K>,
+    options?: SubmitOptions,
+  ): SubmitResult<OutcomeOf<K>> {
     const [result] = this.submitBatchSync([request], options);
     if (result instanceof SubmissionError) throw result;
-    return result!;
+    return result as SubmitResult<OutcomeOf<K>>;
   }
 
   /**

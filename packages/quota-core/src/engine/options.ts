@@ -15,6 +15,7 @@ import {
   MAX_COMMAND_BYTES_LIMIT,
 } from '../constants.js';
 import { ConfigError } from '../errors.js';
+import { findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
 
 /** Automatic checkpoints: after this many frames or bytes of log since the last one. */
 export interface CheckpointPolicy {
@@ -61,6 +62,29 @@ export interface ResolvedEngineOptions {
   readonly checkpointPolicy: CheckpointPolicy | undefined;
 }
 
+const OPEN_OPTION_KEYS = ['dir', 'config', 'engine', 'clock', 'allowCapacityGrowth'] as const;
+const ENGINE_OPTION_KEYS = [
+  'maxSubmissionQueue',
+  'maxBatch',
+  'maxCommandBytes',
+  'maxSnapshotBytes',
+  'slotDurationMs',
+  'checkpointPolicy',
+] as const;
+const CHECKPOINT_POLICY_KEYS = ['everyFrames', 'everyBytes'] as const;
+
+/** Refuses a key of `value` that `known` does not list, naming it with a "did you mean". */
+function refuseUnknownKeys(value: object, known: readonly string[], path: string): void {
+  const key = findUnknownKey(value, known);
+  if (key === undefined) return;
+  const field = path === '' ? key : `${path}.${key}`;
+  throw new ConfigError(
+    'unknown_field',
+    field,
+    `${quoteKey(key)} is not ${path === '' ? 'an open option' : `a field of ${path}`}; ${unknownKeyHint(key, known)}`,
+  );
+}
+
 /** `value`, if it is an integer from 1 to `max`; otherwise a ConfigError naming `field`. */
 export function positiveInteger(
   value: unknown,
@@ -95,6 +119,7 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
     throw new ConfigError('invalid_value', 'engine', 'must be an object of engine options');
   }
   const given = options ?? {};
+  refuseUnknownKeys(given, ENGINE_OPTION_KEYS, 'engine');
   const policy = given.checkpointPolicy;
   if (policy !== undefined) {
     if (!isPlainObject(policy)) {
@@ -104,6 +129,7 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
         'must be an object { everyFrames?, everyBytes? }',
       );
     }
+    refuseUnknownKeys(policy, CHECKPOINT_POLICY_KEYS, 'engine.checkpointPolicy');
     if (policy.everyFrames !== undefined)
       positiveInteger(policy.everyFrames, 'engine.checkpointPolicy.everyFrames');
     if (policy.everyBytes !== undefined)
@@ -137,6 +163,7 @@ export function checkOpenOptions(options: unknown): QuotaEngineOpenOptions {
   if (!isPlainObject(options)) {
     throw new ConfigError('invalid_value', 'options', 'QuotaEngine.open needs { dir, config? }');
   }
+  refuseUnknownKeys(options, OPEN_OPTION_KEYS, '');
   const { dir, config, clock, allowCapacityGrowth } = options;
   if (typeof dir !== 'string' || dir === '') {
     throw new ConfigError(

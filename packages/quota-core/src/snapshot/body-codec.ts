@@ -111,9 +111,13 @@ function readOperation(reader: Reader): OperationRecord {
   if (resultCode === undefined) {
     throw new SnapshotError('invalid_value', `result code ${codeIndex}`, codeOffset);
   }
-  const outcome: Outcome = readFlag(reader, 'has-bucketId')
-    ? { resultCode, bucketId: reader.u128('bucketId') }
-    : { resultCode };
+  // Typed as read; restore checks that the code and the bucket id fit the recorded command
+  // (checkOperationRecord) before the record is used.
+  const outcome = (
+    readFlag(reader, 'has-bucketId')
+      ? { resultCode, bucketId: reader.u128('bucketId') }
+      : { resultCode }
+  ) as Outcome;
   return {
     operationId,
     command,

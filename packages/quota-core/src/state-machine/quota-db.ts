@@ -16,9 +16,13 @@ import type {
   BucketRecord,
   ClientDisposition,
   ClientRequest,
+  ClientRequestOf,
   Command,
+  CommandKind,
+  CommandOf,
   OperationRecord,
   Outcome,
+  OutcomeOf,
   QuotaDbMetrics,
   QuotaDbSnapshot,
   RetryLookup,
@@ -95,12 +99,17 @@ export class QuotaDb {
    * Applies a client request: slot check, order check, watermarks, retirement, dedupe on
    * `operationId`, operation-table check, execution and recording (quota-core.md, "Client
    * path"). Throws InvalidRequestError for malformed input and ApplyOrderError for an LSN or
-   * slot out of order, in both cases changing nothing.
+   * slot out of order, in both cases changing nothing. The outcome's type follows the command's
+   * kind (`OutcomeOf<'debit'>` for a debit).
    */
-  applyClient(context: ApplyContext, request: ClientRequest): Outcome {
+  applyClient<K extends CommandKind>(
+    context: ApplyContext,
+    request: ClientRequestOf<K>,
+  ): OutcomeOf<K> {
     validateApplyContext(context);
     validateClientRequest(request);
-    return this.applyValidatedClient(context.lsn, context.requestSlot, request);
+    // Sound: a command of kind K answers only ResultCodeOf<K> (RESULT_CODES_BY_KIND).
+    return this.applyValidatedClient(context.lsn, context.requestSlot, request) as OutcomeOf<K>;
   }
 
   /**
@@ -157,10 +166,13 @@ export class QuotaDb {
    * Applies an internal command: order check, watermarks, retirement, execution. No window
    * check, no dedupe, no operation record.
    */
-  applyInternal(context: ApplyContext, command: Command): Outcome {
+  applyInternal<K extends CommandKind>(
+    context: ApplyContext,
+    command: CommandOf<K> & { readonly kind: K },
+  ): OutcomeOf<K> {
     validateApplyContext(context);
     validateCommand(command);
-    return this.applyValidatedInternal(context.lsn, context.requestSlot, command);
+    return this.applyValidatedInternal(context.lsn, context.requestSlot, command) as OutcomeOf<K>;
   }
 
   /**
@@ -259,11 +271,14 @@ export class QuotaDb {
     return operations.recordAt(slot);
   }
 
-  /** How many slots `now` is ahead of the last applied request slot (0 if not ahead). */
+  /**
+   * How many slots `now` is ahead of the last applied request slot (0 if not ahead, and 0 before
+   * the first apply: with nothing applied nothing lags).
+   */
   logicalSlotLag(now: bigint): bigint {
     assertU64Field(now, 'now');
-    const last = this.state.lastRequestSlot ?? 0n;
-    return now > last ? now - last : 0n;
+    const last = this.state.lastRequestSlot;
+    return last !== undefined && now > last ? now - last : 0n;
   }
 
   /** Use and capacity of both tables and the retire queue, and the watermarks. */

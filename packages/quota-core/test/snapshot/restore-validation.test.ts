@@ -6,7 +6,7 @@ import { U64_MAX } from '../../src/constants.js';
 import { CodecError, ConfigError, SnapshotError } from '../../src/errors.js';
 import { decodeSnapshotBody, encodeSnapshotBody } from '../../src/snapshot/body-codec.js';
 import { QuotaDb } from '../../src/state-machine/quota-db.js';
-import type { QuotaDbSnapshot } from '../../src/types.js';
+import type { Outcome, QuotaDbSnapshot } from '../../src/types.js';
 import { A0, create, Driver, debit } from '../support/quota.js';
 import { runs, SEED } from '../support/thorough.js';
 import { applySteps, WORKLOAD_CONFIG, workloadStep } from '../support/workload.js';
@@ -146,7 +146,7 @@ describe('restore validation', () => {
     ],
     [
       'ok without its bucket id',
-      (s) => (s.operations[0]!.outcome = { resultCode: 'ok' }),
+      (s) => (s.operations[0]!.outcome = { resultCode: 'ok' } as Outcome),
       'invalid_operation_record',
     ],
     [
@@ -156,7 +156,11 @@ describe('restore validation', () => {
     ],
     [
       'a bucket id on a failure',
-      (s) => (s.operations[1]!.outcome = { resultCode: 'already_exists', bucketId: 11n }),
+      (s) =>
+        (s.operations[1]!.outcome = {
+          resultCode: 'already_exists',
+          bucketId: 11n,
+        } as unknown as Outcome),
       'invalid_operation_record',
     ],
     ['ok on a bucket that is gone', (s) => s.buckets.splice(0, 1), 'invalid_operation_record'],

@@ -12,7 +12,14 @@ import { encodeCommand } from '../../src/codec/command-codec.js';
 import type { QuotaConfig } from '../../src/config.js';
 import { U64_MAX } from '../../src/constants.js';
 import { QuotaDb } from '../../src/state-machine/quota-db.js';
-import type { ClientDisposition, Command, Outcome, ResultCode } from '../../src/types.js';
+import {
+  type ClientDisposition,
+  type Command,
+  type CommandKind,
+  type Outcome,
+  RESULT_CODES_BY_KIND,
+  type ResultCode,
+} from '../../src/types.js';
 import { type ModelCommand, QuotaModel } from '../model/quota-model.js';
 import { runs, SEED, THOROUGH } from '../support/thorough.js';
 
@@ -94,7 +101,10 @@ function compareReads(ctx: Context, real: QuotaDb): void {
   real.checkInvariants();
 }
 
-function record(outcome: Outcome): void {
+function record(outcome: Outcome, kind: CommandKind): void {
+  // The outcome types' promise: a kind answers only its own codes, a bucket id exactly on ok.
+  expect(RESULT_CODES_BY_KIND[kind] as readonly string[]).toContain(outcome.resultCode);
+  expect(outcome.bucketId !== undefined).toBe(outcome.resultCode === 'ok');
   seenCodes.add(outcome.resultCode);
   stepsRun++;
 }
@@ -154,7 +164,7 @@ function applyClientChecked(
   expect(real.lastClientDisposition).toBe(ctx.model.disposition);
   seenDispositions.add(real.lastClientDisposition);
   if (real.lastClientDisposition === 'slot_overflow') ctx.lsn--; // nothing was applied
-  record(actual);
+  record(actual, command.kind);
 }
 
 class ApplyStep implements fc.Command<Context, QuotaDb> {
@@ -175,7 +185,7 @@ class ApplyStep implements fc.Command<Context, QuotaDb> {
       const actual = real.applyInternal({ lsn: ctx.lsn, requestSlot: ctx.slot }, command);
       const expected = ctx.model.applyInternal(ctx.lsn, ctx.slot, toModel(command));
       expect(plainOutcome(actual)).toEqual(expected);
-      record(actual);
+      record(actual, command.kind);
     } else {
       let operationId: bigint;
       if (this.operationPick < OPERATION_POOL) {

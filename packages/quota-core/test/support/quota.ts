@@ -56,4 +56,4 @@ export const debit = (bucketId: bigint, amount: bigint): Command => ({
 });
 
 export const ok = (bucketId: bigint): Outcome => ({ resultCode: 'ok', bucketId });
-export const code = (resultCode: Outcome['resultCode']): Outcome => ({ resultCode });
+export const code = (resultCode: Outcome['resultCode']): Outcome => ({ resultCode }) as Outcome;

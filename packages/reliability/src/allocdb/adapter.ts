@@ -131,7 +131,7 @@ class AllocHandle implements EngineHandle {
   }
 
   get lastRequestSlot(): bigint {
-    return testing.stateMachineOf(this.engine).lastRequestSlot;
+    return testing.stateMachineOf(this.engine).lastRequestSlot ?? 0n;
   }
 
   get accepting(): boolean {
@@ -191,12 +191,26 @@ class AllocWorkload implements Workload {
   constructor(
     private readonly config: AllocDbConfig,
     pool: number,
+    /**
+     * The durable engine refuses an empty bundle or a repeated member before the log
+     * (`invalid_request`); the state machine still answers them (logs written before that rule).
+     * Workloads for the engine set this; those for the state machine keep the malformed ones.
+     */
+    private readonly wellFormedBundles = false,
   ) {
     this.pool = pool;
   }
 
   private resource(rng: Rng): bigint {
     return BigInt(rng.range(1, this.pool));
+  }
+
+  /** `count` different resources (fewer if the pool is smaller), at least one. */
+  private distinctResources(rng: Rng, count: number): bigint[] {
+    const ids = new Set<bigint>();
+    const target = Math.max(1, Math.min(count, this.pool));
+    while (ids.size < target) ids.add(this.resource(rng));
+    return [...ids];
   }
 
   private ttl(rng: Rng): bigint {
@@ -240,7 +254,9 @@ class AllocWorkload implements Workload {
           rng.chance(0.05) ? 0 : 2,
           this.config.maxBundleSize + (rng.chance(0.05) ? 1 : 0),
         );
-        const resourceIds = Array.from({ length: size }, () => this.resource(rng));
+        const resourceIds = this.wellFormedBundles
+          ? this.distinctResources(rng, size)
+          : Array.from({ length: size }, () => this.resource(rng));
         return request({
           kind: 'reserve_bundle',
           resourceIds,
@@ -371,7 +387,7 @@ export function allocdbAdapter(config: AllocDbConfig = ALLOC_CRASH_CONFIG): Engi
     createModel: () => new AllocModelAdapter(config),
     checkState: checkAllocState,
     createWorkload: (_rng: Rng, _clients: number) =>
-      new AllocWorkload(config, Math.min(config.maxResources + 1, 40)),
+      new AllocWorkload(config, Math.min(config.maxResources + 1, 40), true),
     encodeRequest: (request) => encodeClientRequest(request as ClientRequest),
     decodeRequest: (bytes) => decodeClientRequest(bytes),
     operationIdOf: (request) => (request as ClientRequest).operationId,

@@ -315,9 +315,11 @@ export class AllocModel {
       wheel.set(bucket, list);
     }
     return {
-      lastAppliedLsn: this.lastLsn,
-      lastRequestSlot: this.lastSlot,
-      maxRetiredReservationId: this.maxRetired,
+      // Watermarks are absent until first set (LSNs start at 1; no reservation id is 0).
+      ...(this.lastLsn === 0n
+        ? {}
+        : { lastAppliedLsn: this.lastLsn, lastRequestSlot: this.lastSlot }),
+      ...(this.maxRetired === 0n ? {} : { maxRetiredReservationId: this.maxRetired }),
       resources: byKey(this.resources.entries()).map(([resourceId, r]) => ({
         resourceId,
         state: r.state,
