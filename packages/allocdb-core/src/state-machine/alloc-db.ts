@@ -113,7 +113,7 @@ export class AllocDb {
 
   /**
    * Applies a client request: slot pre-check, order check, retirement, dedupe on
-   * `operationId`, operation-table check, execution, recording, invariants (allocdb-core.md,
+   * `operationId`, operation-table check, execution, recording, invariants (docs/allocdb-state-machine.md,
    * "Client path"). Throws InvalidRequestError for malformed input and ApplyOrderError for an
    * LSN or slot out of order, in both cases changing nothing. The outcome's type follows the
    * command's kind (`OutcomeOf<'reserve'>` for a reserve).

@@ -1,5 +1,5 @@
 /**
- * The state machine's invariants (allocdb-core.md, "Invariants"), plus the bookkeeping that
+ * The state machine's invariants (docs/allocdb-state-machine.md, "Invariants"), plus the bookkeeping that
  * follows from them (queues, counters, the member cache). A violation throws InvariantViolation.
  *
  * Two depths:

@@ -1,5 +1,5 @@
 /**
- * A reference model of allocdb-core.md written separately from the engine: plain objects and
+ * A reference model of docs/allocdb-state-machine.md written separately from the engine: plain objects and
  * arrays, linear scans, no FixedMap, no retire queues, no wheel, no codec. Slow and obvious on
  * purpose; the model-based test checks the engine against it.
  */

@@ -1,4 +1,4 @@
-/** The twenty acceptance examples of allocdb-core.md, one test each, in the spec's notation. */
+/** The twenty acceptance examples of docs/allocdb-state-machine.md, one test each, in the spec's notation. */
 import { describe, expect, it } from 'vitest';
 import { U64_MAX } from '../../src/constants.js';
 import {

@@ -3,7 +3,7 @@ import { AllocDb } from '../../src/state-machine/alloc-db.js';
 import type { Command, Outcome } from '../../src/types.js';
 
 /**
- * C0 of allocdb-core.md: shard 0, resources 8, reservations 8, bundle 1, operations 16, TTL 16,
+ * C0 of docs/allocdb-state-machine.md: shard 0, resources 8, reservations 8, bundle 1, operations 16, TTL 16,
  * retry 8, history 4, bucket 8 (W = 24, wheel 17).
  */
 export const C0: AllocDbConfig = Object.freeze({

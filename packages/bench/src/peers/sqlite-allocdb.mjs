@@ -1,4 +1,4 @@
-// The lease allocator's semantics (allocdb-core.md) on SQLite: resources, reservations, members
+// The lease allocator's semantics (docs/allocdb-state-machine.md) on SQLite: resources, reservations, members
 // and operations tables; the eight commands with the spec's checks in the spec's order; the slot
 // pre-check; dedupe on operationId with conflicting reuse answered; bounded tables; retirement of
 // terminal reservations and operation records after their windows; the expiration wheel's

@@ -1,4 +1,4 @@
-// The quota engine's semantics (quota-core.md) on SQLite: a bucket row whose refill is computed
+// The quota engine's semantics (docs/quota-core.md) on SQLite: a bucket row whose refill is computed
 // inside the transaction with the spec's exact arithmetic, an operations table that makes every
 // debit happen exactly once (dedupe on operationId, conflicting reuse answered, records retired
 // after the retry window), bounded tables, and the same watermarks. One transaction per batch.
@@ -74,7 +74,7 @@ function encodeCommand(command) {
   return bytes;
 }
 
-/** Refill to slot `s`, exactly as quota-core.md says; returns the new balance. */
+/** Refill to slot `s`, exactly as docs/quota-core.md says; returns the new balance. */
 export function refill(limit, balance, lastRefillSlot, rate, s) {
   const elapsed = s - lastRefillSlot;
   if (elapsed === 0n || rate === 0n || balance === limit) return balance;
@@ -185,7 +185,7 @@ export class SqliteQuota {
     );
   }
 
-  /** quota-core.md, client path, steps 1–7. Runs inside the batch's transaction. */
+  /** docs/quota-core.md, client path, steps 1–7. Runs inside the batch's transaction. */
   applyClient({ lsn, requestSlot }, request) {
     const window = this.config.maxClientRetryWindowSlots;
     if (requestSlot + window > U64_MAX) return outcome('slot_overflow');
@@ -248,7 +248,7 @@ export class SqliteQuota {
       slot,
     );
     if (balance < command.amount) {
-      // The refill stays even though the debit fails (quota-core.md, debit step 3).
+      // The refill stays even though the debit fails (docs/quota-core.md, debit step 3).
       this.st.setBucket.run(u64(balance), u64(slot), key);
       return outcome('insufficient_funds');
     }

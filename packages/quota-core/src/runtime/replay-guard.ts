@@ -1,6 +1,6 @@
 /**
- * The ordering checks recovery makes on every WAL frame before replaying it (engine.md, "Open =
- * recover"). Each failure is a typed `RecoveryError` naming the file, the byte offset and the
+ * The ordering checks recovery makes on every WAL frame before replaying it (docs/engine.md,
+ * "Open = recover"). Each failure is a typed `RecoveryError` naming the file, the byte offset and the
  * LSN, so that recovery fails closed instead of rebuilding a state the live run never had.
  *
  * - LSNs in the file are contiguous: each client or internal frame is the previous one + 1.

@@ -1,5 +1,5 @@
 /**
- * Restore validation (quota-core.md, "Snapshot"), everything that can be checked before the
+ * Restore validation (docs/quota-core.md, "Snapshot"), everything that can be checked before the
  * tables are rebuilt: every field's type and range, watermarks both present or both absent,
  * counts within capacity, ids strictly ascending (no duplicates), `balance ≤ limit`,
  * `lastRefillSlot ≤ lastRequestSlot`, every record's `appliedLsn ≤ lastAppliedLsn`, and

@@ -1,5 +1,5 @@
 /**
- * The two commands (quota-core.md). Each runs its checks in the spec's order; the first failing
+ * The two commands (docs/quota-core.md). Each runs its checks in the spec's order; the first failing
  * check is the outcome. `debit` keeps its refill even when it then fails: the balance grew and
  * lastRefillSlot moved.
  */

@@ -1,5 +1,5 @@
 /**
- * The state machine's invariants (quota-core.md, "Records"), plus the bookkeeping that follows
+ * The state machine's invariants (docs/quota-core.md, "Records"), plus the bookkeeping that follows
  * from them. A violation throws InvariantViolation.
  *
  * Two depths:

@@ -97,7 +97,7 @@ export class QuotaDb {
 
   /**
    * Applies a client request: slot check, order check, watermarks, retirement, dedupe on
-   * `operationId`, operation-table check, execution and recording (quota-core.md, "Client
+   * `operationId`, operation-table check, execution and recording (docs/quota-core.md, "Client
    * path"). Throws InvalidRequestError for malformed input and ApplyOrderError for an LSN or
    * slot out of order, in both cases changing nothing. The outcome's type follows the command's
    * kind (`OutcomeOf<'debit'>` for a debit).

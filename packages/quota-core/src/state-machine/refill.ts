@@ -1,5 +1,5 @@
 /**
- * The refill rule of quota-core.md, exact for every u64 value. Whole slots only, no fractional
+ * The refill rule of docs/quota-core.md, exact for every u64 value. Whole slots only, no fractional
  * carry, and time spent at the cap is lost:
  *
  *   elapsed = s − lastRefillSlot

@@ -1,5 +1,5 @@
 /**
- * A reference model of quota-core.md, written independently of the engine and sharing no code
+ * A reference model of docs/quota-core.md, written independently of the engine and sharing no code
  * with it (not even its types): plain arrays of plain objects, linear scans, commands compared
  * field by field instead of by their encoding, retirement by filtering the whole list instead of
  * a queue, and refill as `min(limit, balance + elapsed × rate)` in unbounded integers instead of

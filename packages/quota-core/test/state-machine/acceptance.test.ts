@@ -1,5 +1,5 @@
 /**
- * Every acceptance example of quota-core.md, the two refill examples and the retention example,
+ * Every acceptance example of docs/quota-core.md, the two refill examples and the retention example,
  * one named test each. Config A0 (maxBuckets 8, maxOperations 16, window 8) unless noted.
  */
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { U64_MAX } from '../../src/constants.js';
 import { refilledBalance } from '../../src/state-machine/refill.js';
 import { A0, code, create, Driver, debit, ok } from '../support/quota.js';
 
-describe('quota-core.md acceptance examples', () => {
+describe('docs/quota-core.md acceptance examples', () => {
   it('1: a retried create answers ok(11) from the dedupe table; 1 bucket, 1 record', () => {
     const d = new Driver();
     expect(d.client(1, 1, 1, create(11n, 10n, 7n, 0n))).toEqual(ok(11n));
@@ -109,7 +109,7 @@ describe('quota-core.md acceptance examples', () => {
   });
 });
 
-describe('quota-core.md refill examples', () => {
+describe('docs/quota-core.md refill examples', () => {
   it('limit 10, balance 0, rate 3: 9 after 3 slots, 10 (capped) after 4', () => {
     expect(refilledBalance(10n, 0n, 3n, 3n)).toBe(9n);
     expect(refilledBalance(10n, 0n, 3n, 4n)).toBe(10n);
@@ -138,7 +138,7 @@ describe('quota-core.md refill examples', () => {
   });
 });
 
-describe('quota-core.md retention example', () => {
+describe('docs/quota-core.md retention example', () => {
   it('window 8: a debit at slot 1 is cached through slot 9 and runs again at slot 10', () => {
     const d = new Driver();
     expect(d.client(1, 1, 1, create(11n, 100n, 100n, 0n))).toEqual(ok(11n));

@@ -1,6 +1,6 @@
 /**
  * An independent reference model of the allocdb-core state machine, written from the
- * specification (allocdb-core.md) with plain Maps and no shared code: no fixed maps, no wheel,
+ * specification (docs/allocdb-state-machine.md) with plain Maps and no shared code: no fixed maps, no wheel,
  * no retire queues. It answers every command and produces the whole state in the shape of
  * `AllocDb.snapshot()`, so the suites can compare the engine with it record by record.
  */

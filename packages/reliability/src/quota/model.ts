@@ -1,6 +1,6 @@
 /**
  * An independent reference model of the quota-core state machine, written from the
- * specification (quota-core.md) with plain Maps: token buckets with exact refill, the dedupe
+ * specification (docs/quota-core.md) with plain Maps: token buckets with exact refill, the dedupe
  * table with its retry window, and the snapshot shape of `QuotaDb.snapshot()`.
  */
 import type { ClientRequest, Command, QuotaConfig } from 'quota-core';
