@@ -242,7 +242,10 @@ async function writeReport(path: string, text: string): Promise<void> {
 
 function reportError(error: unknown, io: CliIo): number {
   if (error instanceof SeamReportError) {
-    io.stderr.write(`seam-report: ${error.message} [${error.code}]\n  ${error.hint}\n`);
+    // one line: what was wrong, then what to do
+    io.stderr.write(
+      `seam-report: ${oneLine(error.message)} [${error.code}] — ${oneLine(error.hint)}\n`,
+    );
     if (error instanceof UsageError || error instanceof ConfigError) return EXIT.usage;
     if (error instanceof RepositoryError) return EXIT.repository;
   }
@@ -251,6 +254,10 @@ function reportError(error: unknown, io: CliIo): number {
     `seam-report: internal error: ${detail}\n  This is a bug in seam-report; please report it with the command you ran.\n`,
   );
   return EXIT.internal;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** A one-line progress indicator on a terminal's stderr during the history walk. */

@@ -53,7 +53,7 @@ function commandFailure(args: readonly string[], stderr: string, cause?: unknown
     return new RepositoryError(
       'not_a_repository',
       `not a git repository (git said: ${detail})`,
-      'Run seam-report inside a git repository or pass its root with --repo; `git init` makes one.',
+      'Run seam-report inside a git work tree or pass the work tree as the directory argument (seam-report [directory]; `root` in the library); `git init` makes one.',
       { cause },
     );
   }
@@ -112,7 +112,7 @@ export async function repositoryRoot(dir: string): Promise<string> {
     throw new RepositoryError(
       'not_found',
       `${dir} is not a directory`,
-      'Pass the path of a repository checkout with --repo (or run seam-report inside one).',
+      'Pass an existing git work tree as the directory argument (seam-report [directory]; `root` in the library), or run seam-report inside one.',
       { cause: error },
     );
   }
