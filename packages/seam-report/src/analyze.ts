@@ -35,6 +35,7 @@ import { type PreparedSource, prepareSource } from './source.js';
 import { evaluateTriggers } from './triggers.js';
 import { decide, seamVerdict } from './verdict.js';
 import { TOOL_VERSION } from './version.js';
+import { configWarnings } from './warnings.js';
 
 export interface AnalyzeOptions {
   /** A directory inside the repository; default: the current directory. */
@@ -58,11 +59,12 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     ...(options.config !== undefined ? { inline: options.config } : {}),
   });
   const matcher = new CopyMatcher(config);
-  const [repository, texts] = await Promise.all([
+  const [repository, { texts, candidates }] = await Promise.all([
     repositoryInfo(root),
     readWorkingTreeCopies(root, matcher),
   ]);
-  const discovery = discover(texts.keys(), matcher, config, 'the working tree');
+  const discovery = discover(texts.keys(), matcher, config, 'the working tree', { strict: true });
+  const warnings = configWarnings({ config, matcher, paths: candidates, discovery });
 
   const current = [...discovery.seams].map(([name, copies]) => ({
     name,
@@ -182,6 +184,8 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         thresholds: config.thresholds,
         triggers: config.triggers,
         slices: config.slices,
+        seams: config.seams,
+        fileGroups: config.fileGroups,
       },
       engines: discovery.engines.map((engine) => ({
         name: engine.name,
@@ -194,6 +198,10 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         engine: copy.engine,
         path: copy.path,
       })),
+      unwatchedModules: [...discovery.unwatched].map(([seam, copies]) => ({
+        seam,
+        copies: copies.map((copy) => ({ engine: copy.engine, path: copy.path })),
+      })),
       history:
         walk === null || slices === null
           ? null
@@ -201,6 +209,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       decision,
       drift,
       notes: notes({ repository, engines: engineNames, config, historyRead: readHistory, options }),
+      warnings,
     };
   } finally {
     await reader?.close();
@@ -234,7 +243,8 @@ async function repositoryInfo(root: string): Promise<RepositoryInfo> {
 async function readWorkingTreeCopies(
   root: string,
   matcher: CopyMatcher,
-): Promise<Map<string, string>> {
+): Promise<{ texts: Map<string, string>; candidates: string[] }> {
+  const candidates: string[] = [];
   const paths: string[] = [];
   for await (const path of gitFields(root, [
     'ls-files',
@@ -245,7 +255,9 @@ async function readWorkingTreeCopies(
     '--',
     ...matcher.pathspecs,
   ])) {
-    if (path !== '' && matcher.match(path) !== undefined) paths.push(path);
+    if (path === '') continue;
+    candidates.push(path);
+    if (matcher.match(path) !== undefined) paths.push(path);
   }
   const texts = new Map<string, string>();
   await Promise.all(
@@ -264,7 +276,10 @@ async function readWorkingTreeCopies(
       }
     }),
   );
-  return new Map(sortedStrings(texts.keys()).map((path) => [path, texts.get(path)!]));
+  return {
+    texts: new Map(sortedStrings(texts.keys()).map((path) => [path, texts.get(path)!])),
+    candidates: sortedStrings(new Set(candidates)),
+  };
 }
 
 function seamCopy(

@@ -18,8 +18,12 @@ export interface SeamReportConfig {
   engines?: string[];
   /** Where a seam's copy lives inside an engine directory; `<seam>` stands for the module name. */
   seamPaths?: string[];
-  /** Seams to watch; default: every module present in two or more engines. */
-  seams?: string[];
+  /**
+   * Seams to watch; default: every module present in two or more engines. An entry is a module
+   * name, or a file group `{ name, files }` for copies the engine × path grid cannot express
+   * (same-directory forks, copies under unrelated paths).
+   */
+  seams?: (string | { name: string; files: string[] })[];
   /** Module names that are never seams (entry points, not copies). */
   exclude?: string[];
   /** Seams that must stay engine-local whatever the numbers say. */
@@ -55,7 +59,10 @@ export interface ResolvedConfig {
   readonly source: string;
   readonly engines: readonly string[];
   readonly seamPaths: readonly string[];
+  /** Grid seams to watch (module names), or null for every module in two or more engines. */
   readonly seams: readonly string[] | null;
+  /** Seams declared as explicit file groups. */
+  readonly fileGroups: readonly FileGroup[];
   readonly exclude: readonly string[];
   readonly never: readonly string[];
   readonly priority: readonly string[];
@@ -78,6 +85,18 @@ export interface ResolvedConfig {
     };
   };
   readonly slices: SliceMode;
+  /**
+   * The keys the user wrote (dotted paths for nested ones, e.g. `triggers.stable_across_slices.seams`):
+   * only those are checked for entries that match nothing; defaults never warn.
+   */
+  readonly given: ReadonlySet<string>;
+}
+
+/** A seam declared by its files: each file is a copy, named by its shortest distinguishing path. */
+export interface FileGroup {
+  readonly name: string;
+  /** Paths relative to the repository root, in the order given. */
+  readonly files: readonly string[];
 }
 
 export const CONFIG_FILE_NAME = 'seam-report.config.json';
@@ -121,9 +140,21 @@ export const DEFAULTS = {
   },
 } as const;
 
-/** `wal-file` (a TypeScript file name) and `wal_file` (Rust, the seed) name the same seam. */
+/**
+ * The one naming rule for seams, applied to module file names and to every name in the
+ * configuration alike: snake_case. `wal-file` (a TypeScript file name), `wal_file` (Rust, the
+ * seed), `walFile` and `WalFile` all name the seam `wal_file`; `CRC32C` is `crc32c`,
+ * `HTTPServer` is `http_server`.
+ */
 export function seamName(moduleName: string): string {
-  return moduleName.replaceAll('-', '_');
+  return moduleName
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .replace(/([0-9])([A-Z][a-z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/[-\s.]+/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^_|_$/g, '')
+    .toLowerCase();
 }
 
 /**
@@ -278,15 +309,26 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
     number(maintenance, 'windowDays', { min: 0 }, 'triggers.maintenance_cost.', fail);
   }
 
-  const seams = stringList(input, 'seams', fail);
+  const { seams, fileGroups } = seamEntries(input.seams, fail);
+  const names = (
+    key: string,
+    fallback: readonly string[] | undefined,
+    record: Record<string, unknown> = input,
+    path = '',
+  ) => {
+    const list = stringList(record, key, fail, path);
+    if (list === undefined) return fallback === undefined ? [] : [...fallback];
+    return list.map((entry) => checkedSeamName(entry, `${path}${key}`, fail));
+  };
   return {
     source,
     engines,
     seamPaths,
-    seams: seams === undefined ? null : seams.map(seamName),
-    exclude: (stringList(input, 'exclude', fail) ?? [...d.exclude]).map(seamName),
-    never: (stringList(input, 'never', fail) ?? []).map(seamName),
-    priority: (stringList(input, 'priority', fail) ?? [...d.priority]).map(seamName),
+    seams,
+    fileGroups,
+    exclude: names('exclude', d.exclude),
+    never: names('never', undefined),
+    priority: names('priority', d.priority),
     thresholds: {
       similar: ratio(thresholds, 'similar', d.thresholds.similar, fail),
       copyEvent: ratio(thresholds, 'copyEvent', d.thresholds.copyEvent, fail),
@@ -303,11 +345,12 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
           d.triggers.repeated_fix.mirroredChanges,
       },
       stable_across_slices: {
-        seams: (
-          stringList(stable, 'seams', fail, 'triggers.stable_across_slices.') ?? [
-            ...d.triggers.stable_across_slices.seams,
-          ]
-        ).map(seamName),
+        seams: names(
+          'seams',
+          d.triggers.stable_across_slices.seams,
+          stable,
+          'triggers.stable_across_slices.',
+        ),
         slices:
           count(stable, 'slices', 'stable_across_slices', fail) ??
           d.triggers.stable_across_slices.slices,
@@ -329,7 +372,92 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
       },
     },
     slices: sliceMode(input.slices, fail),
+    given: givenKeys(input),
   };
+}
+
+/** The keys present in the user's configuration, nested ones as dotted paths. */
+function givenKeys(input: Record<string, unknown>): Set<string> {
+  const given = new Set<string>();
+  const visit = (record: Record<string, unknown>, prefix: string) => {
+    for (const [key, value] of Object.entries(record)) {
+      given.add(`${prefix}${key}`);
+      if (isRecord(value) && prefix.split('.').length < 3) visit(value, `${prefix}${key}.`);
+    }
+  };
+  visit(input, '');
+  return given;
+}
+
+/** A seam name from the configuration, in the one naming rule (see `seamName`). */
+function checkedSeamName(entry: string, key: string, fail: Fail): string {
+  if (entry.startsWith('!')) {
+    fail(
+      `${key} entry "${entry}" is negated, but ${key} lists seam names and cannot negate`,
+      key === 'exclude'
+        ? 'List the module names to leave out, without "!".'
+        : 'Remove the entry, or list the module in "exclude" to leave it out entirely.',
+    );
+  }
+  const name = seamName(entry);
+  if (!/^[a-z0-9_]+$/.test(name)) {
+    fail(
+      `${key} entry "${entry}" is not a module name`,
+      'A seam is named by its module file without extension: "wal_file", "wal-file", "walFile" and "WalFile" all name wal_file.',
+    );
+  }
+  return name;
+}
+
+/** `seams`: module names (grid seams) and `{ name, files }` file groups. */
+function seamEntries(
+  value: unknown,
+  fail: Fail,
+): { seams: string[] | null; fileGroups: FileGroup[] } {
+  if (value === undefined) return { seams: null, fileGroups: [] };
+  const hint =
+    'Write ["wal", "fixed_map"], and for copies the engine × path grid cannot express {"name": "work_loop", "files": ["src/WorkLoop.new.js", "src/WorkLoop.old.js"]}.';
+  if (!Array.isArray(value)) return fail(`seams must be a list, got ${describe(value)}`, hint);
+  const seams: string[] = [];
+  const fileGroups: FileGroup[] = [];
+  const named = new Set<string>();
+  value.forEach((entry, index) => {
+    let name: string;
+    if (typeof entry === 'string' && entry !== '') {
+      name = checkedSeamName(entry, 'seams', fail);
+      seams.push(name);
+    } else if (isRecord(entry)) {
+      checkKeys(entry, ['name', 'files'], `seams[${index}].`, fail);
+      if (typeof entry.name !== 'string' || entry.name === '') {
+        return fail(`seams[${index}].name must be a non-empty string`, hint);
+      }
+      name = checkedSeamName(entry.name, `seams[${index}].name`, fail);
+      const files = stringList(entry, 'files', fail, `seams[${index}].`);
+      if (files === undefined || files.length < 2) {
+        return fail(`seams[${index}].files must list two or more files (one per copy)`, hint);
+      }
+      for (const file of files) {
+        checkRelative(file, `seams[${index}].files`, fail);
+        if (languageOf(file) === undefined) {
+          fail(
+            `seams[${index}].files entry "${file}" has an unsupported file extension`,
+            `Supported: ${SUPPORTED_EXTENSIONS.map((ext) => `.${ext}`).join(', ')}.`,
+          );
+        }
+      }
+      if (new Set(files).size !== files.length) {
+        fail(`seams[${index}].files lists a file twice`, 'List each copy once.');
+      }
+      fileGroups.push({ name, files });
+    } else {
+      return fail(`seams[${index}] must be a module name or {"name", "files"}`, hint);
+    }
+    if (named.has(name)) {
+      fail(`seams names ${name} twice`, 'Name each seam once (names are compared in snake_case).');
+    }
+    named.add(name);
+  });
+  return { seams, fileGroups };
 }
 
 type Fail = (message: string, hint: string) => never;
@@ -365,7 +493,7 @@ function checkKeys(
 }
 
 /** The allowed key closest to a misspelt one (edit distance ≤ 3), for "did you mean". */
-function closest(key: string, allowed: readonly string[]): string | undefined {
+export function closest(key: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 4;
   for (const candidate of allowed) {
@@ -463,7 +591,15 @@ function count(
   return value;
 }
 
-function checkEnginePattern(pattern: string, fail: Fail): void {
+function checkEnginePattern(entry: string, fail: Fail): void {
+  // "!pattern" leaves out the engine directories the pattern matches
+  const pattern = entry.startsWith('!') ? entry.slice(1) : entry;
+  if (pattern === '' || pattern.startsWith('!')) {
+    fail(
+      `engines entry "${entry}" must name a directory pattern after "!"`,
+      'Write "!packages/legacy-*" to leave out engine directories that "packages/*" matches.',
+    );
+  }
   if (pattern.includes('<seam>')) {
     fail(
       `engines entry "${pattern}" contains <seam>`,
@@ -474,6 +610,12 @@ function checkEnginePattern(pattern: string, fail: Fail): void {
 }
 
 function checkSeamPath(pattern: string, fail: Fail): void {
+  if (pattern.startsWith('!')) {
+    fail(
+      `seamPaths entry "${pattern}" is negated; seamPaths cannot negate`,
+      'Leave modules out by name with "exclude", or engine directories with "!pattern" in "engines".',
+    );
+  }
   checkRelative(pattern, 'seamPaths', fail);
   const fileName = pattern.slice(pattern.lastIndexOf('/') + 1);
   if (pattern.split('<seam>').length !== 2 || !fileName.includes('<seam>')) {

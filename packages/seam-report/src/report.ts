@@ -47,11 +47,20 @@ export interface SeamReport {
   readonly seams: readonly SeamResult[];
   /** Modules present in only one engine: not seams (yet). */
   readonly singleCopyModules: readonly ModuleCopy[];
+  /** Modules with copies in two or more engines that the configured `seams` leave out. */
+  readonly unwatchedModules: readonly UnwatchedModule[];
   readonly history: HistorySummary | null;
   readonly decision: Decision;
   readonly drift: DriftReport | null;
   /** Things a reader should know about how far the report can be trusted. */
   readonly notes: readonly string[];
+  /** Configuration entries that match nothing (`--strict` makes them an error). */
+  readonly warnings: readonly string[];
+}
+
+export interface UnwatchedModule {
+  readonly seam: string;
+  readonly copies: readonly { readonly engine: string; readonly path: string }[];
 }
 
 export interface RepositoryInfo {
@@ -91,6 +100,10 @@ export interface ReportSettings {
     };
   };
   readonly slices: SliceMode;
+  /** The grid seams watched (null: every module in two or more engines). */
+  readonly seams: readonly string[] | null;
+  /** Seams declared as file groups. */
+  readonly fileGroups: readonly { readonly name: string; readonly files: readonly string[] }[];
 }
 
 export type SliceMode =

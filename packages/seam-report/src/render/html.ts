@@ -121,6 +121,21 @@ export function renderHtml(report: SeamReport): string {
   if (report.seams.length > 0) body.push(triggerTable(report));
   if (report.drift) body.push(driftSection(report));
   for (const seam of report.seams) body.push(seamSection(seam, report.settings.thresholds.similar));
+  if (report.unwatchedModules.length > 0) {
+    body.push(
+      `<h2>Copies not watched</h2><p>Modules with copies in several engines that "seams" in the configuration leaves out:</p><ul>${report.unwatchedModules
+        .map(
+          (module) =>
+            `<li><code>${esc(module.seam)}</code> in ${module.copies.map((copy) => esc(copy.engine)).join(', ')}</li>`,
+        )
+        .join('')}</ul>`,
+    );
+  }
+  if (report.warnings.length > 0) {
+    body.push(
+      `<h2>Configuration warnings</h2><ul>${report.warnings.map((warning) => `<li>${esc(warning)}</li>`).join('')}</ul>`,
+    );
+  }
   if (report.notes.length > 0) {
     body.push(
       `<h2>Notes</h2><ul class="notes">${report.notes.map((note) => `<li>${esc(note)}</li>`).join('')}</ul>`,

@@ -89,11 +89,21 @@ export function renderMarkdown(report: SeamReport): string {
       `Single-copy modules (not seams): ${report.singleCopyModules.map((m) => `\`${m.seam}\` (${m.engine})`).join(', ')}`,
     );
   }
+  if (report.unwatchedModules.length > 0) {
+    out.push('');
+    out.push(
+      `Copies not watched (in several engines, left out by \`seams\`): ${report.unwatchedModules.map((m) => `\`${m.seam}\` (${m.copies.map((copy) => copy.engine).join(', ')})`).join(', ')}`,
+    );
+  }
   if (report.history) {
     out.push('');
     out.push(
       `History: ${plural(report.history.commitsWalked, 'commit')} touching seam paths; ${plural(report.history.slices.total, 'slice')} (${report.history.slices.mode}) changed engine code.`,
     );
+  }
+  if (report.warnings.length > 0) {
+    out.push('');
+    for (const warning of report.warnings) out.push(`> ⚠️ ${cell(warning)}`);
   }
   if (report.notes.length > 0) {
     out.push('');

@@ -109,6 +109,15 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     );
   }
 
+  if (report.unwatchedModules.length > 0) {
+    out.push('');
+    out.push(
+      `${p.bold('Copies not watched')} (in several engines, left out by "seams"): ${report.unwatchedModules
+        .map((module) => `${module.seam} [${module.copies.map((copy) => copy.engine).join(', ')}]`)
+        .join(', ')}`,
+    );
+  }
+
   if (report.history) {
     const { history } = report;
     out.push('');
@@ -129,6 +138,12 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
       out.push('  no seam drifted: every change reached all copies or none');
     for (const finding of report.drift.findings)
       out.push(`  ${p.yellow('!')} ${finding.seam}: ${finding.message}`);
+  }
+
+  if (report.warnings.length > 0) {
+    out.push('');
+    out.push(p.bold(p.yellow('Configuration warnings')));
+    for (const warning of report.warnings) out.push(`  - ${warning}`);
   }
 
   if (report.notes.length > 0) {
