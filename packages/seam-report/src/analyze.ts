@@ -59,9 +59,10 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     ...(options.config !== undefined ? { inline: options.config } : {}),
   });
   const matcher = new CopyMatcher(config);
-  const [repository, { texts, candidates }] = await Promise.all([
+  const [repository, { texts, candidates }, committed] = await Promise.all([
     repositoryInfo(root),
     readWorkingTreeCopies(root, matcher),
+    committedPaths(root, matcher),
   ]);
   const discovery = discover(texts.keys(), matcher, config, 'the working tree', { strict: true });
   const warnings = configWarnings({ config, matcher, paths: candidates, discovery });
@@ -124,7 +125,12 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       const seamWalk = walk?.seams.get(seam.name);
       const history = seamWalk === undefined ? null : seamHistory(seamWalk, config);
       const copies: SeamCopy[] = seam.copies.map(({ location, source }) =>
-        seamCopy(location, source, seamWalk?.appeared.get(location.engine) ?? null),
+        seamCopy(
+          location,
+          source,
+          seamWalk?.appeared.get(location.engine) ?? null,
+          committed.has(location.path),
+        ),
       );
       const triggers = evaluateTriggers({ seam: seam.name, copies, history, slices, now, config });
       return {
@@ -282,10 +288,23 @@ async function readWorkingTreeCopies(
   };
 }
 
+/** The candidate paths in HEAD's tree (empty without commits). */
+async function committedPaths(root: string, matcher: CopyMatcher): Promise<Set<string>> {
+  const paths = new Set<string>();
+  const head = await gitMaybe(root, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']);
+  if (head === undefined || head.trim() === '') return paths;
+  const args = ['ls-tree', '-r', '-z', '--name-only', 'HEAD', '--', ...matcher.directories];
+  for await (const path of gitFields(root, args)) {
+    if (path !== '' && matcher.match(path) !== undefined) paths.add(path);
+  }
+  return paths;
+}
+
 function seamCopy(
   location: CopyLocation,
   source: PreparedSource,
   appeared: CommitRef | null,
+  committed: boolean,
 ): SeamCopy {
   const lines =
     source.text === '' ? 0 : source.text.split('\n').length - (source.text.endsWith('\n') ? 1 : 0);
@@ -296,6 +315,7 @@ function seamCopy(
     lines,
     tokens: source.tokens.filter((token) => token.kind !== 'comment').length,
     appeared,
+    committed,
   };
 }
 

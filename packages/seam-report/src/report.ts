@@ -133,8 +133,13 @@ export interface SeamCopy {
   /** Lines and tokens (comments excluded) of the compared text. */
   readonly lines: number;
   readonly tokens: number;
-  /** The commit that added this copy at its path, or null when it is not committed yet. */
+  /**
+   * The commit that added this copy (following renames), or null when it is not committed yet or
+   * history was not read.
+   */
   readonly appeared: CommitRef | null;
+  /** Whether the file is in HEAD's tree (an untracked or newly added copy is not). */
+  readonly committed: boolean;
 }
 
 export interface PairComparison {

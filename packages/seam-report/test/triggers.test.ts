@@ -150,6 +150,7 @@ const copies = (n: number): SeamCopy[] =>
     lines: 10,
     tokens: 50,
     appeared: i < 2 ? commit(0) : null,
+    committed: i < 2,
   }));
 const history = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]): SeamHistory => ({
   changes: mirroredChanges.length * 2 + oneSidedChanges.length,

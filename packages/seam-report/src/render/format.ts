@@ -107,3 +107,10 @@ export function engineSimilarity(seam: SeamResult, engine: string): number | und
   if (pairs.length === 0) return undefined;
   return pairs.reduce((sum, pair) => sum + pair.similarity, 0) / pairs.length;
 }
+
+/** Where a copy came from: its first commit, or why there is none. */
+export function copyOrigin(seam: SeamResult, copy: SeamResult['copies'][number]): string {
+  if (copy.appeared) return `since ${commitLine(copy.appeared)}`;
+  if (!copy.committed) return 'not committed';
+  return seam.history === null ? 'committed (history not read)' : 'committed';
+}

@@ -8,7 +8,16 @@
 import type { Hunk } from '../hunks.js';
 import type { SeamReport, SeamResult, TriggerResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
-import { commitLine, day, duration, engineSimilarity, plural, ratio, shortHash } from './format.js';
+import {
+  commitLine,
+  copyOrigin,
+  day,
+  duration,
+  engineSimilarity,
+  plural,
+  ratio,
+  shortHash,
+} from './format.js';
 
 function esc(text: string): string {
   return text
@@ -258,7 +267,7 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
       `<tr><td>${esc(copy.engine)}</td><td><code>${esc(copy.path)}</code></td><td class="num">${copy.lines}</td><td class="num">${copy.tokens}</td><td>${
         copy.appeared
           ? `<code>${shortHash(copy.appeared.hash)}</code> ${esc(day(copy.appeared.date))}`
-          : 'not committed'
+          : esc(copyOrigin(seam, copy))
       }</td></tr>`,
     );
   }

@@ -6,6 +6,7 @@
 import type { SeamReport, SeamResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  copyOrigin,
   declarationLine,
   LIST_LIMIT,
   limited,
@@ -122,7 +123,7 @@ function seamDetails(seam: SeamResult): string[] {
   out.push('');
   for (const copy of seam.copies) {
     out.push(
-      `- \`${copy.engine}\`: \`${copy.path}\`, ${plural(copy.lines, 'line')}${copy.appeared ? `, since \`${shortHash(copy.appeared.hash)}\` (${copy.appeared.date.slice(0, 10)})` : ', not committed'}`,
+      `- \`${copy.engine}\`: \`${copy.path}\`, ${plural(copy.lines, 'line')}${copy.appeared ? `, since \`${shortHash(copy.appeared.hash)}\` (${copy.appeared.date.slice(0, 10)})` : `, ${copyOrigin(seam, copy)}`}`,
     );
   }
   out.push('');

@@ -5,6 +5,7 @@
 import type { SeamReport, SeamResult, TriggerResult, Verdict } from '../report.js';
 import {
   commitLine,
+  copyOrigin,
   declarationLine,
   firedTriggers,
   LIST_LIMIT,
@@ -166,9 +167,7 @@ function seamDetails(
   );
   for (const copy of seam.copies) {
     out.push(
-      `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')})${
-        copy.appeared ? `, since ${commitLine(copy.appeared)}` : ', not committed'
-      }`,
+      `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')}), ${copyOrigin(seam, copy)}`,
     );
   }
   if (comparison.pairs.length > 1) {
