@@ -10,6 +10,7 @@ import { loadConfig, type ResolvedConfig, type SeamReportConfig } from './config
 import { type CopyLocation, CopyMatcher, discover } from './discover.js';
 import { type CurrentSeam, checkDrift } from './drift.js';
 import { RepositoryError } from './errors.js';
+import { generatedHeader } from './generated.js';
 import { git, gitFields, gitMaybe, ObjectReader, repositoryRoot } from './git.js';
 import {
   commitRef,
@@ -22,6 +23,7 @@ import { matchChanges } from './mirrors.js';
 import { sortedStrings } from './order.js';
 import {
   type CommitRef,
+  type ExcludedFile,
   type RepositoryInfo,
   SCHEMA_VERSION,
   type SeamCopy,
@@ -64,15 +66,22 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     readWorkingTreeCopies(root, matcher),
     committedPaths(root, matcher),
   ]);
-  const discovery = discover(texts.keys(), matcher, config, 'the working tree', { strict: true });
+  const prepared = new Map<string, PreparedSource>();
+  for (const [path, text] of texts) {
+    const source = prepareSource(text, matcher.match(path)!.language);
+    const header = generatedHeader(source);
+    if (header === undefined) prepared.set(path, source);
+    else matcher.ignoreGenerated(path, header);
+  }
+  const excludedFiles = generatedFiles(candidates, matcher);
+  const discovery = discover(prepared.keys(), matcher, config, 'the working tree', {
+    strict: true,
+  });
   const warnings = configWarnings({ config, matcher, paths: candidates, discovery });
 
   const current = [...discovery.seams].map(([name, copies]) => ({
     name,
-    copies: copies.map((copy) => ({
-      location: copy,
-      source: prepareSource(texts.get(copy.path)!, copy.language),
-    })),
+    copies: copies.map((copy) => ({ location: copy, source: prepared.get(copy.path)! })),
   }));
   const comparisons = new Map(
     current.map((seam) => [
@@ -186,6 +195,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         engines: config.engines,
         seamPaths: config.seamPaths,
         never: config.never,
+        generated: config.generated,
         priority: config.priority,
         thresholds: config.thresholds,
         triggers: config.triggers,
@@ -204,6 +214,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         engine: copy.engine,
         path: copy.path,
       })),
+      excludedFiles,
       unwatchedModules: [...discovery.unwatched].map(([seam, copies]) => ({
         seam,
         copies: copies.map((copy) => ({ engine: copy.engine, path: copy.path })),
@@ -214,7 +225,14 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           : { commitsWalked: walk.commitsWalked, first: walk.first, last: walk.last, slices },
       decision,
       drift,
-      notes: notes({ repository, engines: engineNames, config, historyRead: readHistory, options }),
+      notes: notes({
+        repository,
+        engines: engineNames,
+        config,
+        historyRead: readHistory,
+        options,
+        excludedFiles,
+      }),
       warnings,
     };
   } finally {
@@ -333,15 +351,41 @@ function seamHistory(walk: SeamWalk, config: ResolvedConfig): SeamHistory {
   };
 }
 
+/** Candidates that would be copies but are generated (by header or by a `generated` glob). */
+function generatedFiles(candidates: readonly string[], matcher: CopyMatcher): ExcludedFile[] {
+  const excluded: ExcludedFile[] = [];
+  for (const path of candidates) {
+    const dropped = matcher.inspect(path).dropped;
+    if (dropped?.by !== 'generated') continue;
+    const glob = dropped.entry;
+    const byGlob = matcher.isGeneratedGlob(glob);
+    excluded.push({
+      path,
+      seam: dropped.seam,
+      engine: dropped.engineDir.slice(dropped.engineDir.lastIndexOf('/') + 1),
+      reason: byGlob ? 'generated_glob' : 'generated_header',
+      evidence: glob,
+    });
+  }
+  return excluded;
+}
+
 function notes(context: {
   repository: RepositoryInfo;
   engines: readonly string[];
   config: ResolvedConfig;
   historyRead: boolean;
   options: AnalyzeOptions;
+  excludedFiles: readonly ExcludedFile[];
 }): string[] {
   const { repository, engines, config } = context;
   const notes: string[] = [];
+  if (context.excludedFiles.length > 0) {
+    const seams = sortedStrings(new Set(context.excludedFiles.map((file) => file.seam)));
+    notes.push(
+      `${context.excludedFiles.length === 1 ? '1 generated file is' : `${context.excludedFiles.length} generated files are`} not compared (${seams.join(', ')}): a generator's output is not a copy anyone maintains; see excludedFiles.`,
+    );
+  }
   const where = config.engines.flatMap((engine) =>
     config.seamPaths.map((path) => `${engine}/${path}`),
   );

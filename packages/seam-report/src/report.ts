@@ -47,6 +47,8 @@ export interface SeamReport {
   readonly seams: readonly SeamResult[];
   /** Modules present in only one engine: not seams (yet). */
   readonly singleCopyModules: readonly ModuleCopy[];
+  /** Files that would be copies but are generated: not compared. */
+  readonly excludedFiles: readonly ExcludedFile[];
   /** Modules with copies in two or more engines that the configured `seams` leave out. */
   readonly unwatchedModules: readonly UnwatchedModule[];
   readonly history: HistorySummary | null;
@@ -56,6 +58,16 @@ export interface SeamReport {
   readonly notes: readonly string[];
   /** Configuration entries that match nothing (`--strict` makes them an error). */
   readonly warnings: readonly string[];
+}
+
+export interface ExcludedFile {
+  readonly path: string;
+  readonly seam: string;
+  readonly engine: string;
+  /** `generated_header`: its leading comment says so; `generated_glob`: a `generated` glob matches. */
+  readonly reason: 'generated_header' | 'generated_glob';
+  /** The header line, or the glob. */
+  readonly evidence: string;
 }
 
 export interface UnwatchedModule {
@@ -80,6 +92,7 @@ export interface ReportSettings {
   readonly engines: readonly string[];
   readonly seamPaths: readonly string[];
   readonly never: readonly string[];
+  readonly generated: readonly string[];
   readonly priority: readonly string[];
   readonly thresholds: {
     readonly similar: number;

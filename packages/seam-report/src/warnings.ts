@@ -61,6 +61,10 @@ export function configWarnings({ config, matcher, paths, discovery }: WarningInp
         warnings.push(`seamPaths entry "${entry}" matches no file in any engine ${where}`);
     });
   }
+  for (const glob of config.generated) {
+    if (!dropped.has(`generated\u0000${glob}`))
+      warnings.push(`generated entry "${glob}" matches no copy ${where}`);
+  }
   if (given('exclude')) {
     for (const entry of config.exclude) {
       if (!dropped.has(`exclude\u0000${entry}`))

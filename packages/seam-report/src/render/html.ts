@@ -130,6 +130,16 @@ export function renderHtml(report: SeamReport): string {
   if (report.seams.length > 0) body.push(triggerTable(report));
   if (report.drift) body.push(driftSection(report));
   for (const seam of report.seams) body.push(seamSection(seam, report.settings.thresholds.similar));
+  if (report.excludedFiles.length > 0) {
+    body.push(
+      `<h2>Generated files</h2><p>Not copies: a generator's output is not maintained by hand.</p><ul>${report.excludedFiles
+        .map(
+          (file) =>
+            `<li><code>${esc(file.path)}</code> (${esc(file.seam)}): ${esc(file.evidence)}</li>`,
+        )
+        .join('')}</ul>`,
+    );
+  }
   if (report.unwatchedModules.length > 0) {
     body.push(
       `<h2>Copies not watched</h2><p>Modules with copies in several engines that "seams" in the configuration leaves out:</p><ul>${report.unwatchedModules

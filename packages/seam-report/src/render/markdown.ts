@@ -90,6 +90,12 @@ export function renderMarkdown(report: SeamReport): string {
       `Single-copy modules (not seams): ${report.singleCopyModules.map((m) => `\`${m.seam}\` (${m.engine})`).join(', ')}`,
     );
   }
+  if (report.excludedFiles.length > 0) {
+    out.push('');
+    out.push(
+      `Generated files (not copies): ${report.excludedFiles.map((f) => `\`${f.path}\``).join(', ')}`,
+    );
+  }
   if (report.unwatchedModules.length > 0) {
     out.push('');
     out.push(

@@ -110,6 +110,15 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     );
   }
 
+  if (report.excludedFiles.length > 0) {
+    out.push('');
+    out.push(p.bold('Generated files (not copies)'));
+    for (const file of report.excludedFiles)
+      out.push(
+        `  ${file.path} [${file.seam}]: ${file.reason === 'generated_glob' ? `matches "${file.evidence}"` : `"${file.evidence}"`}`,
+      );
+  }
+
   if (report.unwatchedModules.length > 0) {
     out.push('');
     out.push(
