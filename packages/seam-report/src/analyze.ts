@@ -340,6 +340,7 @@ function seamCopy(
 function seamHistory(walk: SeamWalk, config: ResolvedConfig): SeamHistory {
   const matched = matchChanges(walk.events, {
     threshold: config.thresholds.mirrorMatch,
+    minTokens: config.thresholds.mirrorMinTokens,
     windowSeconds: config.thresholds.mirrorWindowDays * 86_400,
   });
   return {

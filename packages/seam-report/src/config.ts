@@ -39,6 +39,7 @@ export interface SeamReportConfig {
     similar?: number;
     copyEvent?: number;
     mirrorMatch?: number;
+    mirrorMinTokens?: number;
     mirrorWindowDays?: number;
     driftInStep?: Classification;
   };
@@ -76,6 +77,7 @@ export interface ResolvedConfig {
     readonly similar: number;
     readonly copyEvent: number;
     readonly mirrorMatch: number;
+    readonly mirrorMinTokens: number;
     readonly mirrorWindowDays: number;
     readonly driftInStep: Classification;
   };
@@ -129,6 +131,9 @@ export const DEFAULTS = {
     similar: 0.8,
     copyEvent: 0.8,
     mirrorMatch: 0.7,
+    // below this many tokens an edit is too small to be told from a coincidence by its own
+    // tokens: it matches only exactly and at the same place
+    mirrorMinTokens: 4,
     // a week-later mirror of a fix is a late propagation, not routine mirroring
     mirrorWindowDays: 2,
     driftInStep: 'similar' as Classification,
@@ -251,7 +256,14 @@ const TOP_KEYS = [
   'slices',
   '$schema',
 ];
-const THRESHOLD_KEYS = ['similar', 'copyEvent', 'mirrorMatch', 'mirrorWindowDays', 'driftInStep'];
+const THRESHOLD_KEYS = [
+  'similar',
+  'copyEvent',
+  'mirrorMatch',
+  'mirrorMinTokens',
+  'mirrorWindowDays',
+  'driftInStep',
+];
 const TRIGGER_KEYS: Record<string, readonly string[]> = {
   repeated_fix: ['mirroredChanges'],
   stable_across_slices: ['seams', 'slices'],
@@ -341,6 +353,13 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
       similar: ratio(thresholds, 'similar', d.thresholds.similar, fail),
       copyEvent: ratio(thresholds, 'copyEvent', d.thresholds.copyEvent, fail),
       mirrorMatch: ratio(thresholds, 'mirrorMatch', d.thresholds.mirrorMatch, fail),
+      mirrorMinTokens: wholeNumber(
+        thresholds,
+        'mirrorMinTokens',
+        d.thresholds.mirrorMinTokens,
+        'thresholds.',
+        fail,
+      ),
       mirrorWindowDays:
         number(thresholds, 'mirrorWindowDays', { min: 0 }, 'thresholds.', fail) ??
         d.thresholds.mirrorWindowDays,
@@ -595,6 +614,20 @@ function number(
 
 function ratio(record: Record<string, unknown>, key: string, fallback: number, fail: Fail): number {
   return number(record, key, { min: 0, max: 1 }, 'thresholds.', fail) ?? fallback;
+}
+
+function wholeNumber(
+  record: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  path: string,
+  fail: Fail,
+): number {
+  const value = number(record, key, { min: 1 }, path, fail);
+  if (value !== undefined && !Number.isInteger(value)) {
+    fail(`${path}${key} must be a whole number, got ${value}`, `Set ${path}${key} to 1 or more.`);
+  }
+  return value ?? fallback;
 }
 
 function count(

@@ -16,7 +16,7 @@ import type { CommitRef, CopyEvent, TimelinePoint } from './report.js';
 import { roundRatio, similarityRatio } from './similarity.js';
 import { prepareSource } from './source.js';
 import { TimelineSampler } from './timeline.js';
-import type { Language } from './tokenize/token.js';
+import { isLiteral, isNamed, type Language } from './tokenize/token.js';
 
 /** One change to one copy: the raw material of mirrored and one-sided changes. */
 export interface ChangeEvent {
@@ -33,8 +33,22 @@ export interface ChangeEvent {
   readonly signature: Int32Array;
   /** `signature` sorted, for the cheap multiset bound before the exact match. */
   readonly sortedSignature: Int32Array;
+  /**
+   * The part of `signature` made of identifiers and literals: what makes an edit this edit
+   * rather than another of the same shape (`export const A = 'a'` versus `export const B = 'b'`).
+   */
+  readonly named: Int32Array;
+  /**
+   * The unchanged tokens around each edited stretch (up to `CONTEXT_TOKENS` on each side,
+   * stretches separated by -1): where the edit was made, for matching edits too small to be
+   * told apart by their own tokens.
+   */
+  readonly context: Int32Array;
   readonly lines: number;
 }
+
+/** Unchanged tokens kept on each side of an edited stretch (`ChangeEvent.context`). */
+export const CONTEXT_TOKENS = 6;
 
 export interface SeamWalk {
   /** Changes made while the seam had two or more copies, in walk order. */
@@ -83,6 +97,8 @@ interface CopyState {
   readonly oid: string;
   readonly ids: Int32Array;
   readonly lines: Int32Array;
+  /** 1 where the token is an identifier or a literal. */
+  readonly named: Uint8Array;
 }
 
 interface SeamState {
@@ -129,8 +145,13 @@ export async function walkHistory(options: WalkOptions): Promise<HistoryWalk> {
     const source = prepareSource(await readBlob(oid), language);
     const code = normalize(source.tokens, 'code', table);
     const lines = new Int32Array(code.tokens.length);
-    for (let i = 0; i < lines.length; i++) lines[i] = code.tokens[i]!.line;
-    return { path, oid, ids: code.ids, lines } satisfies CopyState;
+    const named = new Uint8Array(code.tokens.length);
+    for (let i = 0; i < lines.length; i++) {
+      const token = code.tokens[i]!;
+      lines[i] = token.line;
+      if (isNamed(token) || isLiteral(token)) named[i] = 1;
+    }
+    return { path, oid, ids: code.ids, lines, named } satisfies CopyState;
   };
 
   let order = 0;
@@ -280,17 +301,26 @@ function changeEvent(
   const edits = editsBetween(align(before.ids, after.ids), before.ids.length, after.ids.length);
   if (edits.length === 0) return undefined;
   const signature: number[] = [];
+  const named: number[] = [];
+  const context: number[] = [];
   const removedLines = new Set<number>();
   const addedLines = new Set<number>();
   for (const edit of edits) {
+    for (let i = Math.max(0, edit.aStart - CONTEXT_TOKENS); i < edit.aStart; i++)
+      context.push(before.ids[i]!);
     for (let i = edit.aStart; i < edit.aEnd; i++) {
       signature.push(2 * before.ids[i]!);
+      if (before.named[i] === 1) named.push(2 * before.ids[i]!);
       removedLines.add(before.lines[i]!);
     }
     for (let j = edit.bStart; j < edit.bEnd; j++) {
       signature.push(2 * after.ids[j]! + 1);
+      if (after.named[j] === 1) named.push(2 * after.ids[j]! + 1);
       addedLines.add(after.lines[j]!);
     }
+    for (let j = edit.bEnd; j < Math.min(after.ids.length, edit.bEnd + CONTEXT_TOKENS); j++)
+      context.push(after.ids[j]!);
+    context.push(-1);
   }
   const packed = Int32Array.from(signature);
   return {
@@ -300,6 +330,8 @@ function changeEvent(
     engine,
     signature: packed,
     sortedSignature: packed.slice().sort(),
+    named: Int32Array.from(named),
+    context: Int32Array.from(context),
     lines: removedLines.size + addedLines.size,
   };
 }

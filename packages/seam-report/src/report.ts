@@ -98,6 +98,7 @@ export interface ReportSettings {
     readonly similar: number;
     readonly copyEvent: number;
     readonly mirrorMatch: number;
+    readonly mirrorMinTokens: number;
     readonly mirrorWindowDays: number;
     readonly driftInStep: Classification;
   };
@@ -200,11 +201,25 @@ export interface ChangeRef {
 
 export type MirrorKind = 'same_commit' | 'within_window' | 'late_propagation';
 
+/**
+ * How a follower's edit matched the origin's: `exact` (the same tokens removed and added),
+ * `exact_in_context` (the same small edit at the same place), `similar` (LCS ratios of the edits
+ * and of their identifiers and literals both reach `mirrorMatch`).
+ */
+export type MatchHow = 'exact' | 'exact_in_context' | 'similar';
+
+export interface MirrorFollower extends ChangeRef {
+  readonly delaySeconds: number;
+  /** Match score of this follower's edit against the origin's (1 for exact matches). */
+  readonly match: number;
+  readonly how: MatchHow;
+}
+
 export interface MirroredChange {
   readonly kind: MirrorKind;
   readonly origin: ChangeRef;
-  readonly followers: readonly (ChangeRef & { readonly delaySeconds: number })[];
-  /** Lowest match score between the origin's edits and a follower's (LCS ratio of the edits). */
+  readonly followers: readonly MirrorFollower[];
+  /** Lowest match score of the followers. */
   readonly match: number;
   /** Lines changed again in the followers: the duplicated work. */
   readonly repeatedLines: number;

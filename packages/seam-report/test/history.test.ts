@@ -101,6 +101,7 @@ describe('mirrored and one-sided changes in history', () => {
     const matched = matchChanges(walk.seams.get('wal')!.events, {
       threshold: 0.7,
       windowSeconds: 2 * DAY,
+      minTokens: 4,
     });
     expect(
       matched.mirrored.map((m) => ({
@@ -135,6 +136,7 @@ describe('mirrored and one-sided changes in history', () => {
     const matched = matchChanges(walk.seams.get('wal')!.events, {
       threshold: 0.7,
       windowSeconds: 8 * DAY,
+      minTokens: 4,
     });
     expect(matched.mirrored.map((m) => m.kind)).toEqual([
       'same_commit',

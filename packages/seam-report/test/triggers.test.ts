@@ -138,7 +138,7 @@ const change = (engine: string, day: number, lines = 10): ChangeRef => ({
 const mirrored = (day: number, lines: number): MirroredChange => ({
   kind: 'same_commit',
   origin: change('a', day, lines),
-  followers: [{ ...change('b', day, lines), delaySeconds: 0 }],
+  followers: [{ ...change('b', day, lines), delaySeconds: 0, match: 1, how: 'exact' }],
   match: 1,
   repeatedLines: lines,
 });

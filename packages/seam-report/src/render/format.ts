@@ -52,10 +52,13 @@ export function firedTriggers(seam: SeamResult): TriggerResult[] {
 
 export function mirrorLine(change: MirroredChange): string {
   const followers = change.followers
-    .map((f) =>
-      f.delaySeconds === 0 && f.commit.hash === change.origin.commit.hash
-        ? `${f.engine} (same commit)`
-        : `${f.engine} ${duration(f.delaySeconds)} later in ${shortHash(f.commit.hash)}`,
+    .map(
+      (f) =>
+        `${
+          f.delaySeconds === 0 && f.commit.hash === change.origin.commit.hash
+            ? `${f.engine} (same commit`
+            : `${f.engine} ${duration(f.delaySeconds)} later in ${shortHash(f.commit.hash)} (`
+        }${f.commit.hash === change.origin.commit.hash ? ', ' : ''}${howText(f)})`,
     )
     .join(', ');
   const kind =
@@ -65,6 +68,12 @@ export function mirrorLine(change: MirroredChange): string {
         ? 'mirrored later'
         : 'mirrored';
   return `${kind}: ${commitLine(change.origin.commit)} [${change.origin.engine}] → ${followers}`;
+}
+
+/** How a follower matched, for people: "exact", "exact in context", "similar 0.86". */
+export function howText(follower: MirroredChange['followers'][number]): string {
+  if (follower.how === 'similar') return `similar ${ratio(follower.match)}`;
+  return follower.how.replaceAll('_', ' ');
 }
 
 export function oneSidedLine(change: ChangeRef): string {
