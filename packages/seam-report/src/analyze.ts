@@ -196,6 +196,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         seamPaths: config.seamPaths,
         never: config.never,
         generated: config.generated,
+        aliases: walk?.aliases ?? config.aliases,
         priority: config.priority,
         thresholds: config.thresholds,
         triggers: config.triggers,
@@ -346,6 +347,7 @@ function seamHistory(walk: SeamWalk, config: ResolvedConfig): SeamHistory {
   return {
     changes: walk.events.length,
     copyEvents: walk.copyEvents,
+    moves: walk.moves,
     mirroredChanges: matched.mirrored,
     oneSidedChanges: matched.oneSided,
     timeline: walk.timeline,

@@ -27,7 +27,7 @@
  *   copy had landed in between (the copies had drifted meanwhile);
  * - a one-sided change: no other copy ever received a matching change.
  */
-import type { ChangeEvent } from './history.js';
+import type { ChangeEvent, CopyIdentity } from './history.js';
 import { sameSequence } from './normalize.js';
 import { compareStrings } from './order.js';
 import type { ChangeRef, MatchHow, MirroredChange, MirrorKind } from './report.js';
@@ -53,7 +53,8 @@ export interface MatchedChanges {
 
 export function toChangeRef(event: ChangeEvent): ChangeRef {
   return {
-    engine: event.engine,
+    engine: event.copy.engine,
+    path: event.path,
     commit: event.commit,
     lines: event.lines,
     tokens: event.signature.length,
@@ -88,13 +89,16 @@ export function matchChanges(
   events: readonly ChangeEvent[],
   options: MatchOptions,
 ): MatchedChanges {
-  const byEngine = new Map<string, ChangeEvent[]>();
+  // changes by copy (one copy keeps its identity across renames), copies in engine-name order
+  const byCopy = new Map<CopyIdentity, ChangeEvent[]>();
   for (const event of events) {
-    const list = byEngine.get(event.engine) ?? [];
+    const list = byCopy.get(event.copy) ?? [];
     list.push(event);
-    byEngine.set(event.engine, list);
+    byCopy.set(event.copy, list);
   }
-  const engines = [...byEngine.keys()].sort(compareStrings);
+  const copies = [...byCopy.keys()].sort(
+    (x, y) => compareStrings(x.engine, y.engine) || x.id - y.id,
+  );
   const claimed = new Set<ChangeEvent>();
   const mirrored: MirroredChange[] = [];
   const oneSided: ChangeRef[] = [];
@@ -103,9 +107,9 @@ export function matchChanges(
     if (claimed.has(origin)) continue;
     claimed.add(origin);
     const followers: { event: ChangeEvent; match: EditMatch; late: boolean }[] = [];
-    for (const engine of engines) {
-      if (engine === origin.engine) continue;
-      const candidates = byEngine.get(engine)!;
+    for (const copy of copies) {
+      if (copy === origin.copy) continue;
+      const candidates = byCopy.get(copy)!;
       for (let i = firstAtOrAfter(candidates, origin.order); i < candidates.length; i++) {
         const candidate = candidates[i]!;
         if (claimed.has(candidate)) continue;
@@ -115,7 +119,7 @@ export function matchChanges(
         const delay = Math.max(0, candidate.time - origin.time);
         const drifted =
           changesBetween(candidates, origin.order, candidate.order) > 0 ||
-          changesBetween(byEngine.get(origin.engine)!, origin.order, candidate.order) > 0;
+          changesBetween(byCopy.get(origin.copy)!, origin.order, candidate.order) > 0;
         const late = candidate.order !== origin.order && (delay > options.windowSeconds || drifted);
         followers.push({ event: candidate, match, late });
         break;

@@ -93,6 +93,8 @@ export interface ReportSettings {
   readonly seamPaths: readonly string[];
   readonly never: readonly string[];
   readonly generated: readonly string[];
+  /** Old path → current path (configured, plus renames found in history; see `history`). */
+  readonly aliases: readonly { readonly from: string; readonly to: string }[];
   readonly priority: readonly string[];
   readonly thresholds: {
     readonly similar: number;
@@ -191,7 +193,10 @@ export interface SeamComparison {
 }
 
 export interface ChangeRef {
+  /** The copy's engine, by its current name (renamed engines keep their copies). */
   readonly engine: string;
+  /** The copy's path in that commit. */
+  readonly path: string;
   readonly commit: CommitRef;
   /** Source lines touched by the change (removed plus added, comment-only lines excluded). */
   readonly lines: number;
@@ -236,6 +241,15 @@ export interface CopyEvent {
   readonly copied: boolean;
 }
 
+/** A copy that moved: a renamed file or engine directory, or engines that swapped folders. */
+export interface CopyMove {
+  /** The copy's engine, by its current name. */
+  readonly engine: string;
+  readonly from: string;
+  readonly to: string;
+  readonly commit: CommitRef;
+}
+
 export interface TimelinePoint {
   readonly commit: string;
   readonly date: string;
@@ -248,6 +262,8 @@ export interface SeamHistory {
   /** Changes to a copy (normalised tokens changed) while the seam had two or more copies. */
   readonly changes: number;
   readonly copyEvents: readonly CopyEvent[];
+  /** Copies that moved (renames followed: a moved copy is the same copy). */
+  readonly moves: readonly CopyMove[];
   readonly mirroredChanges: readonly MirroredChange[];
   readonly oneSidedChanges: readonly ChangeRef[];
   /** Similarity over history: at most one point per `TIMELINE_POINTS`-th of the time span. */

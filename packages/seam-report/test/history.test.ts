@@ -61,7 +61,7 @@ describe('walkHistory', () => {
   it('records normalised changes only, and only while two or more copies exist', () => {
     const events = walk.seams.get('wal')!.events;
     // the comment-only edit is not a change; the initial commit had one copy
-    expect(events.map((e) => `${e.engine}@${e.commit.subject}`)).toEqual([
+    expect(events.map((e) => `${e.copy.engine}@${e.commit.subject}`)).toEqual([
       'alpha@fix negative offsets in both engines',
       'beta@fix negative offsets in both engines',
       'alpha@alpha: use byteLength',

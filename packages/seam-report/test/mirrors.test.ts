@@ -1,7 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeEvent } from '../src/history.js';
+import type { ChangeEvent, CopyIdentity } from '../src/history.js';
 import { matchChanges, matchEdits } from '../src/mirrors.js';
 import { DAY, EPOCH, HOUR } from './support/git-repo.js';
+
+/** One identity per engine name, as the history walk gives one per copy. */
+const identities = new Map<string, CopyIdentity>();
+function copy(engine: string): CopyIdentity {
+  let identity = identities.get(engine);
+  if (identity === undefined) {
+    identity = {
+      id: identities.size,
+      seam: 'wal',
+      engine,
+      appeared: { hash: '0'.repeat(40), date: '2024-01-01T00:00:00Z', subject: 'root' },
+    };
+    identities.set(engine, identity);
+  }
+  return identity;
+}
 
 function event(
   order: number,
@@ -20,7 +36,8 @@ function event(
       subject: `commit ${order}`,
     },
     time,
-    engine,
+    copy: copy(engine),
+    path: `packages/${engine}/src/runtime/wal.ts`,
     signature: packed,
     sortedSignature: packed.slice().sort(),
     named: packed,
@@ -60,9 +77,9 @@ describe('matchEdits', () => {
     });
     expect(matchEdits(small(0, [1, 2]), small(1, [1, 2]), options)?.how).toBe('exact_in_context');
     expect(matchEdits(small(0, [1, 2]), small(1, [1, 3]), options)).toBeUndefined();
-    expect(matchEdits(small(0, [1, 2]), { ...small(0, [1, 3]), engine: 'b' }, options)?.how).toBe(
-      'exact',
-    );
+    expect(
+      matchEdits(small(0, [1, 2]), { ...small(0, [1, 3]), copy: copy('b') }, options)?.how,
+    ).toBe('exact');
   });
 });
 

@@ -131,6 +131,7 @@ const commit = (day: number) => ({
 });
 const change = (engine: string, day: number, lines = 10): ChangeRef => ({
   engine,
+  path: `packages/${engine}/src/runtime/wal.ts`,
   commit: commit(day),
   lines,
   tokens: lines * 3,
@@ -155,6 +156,7 @@ const copies = (n: number): SeamCopy[] =>
 const history = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]): SeamHistory => ({
   changes: mirroredChanges.length * 2 + oneSidedChanges.length,
   copyEvents: [],
+  moves: [],
   mirroredChanges,
   oneSidedChanges,
   timeline: [],
