@@ -350,6 +350,8 @@ function seamHistory(walk: SeamWalk, config: ResolvedConfig): SeamHistory {
     moves: walk.moves,
     mirroredChanges: matched.mirrored,
     oneSidedChanges: matched.oneSided,
+    reverts: matched.reverts,
+    convergences: matched.convergences,
     timeline: walk.timeline,
   };
 }

@@ -84,7 +84,16 @@ export interface ChangeEvent {
    */
   readonly context: Int32Array;
   readonly lines: number;
+  /** Set when a later change returned the copy to the content it had before this one. */
+  revertedBy?: ChangeEvent;
+  /** The changes this one undid: it returned the copy to the content it had before them. */
+  reverts?: ChangeEvent[];
+  /** The copies this change made the copy identical to (normalised tokens; it was not before). */
+  convergedWith?: CopyIdentity[];
 }
+
+/** How many earlier states of a copy are remembered to recognise a revert. */
+const REVERT_DEPTH = 32;
 
 /** Unchanged tokens kept on each side of an edited stretch (`ChangeEvent.context`). */
 export const CONTEXT_TOKENS = 6;
@@ -146,6 +155,24 @@ interface CopyState {
   readonly lines: Int32Array;
   /** 1 where the token is an identifier or a literal. */
   readonly named: Uint8Array;
+  /** A hash of `ids`: equal contents (normalised tokens) have equal hashes. */
+  readonly hash: number;
+  /**
+   * The copy's earlier contents, oldest first (at most `REVERT_DEPTH`), each with the change
+   * that moved the copy away from it: a change back to one of them is a revert.
+   */
+  readonly past: readonly { readonly hash: number; readonly event: ChangeEvent }[];
+}
+
+/** A 53-bit hash of a token sequence (two 32-bit FNV-1a variants and the length). */
+function sequenceHash(ids: Int32Array): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ ids.length;
+  for (let i = 0; i < ids.length; i++) {
+    a = Math.imul(a ^ ids[i]!, 0x01000193);
+    b = Math.imul(b ^ (ids[i]! + 0x9e3779b9), 0x85ebca6b) ^ (b >>> 13);
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }
 
 /** The copies at one commit, by `seam \0 engine` (one copy per engine and seam). */
@@ -294,7 +321,7 @@ async function walkOnce(
       lines[i] = token.line;
       if (isNamed(token) || isLiteral(token)) named[i] = 1;
     }
-    return { copy, path, oid, ids: code.ids, lines, named };
+    return { copy, path, oid, ids: code.ids, lines, named, hash: sequenceHash(code.ids), past: [] };
   };
   /** The watched copy a path is, or undefined. */
   const locate = (path: string | undefined): CopyLocation | undefined => {
@@ -476,9 +503,8 @@ async function walkOnce(
         const record = records.get(location.seam)!;
         record.moves.push({ copy: moved.copy, from: moved.path, to: change.path, commit: refOf() });
         moved.copy.engine = location.engine;
-        if (next !== moved && copiesOf(before, location.seam).length >= 2) {
-          const event = changeEvent(moved, next, at, refOf(), commit.time);
-          if (event !== undefined) record.events.push(event);
+        if (next !== moved) {
+          state.set(key, recordChange(moved, next, location.seam, before, at, refOf(), commit));
         }
         continue;
       }
@@ -503,12 +529,65 @@ async function walkOnce(
       }
       if (previous.oid === change.newOid) continue;
       const next = await prepare(previous.copy, change.newOid, change.path, location.language);
-      state.set(key, next);
+      state.set(key, recordChange(previous, next, location.seam, before, at, refOf(), commit));
       touched.add(location.seam);
-      if (copiesOf(before, location.seam).length >= 2) {
-        const event = changeEvent(previous, next, at, refOf(), commit.time);
-        if (event !== undefined) records.get(location.seam)!.events.push(event);
+    }
+    markConvergences(commitEvents, before, state);
+    commitEvents.length = 0;
+  };
+
+  /** This commit's change events, for the convergence check once all its changes are in. */
+  const commitEvents: { event: ChangeEvent; before: CopyState }[] = [];
+
+  /**
+   * A change from `previous` to `next`: recorded while the seam had two or more copies in the
+   * commit's ancestry; a change back to an earlier content of the copy is a revert of the
+   * changes since. Returns the copy's new state (with its past).
+   */
+  const recordChange = (
+    previous: CopyState,
+    next: CopyState,
+    seam: string,
+    before: TreeState,
+    at: number,
+    commitRef: CommitRef,
+    commit: LogCommit,
+  ): CopyState => {
+    if (copiesOf(before, seam).length < 2) return next;
+    const event = changeEvent(previous, next, at, commitRef, commit.time);
+    if (event === undefined) return { ...next, past: previous.past };
+    records.get(seam)!.events.push(event);
+    commitEvents.push({ event, before: previous });
+    let back = previous.past.length - 1;
+    while (back >= 0 && previous.past[back]!.hash !== next.hash) back--;
+    if (back !== -1) {
+      const undone = previous.past.slice(back).map((earlier) => earlier.event);
+      event.reverts = undone;
+      for (const earlier of undone) earlier.revertedBy ??= event;
+      return { ...next, past: previous.past.slice(0, back) };
+    }
+    const past = [...previous.past, { hash: previous.hash, event }];
+    return { ...next, past: past.length > REVERT_DEPTH ? past.slice(-REVERT_DEPTH) : past };
+  };
+
+  /** A change after which its copy is identical to another copy it differed from before. */
+  const markConvergences = (
+    changed: readonly { event: ChangeEvent; before: CopyState }[],
+    before: TreeState,
+    after: TreeState,
+  ) => {
+    for (const { event, before: previous } of changed) {
+      const seam = event.copy.seam;
+      const now = copiesOf(after, seam).find((copy) => copy.copy === event.copy);
+      if (now === undefined) continue;
+      const equalTo: CopyIdentity[] = [];
+      for (const other of copiesOf(after, seam)) {
+        if (other.copy === event.copy || other.hash !== now.hash) continue;
+        const otherBefore = copiesOf(before, seam).find((copy) => copy.copy === other.copy);
+        if (otherBefore !== undefined && otherBefore.hash === previous.hash) continue; // in step already
+        equalTo.push(other.copy);
       }
+      if (equalTo.length > 0) event.convergedWith = equalTo;
     }
   };
 

@@ -16,6 +16,16 @@
  *   (`export const A = 'a' as const;` and `export const B = 'b' as const;` share 6 of 8 tokens,
  *   but none of their names or values).
  *
+ * - `contained`: a follower that made its copy identical to another copy (a convergence: a sync
+ *   that brought several changes over at once) contains the origin's edit: the LCS of the two
+ *   edits covers at least `mirrorMatch` of the origin's tokens and of its identifiers and
+ *   literals. Such a follower may follow several origins.
+ *
+ * Reverts do not take part: a change that returned its copy to an earlier content, and the
+ * changes it undid, are listed as reverts and are neither mirrored nor one-sided (what did not
+ * stay is not a fix, and not divergence). A change that made its copy identical to another and
+ * matched nothing earlier is a convergence: listed, not divergence debt.
+ *
  * Walking the changes oldest first, each change not yet claimed
  * becomes an origin and claims, in every other copy, the first unclaimed matching change in the
  * same commit or later. The result is one of:
@@ -30,8 +40,15 @@
 import type { ChangeEvent, CopyIdentity } from './history.js';
 import { sameSequence } from './normalize.js';
 import { compareStrings } from './order.js';
-import type { ChangeRef, MatchHow, MirroredChange, MirrorKind } from './report.js';
-import { multisetRatioBound, roundRatio, similarityRatio } from './similarity.js';
+import type {
+  ChangeRef,
+  ConvergenceRef,
+  MatchHow,
+  MirroredChange,
+  MirrorKind,
+  RevertRef,
+} from './report.js';
+import { lcsLength, multisetRatioBound, roundRatio, similarityRatio } from './similarity.js';
 
 export interface MatchOptions {
   readonly threshold: number;
@@ -49,6 +66,8 @@ export interface EditMatch {
 export interface MatchedChanges {
   readonly mirrored: MirroredChange[];
   readonly oneSided: ChangeRef[];
+  readonly reverts: RevertRef[];
+  readonly convergences: ConvergenceRef[];
 }
 
 export function toChangeRef(event: ChangeEvent): ChangeRef {
@@ -85,10 +104,36 @@ export function matchEdits(
   return { score: Math.min(tokens, names), how: 'similar' };
 }
 
-export function matchChanges(
-  events: readonly ChangeEvent[],
-  options: MatchOptions,
-): MatchedChanges {
+/**
+ * A convergence (a change after which its copy equals another copy) that carries the origin's
+ * edit among others: the share of the origin's tokens, and of its identifiers and literals,
+ * found in order in the follower's edit.
+ */
+export function containedEdit(
+  origin: ChangeEvent,
+  follower: ChangeEvent,
+  options: Pick<MatchOptions, 'threshold' | 'minTokens'>,
+): EditMatch | undefined {
+  const x = origin.signature.length;
+  if (x < options.minTokens || follower.signature.length < x) return undefined;
+  const tokens = lcsLength(origin.signature, follower.signature) / x;
+  if (tokens < options.threshold) return undefined;
+  const names =
+    origin.named.length === 0 ? 1 : lcsLength(origin.named, follower.named) / origin.named.length;
+  if (names < options.threshold) return undefined;
+  return { score: Math.min(tokens, names), how: 'contained' };
+}
+
+export function matchChanges(all: readonly ChangeEvent[], options: MatchOptions): MatchedChanges {
+  const reverts: RevertRef[] = all
+    .filter((event) => event.reverts !== undefined)
+    .map((event) => ({
+      ...toChangeRef(event),
+      reverted: event.reverts!.map((undone) => undone.commit),
+    }));
+  const events = all.filter(
+    (event) => event.reverts === undefined && event.revertedBy === undefined,
+  );
   // changes by copy (one copy keeps its identity across renames), copies in engine-name order
   const byCopy = new Map<CopyIdentity, ChangeEvent[]>();
   for (const event of events) {
@@ -100,11 +145,14 @@ export function matchChanges(
     (x, y) => compareStrings(x.engine, y.engine) || x.id - y.id,
   );
   const claimed = new Set<ChangeEvent>();
+  /** Convergences that followed an origin: they may follow others, but originate nothing. */
+  const followed = new Set<ChangeEvent>();
   const mirrored: MirroredChange[] = [];
   const oneSided: ChangeRef[] = [];
+  const convergences: ConvergenceRef[] = [];
 
   for (const origin of events) {
-    if (claimed.has(origin)) continue;
+    if (claimed.has(origin) || followed.has(origin)) continue;
     claimed.add(origin);
     const followers: { event: ChangeEvent; match: EditMatch; late: boolean }[] = [];
     for (const copy of copies) {
@@ -113,9 +161,13 @@ export function matchChanges(
       for (let i = firstAtOrAfter(candidates, origin.order); i < candidates.length; i++) {
         const candidate = candidates[i]!;
         if (claimed.has(candidate)) continue;
-        const match = matchEdits(origin, candidate, options);
+        const converges = candidate.convergedWith !== undefined;
+        const match =
+          matchEdits(origin, candidate, options) ??
+          (converges ? containedEdit(origin, candidate, options) : undefined);
         if (match === undefined) continue;
-        claimed.add(candidate);
+        if (converges) followed.add(candidate);
+        else claimed.add(candidate);
         const delay = Math.max(0, candidate.time - origin.time);
         const drifted =
           changesBetween(candidates, origin.order, candidate.order) > 0 ||
@@ -126,7 +178,12 @@ export function matchChanges(
       }
     }
     if (followers.length === 0) {
-      oneSided.push(toChangeRef(origin));
+      if (origin.convergedWith === undefined) oneSided.push(toChangeRef(origin));
+      else
+        convergences.push({
+          ...toChangeRef(origin),
+          with: origin.convergedWith.map((copy) => copy.engine).sort(compareStrings),
+        });
       continue;
     }
     const kind: MirrorKind = followers.some((f) => f.late)
@@ -147,7 +204,7 @@ export function matchChanges(
       repeatedLines: followers.reduce((sum, f) => sum + f.event.lines, 0),
     });
   }
-  return { mirrored, oneSided };
+  return { mirrored, oneSided, reverts, convergences };
 }
 
 /** Index of the first event whose walk order is ≥ `order` (events are in walk order). */

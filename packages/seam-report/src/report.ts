@@ -209,9 +209,22 @@ export type MirrorKind = 'same_commit' | 'within_window' | 'late_propagation';
 /**
  * How a follower's edit matched the origin's: `exact` (the same tokens removed and added),
  * `exact_in_context` (the same small edit at the same place), `similar` (LCS ratios of the edits
- * and of their identifiers and literals both reach `mirrorMatch`).
+ * and of their identifiers and literals both reach `mirrorMatch`), `contained` (the follower
+ * made its copy identical to another and its edit contains the origin's: a sync).
  */
-export type MatchHow = 'exact' | 'exact_in_context' | 'similar';
+export type MatchHow = 'exact' | 'exact_in_context' | 'similar' | 'contained';
+
+/** A change that returned its copy to an earlier content: it and what it undid are not debt. */
+export interface RevertRef extends ChangeRef {
+  /** The changes it undid, oldest first. */
+  readonly reverted: readonly CommitRef[];
+}
+
+/** A change that made its copy identical to other copies (normalised tokens): not debt. */
+export interface ConvergenceRef extends ChangeRef {
+  /** The engines whose copies it became identical to. */
+  readonly with: readonly string[];
+}
 
 export interface MirrorFollower extends ChangeRef {
   readonly delaySeconds: number;
@@ -265,7 +278,12 @@ export interface SeamHistory {
   /** Copies that moved (renames followed: a moved copy is the same copy). */
   readonly moves: readonly CopyMove[];
   readonly mirroredChanges: readonly MirroredChange[];
+  /** Changes no other copy received, not undone and not bringing copies together: divergence debt. */
   readonly oneSidedChanges: readonly ChangeRef[];
+  /** Changes that returned their copy to an earlier content, with what they undid. */
+  readonly reverts: readonly RevertRef[];
+  /** Changes that made their copy identical to another and matched no earlier change. */
+  readonly convergences: readonly ConvergenceRef[];
   /** Similarity over history: at most one point per `TIMELINE_POINTS`-th of the time span. */
   readonly timeline: readonly TimelinePoint[];
 }

@@ -159,6 +159,8 @@ const history = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]
   moves: [],
   mirroredChanges,
   oneSidedChanges,
+  reverts: [],
+  convergences: [],
   timeline: [],
 });
 const noSlices: SliceSummary = { mode: 'first-parent', total: 0, recent: [] };

@@ -10,12 +10,16 @@ import type { SeamReport, SeamResult, TriggerResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
   commitLine,
+  convergenceLine,
   copyOrigin,
   day,
   duration,
   engineSimilarity,
+  historyCounts,
+  moveLine,
   plural,
   ratio,
+  revertLine,
   shortHash,
 } from './format.js';
 
@@ -370,11 +374,7 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
 function historyBlock(seam: SeamResult, similarThreshold: number): string {
   const history = seam.history!;
   const out: string[] = ['<h3>History</h3>'];
-  out.push(
-    `<p>${plural(history.changes, 'change')} while the seam had two or more copies: ${history.mirroredChanges.length} mirrored (${
-      history.mirroredChanges.filter((c) => c.kind === 'late_propagation').length
-    } late), ${history.oneSidedChanges.length} one-sided.</p>`,
-  );
+  out.push(`<p>While the seam had two or more copies: ${esc(historyCounts(history))}.</p>`);
   out.push(timelineSvg(seam, similarThreshold));
   out.push(
     `<p class="legend"><span><i class="dot" style="background:${MARK_COLORS.copy}"></i>copy appeared</span><span><i class="dot" style="background:${MARK_COLORS.mirrored}"></i>mirrored change</span><span><i class="dot" style="background:${MARK_COLORS.late}"></i>late propagation</span><span><i class="dot" style="background:${MARK_COLORS.oneSided}"></i>one-sided change</span></p>`,
@@ -394,6 +394,13 @@ function historyBlock(seam: SeamResult, similarThreshold: number): string {
     items.push(
       `<li>one-sided: ${esc(commitLine(change.commit))} [${esc(change.engine)}], ${plural(change.lines, 'line')}</li>`,
     );
+  }
+  for (const line of [
+    ...history.reverts.map(revertLine),
+    ...history.convergences.map(convergenceLine),
+    ...history.moves.map(moveLine),
+  ]) {
+    items.push(`<li>${esc(line)}</li>`);
   }
   if (items.length > 0) {
     out.push(

@@ -6,16 +6,20 @@
 import type { SeamReport, SeamResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  convergenceLine,
   copyOrigin,
   declarationLine,
+  historyCounts,
   LIST_LIMIT,
   limited,
   literalLine,
   mirrorLine,
+  moveLine,
   nameLine,
   oneSidedLine,
   plural,
   ratio,
+  revertLine,
   shortHash,
 } from './format.js';
 
@@ -176,10 +180,14 @@ function seamDetails(seam: SeamResult): string[] {
   if (seam.history) {
     const h = seam.history;
     out.push('');
-    out.push(
-      `History: ${plural(h.changes, 'change')}, ${h.mirroredChanges.length} mirrored, ${h.oneSidedChanges.length} one-sided.`,
-    );
-    listItems(out, [...h.mirroredChanges.map(mirrorLine), ...h.oneSidedChanges.map(oneSidedLine)]);
+    out.push(`History: ${historyCounts(h)}.`);
+    listItems(out, [
+      ...h.mirroredChanges.map(mirrorLine),
+      ...h.oneSidedChanges.map(oneSidedLine),
+      ...h.reverts.map(revertLine),
+      ...h.convergences.map(convergenceLine),
+      ...h.moves.map(moveLine),
+    ]);
   }
   for (const diff of comparison.diffs) {
     if (diff.hunks.length === 0) continue;

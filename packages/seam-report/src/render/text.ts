@@ -5,17 +5,21 @@
 import type { SeamReport, SeamResult, TriggerResult, Verdict } from '../report.js';
 import {
   commitLine,
+  convergenceLine,
   copyOrigin,
   declarationLine,
   firedTriggers,
+  historyCounts,
   LIST_LIMIT,
   limited,
   literalLine,
   mirrorLine,
+  moveLine,
   nameLine,
   oneSidedLine,
   plural,
   ratio,
+  revertLine,
   shortHash,
 } from './format.js';
 
@@ -206,10 +210,7 @@ function seamDetails(
   }
   if (seam.history) {
     const h = seam.history;
-    const late = h.mirroredChanges.filter((c) => c.kind === 'late_propagation').length;
-    out.push(
-      `  history: ${plural(h.changes, 'change')}, ${h.mirroredChanges.length} mirrored (${late} late), ${h.oneSidedChanges.length} one-sided`,
-    );
+    out.push(`  history: ${historyCounts(h)}`);
     for (const event of h.copyEvents) {
       if (event.source === null) continue;
       out.push(
@@ -218,6 +219,9 @@ function seamDetails(
     }
     pushList(out, h.mirroredChanges.map(mirrorLine), '    ');
     pushList(out, h.oneSidedChanges.map(oneSidedLine), '    ');
+    pushList(out, h.reverts.map(revertLine), '    ');
+    pushList(out, h.convergences.map(convergenceLine), '    ');
+    pushList(out, h.moves.map(moveLine), '    ');
   }
   out.push('  triggers:');
   for (const trigger of seam.triggers)
