@@ -32,7 +32,7 @@ import {
   type SeamResult,
   type SliceSummary,
 } from './report.js';
-import { findSlices } from './slices.js';
+import { planSlices, type SlicePlan, summarizeSlices } from './slices.js';
 import { type PreparedSource, prepareSource } from './source.js';
 import { evaluateTriggers } from './triggers.js';
 import { decide, seamVerdict } from './verdict.js';
@@ -98,7 +98,9 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
   try {
     let walk: HistoryWalk | null = null;
     let slices: SliceSummary | null = null;
+    let plan: SlicePlan | null = null;
     if (readHistory && reader) {
+      plan = await planSlices(root, config.slices);
       walk = await walkHistory({
         cwd: root,
         reader,
@@ -112,10 +114,10 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         ...walk.engineDirs,
         ...discovery.engines.map((engine) => engine.dir),
       ]);
-      slices = await findSlices({
+      slices = await summarizeSlices({
         cwd: root,
         reader,
-        mode: config.slices,
+        plan,
         engineDirs: sortedStrings(engineDirs),
         seams: current.map((seam) => ({
           seam: seam.name,

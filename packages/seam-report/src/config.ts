@@ -60,9 +60,11 @@ export interface SeamReportConfig {
     };
   };
   slices?:
-    | { by: 'first-parent' }
+    | { by: 'auto' | 'first-parent' | 'merges' }
+    | { by: 'pull-requests'; subject?: string }
     | { by: 'tags'; pattern?: string }
-    | { by: 'release-commits'; subject: string };
+    | { by: 'release-commits'; subject: string }
+    | { by: 'time'; days?: number };
 }
 
 /** The configuration after defaults; seam names normalised to snake_case. */
@@ -727,43 +729,68 @@ function checkRelative(pattern: string, key: string, fail: Fail): void {
   }
 }
 
+const SLICE_BY = [
+  'auto',
+  'first-parent',
+  'merges',
+  'pull-requests',
+  'tags',
+  'release-commits',
+  'time',
+] as const;
+
 function sliceMode(value: unknown, fail: Fail): SliceMode {
-  if (value === undefined) return { by: 'first-parent' };
+  if (value === undefined) return { by: 'auto' };
   const hint =
-    'Use {"by": "first-parent"}, {"by": "tags", "pattern": "v*"} or {"by": "release-commits", "subject": "^release"}.';
+    'Use {"by": "auto"}, "first-parent", "merges", {"by": "pull-requests"}, {"by": "tags", "pattern": "v*"}, {"by": "release-commits", "subject": "^release"} or {"by": "time", "days": 7}.';
   if (!isRecord(value)) return fail(`slices must be an object, got ${describe(value)}`, hint);
-  if (value.by === 'first-parent') {
-    checkKeys(value, ['by'], 'slices.', fail);
-    return { by: 'first-parent' };
-  }
-  if (value.by === 'tags') {
-    checkKeys(value, ['by', 'pattern'], 'slices.', fail);
-    const pattern = value.pattern ?? '*';
-    if (typeof pattern !== 'string' || pattern === '') {
-      return fail(`slices.pattern must be a non-empty string, got ${describe(pattern)}`, hint);
-    }
-    return { by: 'tags', pattern };
-  }
-  if (value.by === 'release-commits') {
-    checkKeys(value, ['by', 'subject'], 'slices.', fail);
-    if (typeof value.subject !== 'string' || value.subject === '') {
-      return fail(
-        'slices.subject must be a regular expression matching release commit subjects',
-        hint,
-      );
+  const regex = (key: string, required: boolean): string | undefined => {
+    const text = value[key];
+    if (text === undefined && !required) return undefined;
+    if (typeof text !== 'string' || text === '') {
+      return fail(`slices.${key} must be a regular expression over first-parent subjects`, hint);
     }
     try {
-      new RegExp(value.subject);
+      new RegExp(text);
     } catch (error) {
       return fail(
-        `slices.subject is not a valid regular expression: ${(error as Error).message}`,
+        `slices.${key} is not a valid regular expression: ${(error as Error).message}`,
         hint,
       );
     }
-    return { by: 'release-commits', subject: value.subject };
+    return text;
+  };
+  switch (value.by) {
+    case 'auto':
+    case 'first-parent':
+    case 'merges':
+      checkKeys(value, ['by'], 'slices.', fail);
+      return { by: value.by };
+    case 'pull-requests': {
+      checkKeys(value, ['by', 'subject'], 'slices.', fail);
+      const subject = regex('subject', false);
+      return subject === undefined ? { by: 'pull-requests' } : { by: 'pull-requests', subject };
+    }
+    case 'tags': {
+      checkKeys(value, ['by', 'pattern'], 'slices.', fail);
+      const pattern = value.pattern ?? '*';
+      if (typeof pattern !== 'string' || pattern === '') {
+        return fail(`slices.pattern must be a non-empty string, got ${describe(pattern)}`, hint);
+      }
+      return { by: 'tags', pattern };
+    }
+    case 'release-commits':
+      checkKeys(value, ['by', 'subject'], 'slices.', fail);
+      return { by: 'release-commits', subject: regex('subject', true)! };
+    case 'time': {
+      checkKeys(value, ['by', 'days'], 'slices.', fail);
+      const days = wholeNumber(value, 'days', 7, 'slices.', fail);
+      return { by: 'time', days };
+    }
+    default:
+      return fail(
+        `slices.by must be one of ${SLICE_BY.map((by) => `"${by}"`).join(', ')}, got ${describe(value.by)}`,
+        hint,
+      );
   }
-  return fail(
-    `slices.by must be "first-parent", "tags" or "release-commits", got ${describe(value.by)}`,
-    hint,
-  );
 }

@@ -122,10 +122,21 @@ export interface ReportSettings {
   readonly fileGroups: readonly { readonly name: string; readonly files: readonly string[] }[];
 }
 
+/**
+ * How history is cut into slices (units of follow-on work). `auto` picks by the history's merge
+ * style; the others are chosen outright (see the README).
+ */
 export type SliceMode =
+  | { readonly by: 'auto' }
   | { readonly by: 'first-parent' }
+  | { readonly by: 'merges' }
+  | { readonly by: 'pull-requests'; readonly subject?: string }
   | { readonly by: 'tags'; readonly pattern: string }
-  | { readonly by: 'release-commits'; readonly subject: string };
+  | { readonly by: 'release-commits'; readonly subject: string }
+  | { readonly by: 'time'; readonly days: number };
+
+/** The slicing actually used (`auto` resolved). */
+export type SliceModeUsed = Exclude<SliceMode['by'], 'auto'>;
 
 export interface EngineSummary {
   readonly name: string;
@@ -316,15 +327,26 @@ export interface SeamResult {
 }
 
 export interface Slice {
+  /** The slice's last commit: its merge, pull request, tag, release or last commit in its window. */
   readonly commit: CommitRef;
   /** The revision the slice starts from (exclusive), or null for the first slice. */
   readonly from: string | null;
+  /**
+   * True for the commits after the last boundary (work not yet merged as a pull request, tagged
+   * or released; the current time window).
+   */
+  readonly open: boolean;
   /** Seams with a copy whose normalised tokens changed in the slice. */
   readonly changedSeams: readonly string[];
 }
 
 export interface SliceSummary {
-  readonly mode: 'first-parent' | 'merges' | 'tags' | 'release-commits';
+  /** The slicing configured (`auto` unless set). */
+  readonly requested: SliceMode['by'];
+  /** The slicing used. */
+  readonly mode: SliceModeUsed;
+  /** Why this slicing: what `auto` found, or that it was configured. */
+  readonly reason: string;
   /** Slices that changed engine code, in the whole history. */
   readonly total: number;
   /** The most recent slices that changed engine code, newest first. */

@@ -14,12 +14,15 @@ import { DAY, EPOCH } from './support/git-repo.js';
 import { EngineRepo, type HistoryScenario, historyScenario } from './support/scenarios.js';
 import { RETIRE_QUEUE_TS, WAL_TS } from './support/sources.js';
 
+const FIRST_PARENT = { slices: { by: 'first-parent' } } as const;
+
 let scenario: HistoryScenario;
 let report: SeamReport;
 
 beforeAll(async () => {
   scenario = historyScenario();
-  report = await analyze({ root: scenario.engines.repo.root });
+  // every commit of the scenario is its own unit of work
+  report = await analyze({ root: scenario.engines.repo.root, config: FIRST_PARENT });
 });
 afterAll(() => scenario.engines.dispose());
 
@@ -94,7 +97,7 @@ describe('triggers on a synthetic history', () => {
           .set(`packages/beta/src/state-${n}.ts`, `export const n = ${n};\n`)
           .commit(`beta slice ${n}`);
       }
-      const stable = await analyze({ root: engines.repo.root });
+      const stable = await analyze({ root: engines.repo.root, config: FIRST_PARENT });
       const byName = (name: string) => stable.seams.find((s) => s.name === name)!.triggers[1]!;
       expect(byName('fixed_map')).toMatchObject({
         fired: true,
@@ -109,7 +112,7 @@ describe('triggers on a synthetic history', () => {
       expect(byName('wal').fired).toBe(true);
       const longer = await analyze({
         root: engines.repo.root,
-        config: { triggers: { stable_across_slices: { slices: 4 } } },
+        config: { ...FIRST_PARENT, triggers: { stable_across_slices: { slices: 4 } } },
       });
       expect(longer.seams.find((s) => s.name === 'wal')!.triggers[1]).toMatchObject({
         fired: false,
@@ -163,7 +166,13 @@ const history = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]
   convergences: [],
   timeline: [],
 });
-const noSlices: SliceSummary = { mode: 'first-parent', total: 0, recent: [] };
+const noSlices: SliceSummary = {
+  requested: 'first-parent',
+  mode: 'first-parent',
+  reason: 'configured',
+  total: 0,
+  recent: [],
+};
 
 describe('evaluateTriggers thresholds', () => {
   const config = resolveConfig({}, 'defaults');
@@ -218,11 +227,11 @@ describe('evaluateTriggers thresholds', () => {
 
   it('stable_across_slices needs enough slices', () => {
     const slices: SliceSummary = {
-      mode: 'first-parent',
+      ...noSlices,
       total: 2,
       recent: [
-        { commit: commit(3), from: null, changedSeams: [] },
-        { commit: commit(2), from: null, changedSeams: [] },
+        { commit: commit(3), from: null, open: false, changedSeams: [] },
+        { commit: commit(2), from: null, open: false, changedSeams: [] },
       ],
     };
     const [, stable] = evaluateTriggers({

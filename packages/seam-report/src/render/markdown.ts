@@ -109,7 +109,7 @@ export function renderMarkdown(report: SeamReport): string {
   if (report.history) {
     out.push('');
     out.push(
-      `History: ${plural(report.history.commitsWalked, 'commit')} touching seam paths; ${plural(report.history.slices.total, 'slice')} (${report.history.slices.mode}) changed engine code.`,
+      `History: ${plural(report.history.commitsWalked, 'commit')} touching seam paths; ${plural(report.history.slices.total, 'slice')} (by ${report.history.slices.mode}) changed engine code. Slices: ${cell(report.history.slices.reason)}.`,
     );
   }
   if (report.warnings.length > 0) {

@@ -136,11 +136,12 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     const { history } = report;
     out.push('');
     out.push(
-      `${p.bold('History:')} ${plural(history.commitsWalked, 'commit')} touching seam paths; ${plural(history.slices.total, 'slice')} (${history.slices.mode}) changed engine code`,
+      `${p.bold('History:')} ${plural(history.commitsWalked, 'commit')} touching seam paths; ${plural(history.slices.total, 'slice')} (by ${history.slices.mode}) changed engine code`,
     );
+    out.push(`  slices: ${history.slices.reason}`);
     for (const slice of history.slices.recent) {
       out.push(
-        `  slice ${commitLine(slice.commit)}${slice.changedSeams.length > 0 ? ` — changed: ${slice.changedSeams.join(', ')}` : ''}`,
+        `  ${slice.open ? 'open slice up to' : 'slice'} ${commitLine(slice.commit)}${slice.changedSeams.length > 0 ? ` — changed: ${slice.changedSeams.join(', ')}` : ''}`,
       );
     }
   }
