@@ -108,6 +108,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         seams: new Set(discovery.seams.keys()),
         copyEventThreshold: config.thresholds.copyEvent,
         headTime: Date.parse(repository.head!.date) / 1000,
+        sliceOf: plan.sliceOf,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       const engineDirs = new Set([
@@ -354,6 +355,7 @@ function seamHistory(walk: SeamWalk, config: ResolvedConfig): SeamHistory {
     oneSidedChanges: matched.oneSided,
     reverts: matched.reverts,
     convergences: matched.convergences,
+    occurrences: matched.occurrences,
     timeline: walk.timeline,
   };
 }

@@ -53,6 +53,8 @@ export interface CopyIdentity {
   engine: string;
   /** The commit where the copy appeared. */
   readonly appeared: CommitRef;
+  /** The slice of that commit (see `WalkOptions.sliceOf`). */
+  readonly appearedSlice: number | undefined;
 }
 
 /** One change to one copy: the raw material of mirrored and one-sided changes. */
@@ -84,6 +86,14 @@ export interface ChangeEvent {
    */
   readonly context: Int32Array;
   readonly lines: number;
+  /** The slice of the commit (see `WalkOptions.sliceOf`), or undefined without slices. */
+  readonly slice: number | undefined;
+  /**
+   * Lines changed in the copy by its changes in this slice so far, measured once from the
+   * copy's content before the slice's first change to it (its net diff): re-editing the same
+   * lines in one unit of work counts them once.
+   */
+  readonly sliceLines: number;
   /** Set when a later change returned the copy to the content it had before this one. */
   revertedBy?: ChangeEvent;
   /** The changes this one undid: it returned the copy to the content it had before them. */
@@ -134,6 +144,8 @@ export interface WalkOptions {
   readonly copyEventThreshold: number;
   /** HEAD's committer time (seconds): the end of the timeline. */
   readonly headTime: number;
+  /** The slice a commit belongs to (from `planSlices`); without it changes carry no slice. */
+  readonly sliceOf?: (hash: string) => number | undefined;
   readonly onProgress?: (progress: HistoryProgress) => void;
 }
 
@@ -162,6 +174,12 @@ interface CopyState {
    * that moved the copy away from it: a change back to one of them is a revert.
    */
   readonly past: readonly { readonly hash: number; readonly event: ChangeEvent }[];
+  /** The copy's content before its first change in the slice of its last change. */
+  readonly anchor?: {
+    readonly slice: number;
+    readonly ids: Int32Array;
+    readonly lines: Int32Array;
+  };
 }
 
 /** A 53-bit hash of a token sequence (two 32-bit FNV-1a variants and the length). */
@@ -517,6 +535,7 @@ async function walkOnce(
           seam: location.seam,
           engine: location.engine,
           appeared: refOf(),
+          appearedSlice: options.sliceOf?.(commit.hash),
         };
         const next = await prepare(copy, change.newOid, change.path, location.language);
         recordAppearance(records.get(location.seam)!, state, next, refOf(), options);
@@ -554,8 +573,16 @@ async function walkOnce(
     commit: LogCommit,
   ): CopyState => {
     if (copiesOf(before, seam).length < 2) return next;
-    const event = changeEvent(previous, next, at, commitRef, commit.time);
-    if (event === undefined) return { ...next, past: previous.past };
+    const slice = options.sliceOf?.(commit.hash);
+    // the copy's content at the start of this slice's changes to it
+    const anchor =
+      slice === undefined
+        ? undefined
+        : previous.anchor?.slice === slice
+          ? previous.anchor
+          : { slice, ids: previous.ids, lines: previous.lines };
+    const event = changeEvent(previous, next, at, commitRef, commit.time, slice, anchor);
+    if (event === undefined) return { ...next, past: previous.past, ...(anchor ? { anchor } : {}) };
     records.get(seam)!.events.push(event);
     commitEvents.push({ event, before: previous });
     let back = previous.past.length - 1;
@@ -564,10 +591,14 @@ async function walkOnce(
       const undone = previous.past.slice(back).map((earlier) => earlier.event);
       event.reverts = undone;
       for (const earlier of undone) earlier.revertedBy ??= event;
-      return { ...next, past: previous.past.slice(0, back) };
+      return { ...next, past: previous.past.slice(0, back), ...(anchor ? { anchor } : {}) };
     }
     const past = [...previous.past, { hash: previous.hash, event }];
-    return { ...next, past: past.length > REVERT_DEPTH ? past.slice(-REVERT_DEPTH) : past };
+    return {
+      ...next,
+      past: past.length > REVERT_DEPTH ? past.slice(-REVERT_DEPTH) : past,
+      ...(anchor ? { anchor } : {}),
+    };
   };
 
   /** A change after which its copy is identical to another copy it differed from before. */
@@ -716,6 +747,8 @@ function changeEvent(
   order: number,
   commit: CommitRef,
   time: number,
+  slice?: number,
+  anchor?: { readonly ids: Int32Array; readonly lines: Int32Array },
 ): ChangeEvent | undefined {
   const edits = editsBetween(align(before.ids, after.ids), before.ids.length, after.ids.length);
   if (edits.length === 0) return undefined;
@@ -742,18 +775,40 @@ function changeEvent(
     context.push(-1);
   }
   const packed = Int32Array.from(signature);
+  const lines = removedLines.size + addedLines.size;
   return {
     order,
     commit,
     time,
+    slice,
+    sliceLines:
+      anchor === undefined || anchor.ids === before.ids ? lines : linesChanged(anchor, after),
     copy: after.copy,
     path: after.path,
     signature: packed,
     sortedSignature: packed.slice().sort(),
     named: Int32Array.from(named),
     context: Int32Array.from(context),
-    lines: removedLines.size + addedLines.size,
+    lines,
   };
+}
+
+/** Lines removed plus lines added between two versions, as in `ChangeEvent.lines`. */
+function linesChanged(
+  before: { readonly ids: Int32Array; readonly lines: Int32Array },
+  after: { readonly ids: Int32Array; readonly lines: Int32Array },
+): number {
+  const removed = new Set<number>();
+  const added = new Set<number>();
+  for (const edit of editsBetween(
+    align(before.ids, after.ids),
+    before.ids.length,
+    after.ids.length,
+  )) {
+    for (let i = edit.aStart; i < edit.aEnd; i++) removed.add(before.lines[i]!);
+    for (let j = edit.bStart; j < edit.bEnd; j++) added.add(after.lines[j]!);
+  }
+  return removed.size + added.size;
 }
 
 function timelinePoint(copies: readonly CopyState[], commit: CommitRef): TimelinePoint {

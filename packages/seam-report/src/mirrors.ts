@@ -47,6 +47,7 @@ import type {
   MirroredChange,
   MirrorKind,
   RevertRef,
+  SliceOccurrence,
 } from './report.js';
 import { lcsLength, multisetRatioBound, roundRatio, similarityRatio } from './similarity.js';
 
@@ -68,15 +69,32 @@ export interface MatchedChanges {
   readonly oneSided: ChangeRef[];
   readonly reverts: RevertRef[];
   readonly convergences: ConvergenceRef[];
+  /** The slices with counted mirrored or one-sided changes, oldest first. */
+  readonly occurrences: SliceOccurrence[];
 }
 
-export function toChangeRef(event: ChangeEvent): ChangeRef {
+/**
+ * A change is part of writing a copy, not maintenance, when it lies in the slice in which its
+ * copy (or, for a follower, the origin's copy) appeared: the lockstep edits of the day a copy is
+ * made are the copy being finished, not the same fix landing twice.
+ */
+function whileCopying(event: ChangeEvent, origin?: ChangeEvent): boolean {
+  if (event.slice === undefined) return false;
+  return (
+    event.slice === event.copy.appearedSlice ||
+    (origin !== undefined && event.slice === origin.copy.appearedSlice)
+  );
+}
+
+export function toChangeRef(event: ChangeEvent, origin?: ChangeEvent): ChangeRef {
   return {
     engine: event.copy.engine,
     path: event.path,
     commit: event.commit,
     lines: event.lines,
     tokens: event.signature.length,
+    slice: event.slice ?? null,
+    whileCopying: whileCopying(event, origin ?? event),
   };
 }
 
@@ -150,6 +168,7 @@ export function matchChanges(all: readonly ChangeEvent[], options: MatchOptions)
   const mirrored: MirroredChange[] = [];
   const oneSided: ChangeRef[] = [];
   const convergences: ConvergenceRef[] = [];
+  const tally = new SliceTally(all);
 
   for (const origin of events) {
     if (claimed.has(origin) || followed.has(origin)) continue;
@@ -178,8 +197,10 @@ export function matchChanges(all: readonly ChangeEvent[], options: MatchOptions)
       }
     }
     if (followers.length === 0) {
-      if (origin.convergedWith === undefined) oneSided.push(toChangeRef(origin));
-      else
+      if (origin.convergedWith === undefined) {
+        oneSided.push(toChangeRef(origin));
+        if (!whileCopying(origin)) tally.oneSided(origin);
+      } else
         convergences.push({
           ...toChangeRef(origin),
           with: origin.convergedWith.map((copy) => copy.engine).sort(compareStrings),
@@ -191,20 +212,106 @@ export function matchChanges(all: readonly ChangeEvent[], options: MatchOptions)
       : followers.every((f) => f.event.order === origin.order)
         ? 'same_commit'
         : 'within_window';
-    mirrored.push({
+    const change: MirroredChange = {
       kind,
       origin: toChangeRef(origin),
       followers: followers.map(({ event, match }) => ({
-        ...toChangeRef(event),
+        ...toChangeRef(event, origin),
         delaySeconds: Math.max(0, event.time - origin.time),
         match: roundRatio(match.score),
         how: match.how,
       })),
       match: roundRatio(Math.min(...followers.map((f) => f.match.score))),
       repeatedLines: followers.reduce((sum, f) => sum + f.event.lines, 0),
-    });
+    };
+    mirrored.push(change);
+    for (const { event } of followers) {
+      if (!whileCopying(event, origin)) tally.follower(event, change);
+    }
   }
-  return { mirrored, oneSided, reverts, convergences };
+  return { mirrored, oneSided, reverts, convergences, occurrences: tally.occurrences() };
+}
+
+/**
+ * Counts per slice: a slice where a fix was repeated in another copy (a follower landed) is one
+ * occurrence of a mirrored change however many followers it holds; a slice with one-sided
+ * changes is one occurrence of divergence. The lines repeated in a slice are, per follower copy,
+ * the follower lines of the slice but at most what the slice changed in that copy overall (its
+ * net diff over the slice), so that re-editing the same lines in one unit of work counts them
+ * once. Without slices each commit is its own slice.
+ */
+class SliceTally {
+  private readonly bySlice = new Map<
+    number,
+    {
+      slice: number | undefined;
+      last: ChangeEvent;
+      mirrored: Set<MirroredChange>;
+      oneSided: number;
+      followerLines: Map<CopyIdentity, number>;
+    }
+  >();
+  /** The net lines a copy's changes in a slice add up to: the last change's `sliceLines`. */
+  private readonly netLines = new Map<string, number>();
+
+  constructor(events: readonly ChangeEvent[]) {
+    for (const event of events) this.netLines.set(this.copyKey(event), event.sliceLines);
+  }
+
+  follower(event: ChangeEvent, change: MirroredChange): void {
+    const entry = this.entry(event);
+    entry.mirrored.add(change);
+    entry.followerLines.set(event.copy, (entry.followerLines.get(event.copy) ?? 0) + event.lines);
+  }
+
+  oneSided(event: ChangeEvent): void {
+    this.entry(event).oneSided++;
+  }
+
+  occurrences(): SliceOccurrence[] {
+    return [...this.bySlice.entries()]
+      .sort(([x], [y]) => x - y)
+      .map(([, entry]) => {
+        let repeatedLines = 0;
+        for (const [copy, lines] of entry.followerLines) {
+          const net = this.netLines.get(`${this.keyOf(entry.last)}\u0000${copy.id}`) ?? lines;
+          repeatedLines += Math.min(lines, net);
+        }
+        return {
+          slice: entry.slice ?? null,
+          commit: entry.last.commit,
+          mirroredChanges: entry.mirrored.size,
+          oneSidedChanges: entry.oneSided,
+          repeatedLines,
+        };
+      });
+  }
+
+  private keyOf(event: ChangeEvent): number {
+    // without slices, each commit (walk position) is its own slice
+    return event.slice ?? -1 - event.order;
+  }
+
+  private copyKey(event: ChangeEvent): string {
+    return `${this.keyOf(event)}\u0000${event.copy.id}`;
+  }
+
+  private entry(event: ChangeEvent) {
+    const key = this.keyOf(event);
+    let entry = this.bySlice.get(key);
+    if (entry === undefined) {
+      entry = {
+        slice: event.slice,
+        last: event,
+        mirrored: new Set(),
+        oneSided: 0,
+        followerLines: new Map(),
+      };
+      this.bySlice.set(key, entry);
+    }
+    if (event.order > entry.last.order) entry.last = event;
+    return entry;
+  }
 }
 
 /** Index of the first event whose walk order is ≥ `order` (events are in walk order). */

@@ -9,7 +9,7 @@ import type { Hunk } from './hunks.js';
 import type { LiteralDifference, NameDifference } from './literals.js';
 import type { Language } from './tokenize/token.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Strongest first. */
 export const CLASSIFICATIONS = [
@@ -213,6 +213,25 @@ export interface ChangeRef {
   readonly lines: number;
   /** Tokens removed plus tokens added, comments excluded. */
   readonly tokens: number;
+  /** The slice of the commit (0 = the oldest; see `history.slices`), or null without slices. */
+  readonly slice: number | null;
+  /**
+   * True when the change lies in the slice in which its copy (for a follower, or the origin's
+   * copy) appeared: part of writing the copy, so it counts toward no trigger.
+   */
+  readonly whileCopying: boolean;
+}
+
+/** A slice with counted changes: what `repeated_fix` and `maintenance_cost` count. */
+export interface SliceOccurrence {
+  readonly slice: number | null;
+  /** The slice's latest counted change. */
+  readonly commit: CommitRef;
+  /** Mirrored changes with a follower in this slice: one occurrence however many. */
+  readonly mirroredChanges: number;
+  readonly oneSidedChanges: number;
+  /** Lines repeated in other copies in this slice, each copy's at most its net diff over the slice. */
+  readonly repeatedLines: number;
 }
 
 export type MirrorKind = 'same_commit' | 'within_window' | 'late_propagation';
@@ -295,6 +314,8 @@ export interface SeamHistory {
   readonly reverts: readonly RevertRef[];
   /** Changes that made their copy identical to another and matched no earlier change. */
   readonly convergences: readonly ConvergenceRef[];
+  /** The slices with counted changes (see `SliceOccurrence`), oldest first. */
+  readonly occurrences: readonly SliceOccurrence[];
   /** Similarity over history: at most one point per `TIMELINE_POINTS`-th of the time span. */
   readonly timeline: readonly TimelinePoint[];
 }

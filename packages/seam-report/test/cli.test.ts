@@ -64,7 +64,7 @@ describe('exit status 0: the report was produced', () => {
 
   it('uses the current directory by default and prints every format', async () => {
     const json = await cli(['--format', 'json'], { cwd: root() });
-    expect(JSON.parse(json.stdout).schemaVersion).toBe(1);
+    expect(JSON.parse(json.stdout).schemaVersion).toBe(2);
     const markdown = await cli(['-f', 'markdown'], { cwd: root() });
     expect(markdown.stdout.startsWith('## Seam report')).toBe(true);
     const html = await cli(['-f', 'html'], { cwd: root() });

@@ -13,6 +13,7 @@ function copy(engine: string): CopyIdentity {
       seam: 'wal',
       engine,
       appeared: { hash: '0'.repeat(40), date: '2024-01-01T00:00:00Z', subject: 'root' },
+      appearedSlice: undefined,
     };
     identities.set(engine, identity);
   }
@@ -36,6 +37,8 @@ function event(
       subject: `commit ${order}`,
     },
     time,
+    slice: undefined,
+    sliceLines: lines,
     copy: copy(engine),
     path: `packages/${engine}/src/runtime/wal.ts`,
     signature: packed,

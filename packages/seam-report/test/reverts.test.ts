@@ -92,7 +92,7 @@ describe('convergence', () => {
     expect(seam.history!.convergences.map((c) => [c.engine, c.commit.subject, c.with])).toEqual([
       ['beta', 'beta: use the shared magic', ['alpha']],
     ]);
-    expect(trigger(seam, 'maintenance_cost').observed.oneSidedChanges).toBe(0);
+    expect(trigger(seam, 'maintenance_cost').observed.oneSidedSlices).toBe(0);
   });
 
   it('a sync that brings every copy in step carries each earlier fix: propagations, not debt', async () => {

@@ -33,7 +33,12 @@ describe('triggers on a synthetic history', () => {
   it('repeated_fix: fires on three mirrored fixes, listing their commits', () => {
     const result = trigger('wal', 'repeated_fix');
     expect(result.fired).toBe(true);
-    expect(result.observed).toEqual({ mirroredChanges: 3, latePropagations: 1 });
+    expect(result.observed).toEqual({
+      slices: 3,
+      mirroredChanges: 3,
+      latePropagations: 1,
+      whileCopying: 0,
+    });
     expect(result.evidence.map((c) => c.hash)).toEqual([
       scenario.commits.sameCommitFix,
       scenario.commits.alphaFix,
@@ -63,7 +68,7 @@ describe('triggers on a synthetic history', () => {
     expect(result.fired).toBe(true);
     // repeated in beta: one line gained tokens (bounds, freeze), one line replaced (byteLength:
     // one removed plus one added, as git counts it)
-    expect(result.observed).toEqual({ multiCopyChanges: 3, oneSidedChanges: 1, repeatedLines: 4 });
+    expect(result.observed).toEqual({ multiCopySlices: 3, oneSidedSlices: 1, repeatedLines: 4 });
     expect(result.evidence.map((c) => c.hash)).toContain(scenario.commits.betaOneSided);
   });
 
@@ -138,6 +143,8 @@ const change = (engine: string, day: number, lines = 10): ChangeRef => ({
   commit: commit(day),
   lines,
   tokens: lines * 3,
+  slice: day,
+  whileCopying: false,
 });
 const mirrored = (day: number, lines: number): MirroredChange => ({
   kind: 'same_commit',
@@ -156,7 +163,26 @@ const copies = (n: number): SeamCopy[] =>
     appeared: i < 2 ? commit(0) : null,
     committed: i < 2,
   }));
+/** Each day is its own slice, as `matchChanges` tallies them. */
+const occurrences = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]) =>
+  [
+    ...mirroredChanges.map((m) => ({
+      slice: m.followers[0]!.slice,
+      commit: m.followers[0]!.commit,
+      mirroredChanges: 1,
+      oneSidedChanges: 0,
+      repeatedLines: m.repeatedLines,
+    })),
+    ...oneSidedChanges.map((c) => ({
+      slice: c.slice,
+      commit: c.commit,
+      mirroredChanges: 0,
+      oneSidedChanges: 1,
+      repeatedLines: 0,
+    })),
+  ].sort((x, y) => x.slice! - y.slice!);
 const history = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]): SeamHistory => ({
+  occurrences: occurrences(mirroredChanges, oneSidedChanges),
   changes: mirroredChanges.length * 2 + oneSidedChanges.length,
   copyEvents: [],
   moves: [],
@@ -205,7 +231,7 @@ describe('evaluateTriggers thresholds', () => {
     const old = history([], [change('a', 10), change('b', 20)]); // HEAD is day 100
     expect(run(old, 2, windowed).maintenance_cost!).toMatchObject({
       fired: false,
-      observed: { oneSidedChanges: 0 },
+      observed: { oneSidedSlices: 0 },
     });
     const recent = history([], [change('a', 80), change('b', 90)]);
     expect(run(recent, 2, windowed).maintenance_cost!.fired).toBe(true);
