@@ -10,6 +10,7 @@ import { loadConfig, type ResolvedConfig, type SeamReportConfig } from './config
 import { type CopyLocation, CopyMatcher, discover } from './discover.js';
 import { type CurrentSeam, checkDrift } from './drift.js';
 import { RepositoryError } from './errors.js';
+import { type Extraction, findExtraction, importsOf, ModuleIndex } from './extraction.js';
 import { generatedHeader } from './generated.js';
 import { git, gitFields, gitMaybe, ObjectReader, repositoryRoot } from './git.js';
 import {
@@ -27,6 +28,7 @@ import {
   type RepositoryInfo,
   SCHEMA_VERSION,
   type SeamCopy,
+  type SeamExtraction,
   type SeamHistory,
   type SeamReport,
   type SeamResult,
@@ -132,10 +134,53 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     }
 
     const now = repository.head === null ? null : Date.parse(repository.head.date) / 1000;
+    const modules = new ModuleIndex(root);
+    const extractions = new Map<string, SeamExtraction>();
+    const extractionEvents = new Map<string, Extraction>();
+    if (walk !== null && reader !== undefined) {
+      for (const seam of current) {
+        const seamWalk = walk.seams.get(seam.name);
+        if (seamWalk === undefined) continue;
+        const found = await findExtraction({
+          cwd: root,
+          reader,
+          events: seamWalk.events,
+          engineDirs: new Set([
+            ...seam.copies.map((copy) => copy.location.engineDir),
+            ...seamWalk.events.flatMap((event) => matcher.match(event.path)?.engineDir ?? []),
+          ]),
+          copyPaths: new Set([
+            ...seam.copies.map((copy) => copy.location.path),
+            ...seamWalk.events.map((event) => event.path),
+          ]),
+          modules,
+        });
+        if (found === undefined) continue;
+        // the extraction stands while two or more of today's copies import the module
+        const specifiers = new Set(found.specifiers.values());
+        const importing = seam.copies.filter((copy) =>
+          importsOf(copy.source.tokens, copy.location.language).some((spec) =>
+            specifiers.has(spec),
+          ),
+        );
+        if (importing.length < 2) continue;
+        extractionEvents.set(seam.name, found);
+        extractions.set(seam.name, {
+          commit: found.commit,
+          to: found.to,
+          files: found.files,
+          copies: importing.map((copy) => copy.location.engine),
+          stillLocal: seam.copies
+            .filter((copy) => !importing.includes(copy))
+            .map((copy) => copy.location.engine),
+        });
+      }
+    }
     const seams: SeamResult[] = current.map((seam) => {
       const comparison = comparisons.get(seam.name)!;
       const seamWalk = walk?.seams.get(seam.name);
-      const history = seamWalk === undefined ? null : seamHistory(seamWalk, config);
+      const extraction = extractionEvents.get(seam.name);
+      const history = seamWalk === undefined ? null : seamHistory(seamWalk, config, extraction);
       const copies: SeamCopy[] = seam.copies.map(({ location, source }) =>
         seamCopy(
           location,
@@ -150,8 +195,15 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         copies,
         comparison,
         history,
+        extracted: extractions.get(seam.name) ?? null,
         triggers,
-        verdict: seamVerdict(seam.name, comparison, triggers, config),
+        verdict: seamVerdict(
+          seam.name,
+          comparison,
+          triggers,
+          config,
+          extractions.get(seam.name) ?? null,
+        ),
       };
     });
 
@@ -341,14 +393,22 @@ function seamCopy(
   };
 }
 
-function seamHistory(walk: SeamWalk, config: ResolvedConfig): SeamHistory {
-  const matched = matchChanges(walk.events, {
+/**
+ * A seam's history. For an extracted seam, the adapters' history since the extraction (the
+ * extraction commit itself is never a fix).
+ */
+function seamHistory(walk: SeamWalk, config: ResolvedConfig, extraction?: Extraction): SeamHistory {
+  const events =
+    extraction === undefined
+      ? walk.events
+      : walk.events.filter((event) => event.order > extraction.order);
+  const matched = matchChanges(events, {
     threshold: config.thresholds.mirrorMatch,
     minTokens: config.thresholds.mirrorMinTokens,
     windowSeconds: config.thresholds.mirrorWindowDays * 86_400,
   });
   return {
-    changes: walk.events.length,
+    changes: events.length,
     copyEvents: walk.copyEvents,
     moves: walk.moves,
     mirroredChanges: matched.mirrored,

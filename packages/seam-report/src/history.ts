@@ -67,6 +67,13 @@ export interface ChangeEvent {
   readonly copy: CopyIdentity;
   /** The copy's path in this commit. */
   readonly path: string;
+  readonly language: Language;
+  /** Blob ids of the copy before and after the change. */
+  readonly previousOid: string;
+  readonly oid: string;
+  /** Tokens (comments excluded) before and after the change. */
+  readonly sizeBefore: number;
+  readonly sizeAfter: number;
   /**
    * The normalised edit: removed token t as 2t, added token t as 2t+1, in text order. Two
    * changes that make the same edit have the same signature, whatever file they are in.
@@ -162,6 +169,7 @@ const MAX_RENAME_ROUNDS = 3;
 interface CopyState {
   readonly copy: CopyIdentity;
   readonly path: string;
+  readonly language: Language;
   readonly oid: string;
   readonly ids: Int32Array;
   readonly lines: Int32Array;
@@ -339,7 +347,17 @@ async function walkOnce(
       lines[i] = token.line;
       if (isNamed(token) || isLiteral(token)) named[i] = 1;
     }
-    return { copy, path, oid, ids: code.ids, lines, named, hash: sequenceHash(code.ids), past: [] };
+    return {
+      copy,
+      path,
+      language,
+      oid,
+      ids: code.ids,
+      lines,
+      named,
+      hash: sequenceHash(code.ids),
+      past: [],
+    };
   };
   /** The watched copy a path is, or undefined. */
   const locate = (path: string | undefined): CopyLocation | undefined => {
@@ -785,6 +803,11 @@ function changeEvent(
       anchor === undefined || anchor.ids === before.ids ? lines : linesChanged(anchor, after),
     copy: after.copy,
     path: after.path,
+    language: after.language,
+    previousOid: before.oid,
+    oid: after.oid,
+    sizeBefore: before.ids.length,
+    sizeAfter: after.ids.length,
     signature: packed,
     sortedSignature: packed.slice().sort(),
     named: Int32Array.from(named),

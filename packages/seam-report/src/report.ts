@@ -29,7 +29,7 @@ export const TRIGGERS = [
 ] as const;
 export type TriggerName = (typeof TRIGGERS)[number];
 
-export type Verdict = 'extract' | 'reconcile_first' | 'keep_local' | 'never';
+export type Verdict = 'extract' | 'reconcile_first' | 'keep_local' | 'never' | 'extracted';
 
 export interface CommitRef {
   readonly hash: string;
@@ -338,10 +338,29 @@ export interface SeamVerdict {
   readonly reconcile: readonly string[];
 }
 
+/** A seam whose copies were replaced by imports of a shared module. */
+export interface SeamExtraction {
+  /** The commit that moved the code out (the second copy to switch, when they switched apart). */
+  readonly commit: CommitRef;
+  /** The module the copies import now: a package or crate name, or a file path. */
+  readonly to: string;
+  /** Its files at that commit. */
+  readonly files: readonly string[];
+  /** Engines whose copies import it today (they are adapters). */
+  readonly copies: readonly string[];
+  /** Engines whose copies do not import it: they still carry the code. */
+  readonly stillLocal: readonly string[];
+}
+
 export interface SeamResult {
   readonly name: string;
   readonly copies: readonly SeamCopy[];
   readonly comparison: SeamComparison;
+  /**
+   * For an extracted seam (null otherwise): when and where to. Its `history` is then the
+   * adapters' history since the extraction.
+   */
+  readonly extracted: SeamExtraction | null;
   readonly history: SeamHistory | null;
   readonly triggers: readonly TriggerResult[];
   readonly verdict: SeamVerdict;
@@ -388,6 +407,8 @@ export interface Decision {
   readonly summary: string;
   readonly extract: readonly string[];
   readonly reconcileFirst: readonly string[];
+  /** Seams already extracted to a shared module: never recommended again. */
+  readonly extracted: readonly string[];
   /** Recommended extraction order, smallest mechanical move first (never-seams excluded). */
   readonly order: readonly string[];
 }

@@ -7,12 +7,21 @@
  *   the move is mechanical (at most a few type or constant parameters);
  * - `reconcile_first`: a trigger fired but the copies differ in behaviour; the differences to
  *   settle are listed;
- * - `keep_local`: no trigger fired.
+ * - `keep_local`: no trigger fired;
+ * - `extracted`: the copies were replaced by imports of a shared module (see extraction.ts):
+ *   never recommended for extraction again, whatever fired on the adapters since.
  */
 import { classificationRank, isMechanical } from './compare.js';
 import type { ResolvedConfig } from './config.js';
 import { compareStrings } from './order.js';
-import type { Decision, SeamComparison, SeamVerdict, TriggerResult, Verdict } from './report.js';
+import type {
+  Decision,
+  SeamComparison,
+  SeamExtraction,
+  SeamVerdict,
+  TriggerResult,
+  Verdict,
+} from './report.js';
 import { formatRatio } from './similarity.js';
 
 export function seamVerdict(
@@ -20,8 +29,23 @@ export function seamVerdict(
   comparison: SeamComparison,
   triggers: readonly TriggerResult[],
   config: Pick<ResolvedConfig, 'never'>,
+  extracted: SeamExtraction | null = null,
 ): SeamVerdict {
   const fired = triggers.filter((trigger) => trigger.fired);
+  if (extracted !== null) {
+    const reasons = [
+      `extracted to ${extracted.to} in ${extracted.commit.hash.slice(0, 10)} (${extracted.commit.date.slice(0, 10)}): ${extracted.copies.join(', ')} import it`,
+    ];
+    if (extracted.stillLocal.length > 0)
+      reasons.push(
+        `${extracted.stillLocal.join(', ')} still ${extracted.stillLocal.length === 1 ? 'carries its' : 'carry their'} own code: switch ${extracted.stillLocal.length === 1 ? 'it' : 'them'} to ${extracted.to}`,
+      );
+    if (fired.length > 0)
+      reasons.push(
+        `${fired.map((t) => t.trigger).join(', ')} fired on the adapters since: consider moving more of them into ${extracted.to}`,
+      );
+    return { verdict: 'extracted', reasons, reconcile: [] };
+  }
   if (config.never.includes(seam)) {
     return {
       verdict: 'never',
@@ -101,8 +125,12 @@ export function decide(
     const index = config.priority.indexOf(name);
     return index === -1 ? config.priority.length : index;
   };
+  const extracted = seams
+    .filter((seam) => seam.verdict === 'extracted')
+    .map((seam) => seam.name)
+    .sort(compareStrings);
   const order = seams
-    .filter((seam) => seam.verdict !== 'never')
+    .filter((seam) => seam.verdict !== 'never' && seam.verdict !== 'extracted')
     .sort(
       (x, y) =>
         rank(x.name) - rank(y.name) ||
@@ -119,15 +147,19 @@ export function decide(
   if (extract.length > 0) {
     summary = `Extract now: ${extract.join(', ')}`;
     if (reconcileFirst.length > 0) summary += ` (then reconcile ${reconcileFirst.join(', ')})`;
-  } else if (seams.length === 0) {
+  } else if (seams.length === 0 || seams.length === extracted.length) {
     summary =
       context.engines.length < 2
         ? `Do not extract a shared runtime yet: ${context.engines.length === 0 ? 'no engine has' : `only one engine (${context.engines[0]}) has`} runtime copies, so there are no seams`
-        : 'Do not extract a shared runtime yet: the engines share no module';
+        : seams.length === 0
+          ? 'Do not extract a shared runtime yet: the engines share no module'
+          : 'Nothing left to extract: every seam is already extracted';
   } else if (reconcileFirst.length > 0) {
     summary = `Do not extract a shared runtime yet: triggers fired for ${reconcileFirst.join(', ')}, but the copies differ in behaviour; reconcile them first`;
   } else {
     summary = 'Do not extract a shared runtime yet: no extraction trigger has fired';
   }
-  return { extractNow: extract.length > 0, summary, extract, reconcileFirst, order };
+  if (extracted.length > 0 && seams.length !== extracted.length)
+    summary += ` (already extracted: ${extracted.join(', ')})`;
+  return { extractNow: extract.length > 0, summary, extract, reconcileFirst, extracted, order };
 }

@@ -66,6 +66,7 @@ table.heat td.none { background: repeating-linear-gradient(45deg, #fafafa, #fafa
 .v-reconcile_first { background: #fbecc8; color: #7a5200; }
 .v-keep_local { background: #e8ebf0; color: #46505f; }
 .v-never { background: #f1dcf3; color: #6d2a75; }
+.v-extracted { background: #d9f0f3; color: #1b5e66; }
 .c-identical, .c-equivalent { background: #d6f0dc; color: #1e6b34; }
 .c-renamed { background: #dcebfa; color: #1d4f87; }
 .c-similar { background: #fbecc8; color: #7a5200; }
@@ -267,6 +268,11 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
   out.push(
     `<p>${esc(seam.verdict.reasons.join('; '))}. Reference copy: <code>${esc(comparison.reference)}</code>.</p>`,
   );
+  if (seam.extracted) {
+    out.push(
+      `<p>Extracted to <code>${esc(seam.extracted.to)}</code> in <code>${shortHash(seam.extracted.commit.hash)}</code> ${esc(day(seam.extracted.commit.date))}; the history below is the adapters' since.</p>`,
+    );
+  }
   if (seam.verdict.reconcile.length > 0) {
     out.push(
       `<h3>Reconcile first</h3><ul>${seam.verdict.reconcile.map((item) => `<li>${esc(item)}</li>`).join('')}</ul>`,

@@ -53,6 +53,7 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     reconcile_first: p.yellow,
     keep_local: p.dim,
     never: p.magenta,
+    extracted: p.cyan,
   };
   const head = report.repository.head;
   out.push(
@@ -179,6 +180,11 @@ function seamDetails(
   out.push(
     `${p.bold(p.cyan(seam.name))}  ${comparison.classification}, similarity ${ratio(comparison.similarity)}, reference ${comparison.reference}`,
   );
+  if (seam.extracted) {
+    out.push(
+      `  extracted: to ${seam.extracted.to} in ${commitLine(seam.extracted.commit)}; history below is the adapters' since`,
+    );
+  }
   for (const copy of seam.copies) {
     out.push(
       `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')}), ${copyOrigin(seam, copy)}`,
