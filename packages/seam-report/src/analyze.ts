@@ -37,7 +37,7 @@ import {
 import { planSlices, type SlicePlan, summarizeSlices } from './slices.js';
 import { type PreparedSource, prepareSource } from './source.js';
 import { evaluateTriggers } from './triggers.js';
-import { decide, seamVerdict } from './verdict.js';
+import { decide, savingsOf, seamVerdict } from './verdict.js';
 import { TOOL_VERSION } from './version.js';
 import { configWarnings } from './warnings.js';
 
@@ -190,12 +190,14 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         ),
       );
       const triggers = evaluateTriggers({ seam: seam.name, copies, history, slices, now, config });
+      const savings = savingsOf(copies, history, now, config);
       return {
         name: seam.name,
         copies,
         comparison,
         history,
         extracted: extractions.get(seam.name) ?? null,
+        savings,
         triggers,
         verdict: seamVerdict(
           seam.name,
@@ -203,6 +205,8 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           triggers,
           config,
           extractions.get(seam.name) ?? null,
+          savings,
+          copies.length,
         ),
       };
     });
@@ -255,6 +259,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         priority: config.priority,
         thresholds: config.thresholds,
         triggers: config.triggers,
+        savings: config.savings,
         slices: config.slices,
         seams: config.seams,
         fileGroups: config.fileGroups,

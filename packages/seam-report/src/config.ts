@@ -59,6 +59,11 @@ export interface SeamReportConfig {
       repeatedLines?: number;
     };
   };
+  /**
+   * What extraction must save to be recommended: duplicated lines (every copy's lines but the
+   * largest copy's), or changes (slices that changed a copy within `windowDays` of HEAD).
+   */
+  savings?: { minDuplicatedLines?: number; minChangedSlices?: number; windowDays?: number };
   slices?:
     | { by: 'auto' | 'first-parent' | 'merges' }
     | { by: 'pull-requests'; subject?: string }
@@ -100,6 +105,11 @@ export interface ResolvedConfig {
       readonly oneSidedChanges: number;
       readonly repeatedLines: number;
     };
+  };
+  readonly savings: {
+    readonly minDuplicatedLines: number;
+    readonly minChangedSlices: number;
+    readonly windowDays: number;
   };
   readonly slices: SliceMode;
   /**
@@ -158,6 +168,8 @@ export const DEFAULTS = {
       repeatedLines: 100,
     },
   },
+  // an extraction must save a module's worth of duplicated code, or repeated work
+  savings: { minDuplicatedLines: 50, minChangedSlices: 2, windowDays: 365 },
 } as const;
 
 /**
@@ -263,6 +275,7 @@ const TOP_KEYS = [
   'priority',
   'thresholds',
   'triggers',
+  'savings',
   'slices',
   '$schema',
 ];
@@ -409,8 +422,29 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
           d.triggers.maintenance_cost.repeatedLines,
       },
     },
+    savings: savingsLimits(input, fail),
     slices: sliceMode(input.slices, fail),
     given: givenKeys(input),
+  };
+}
+
+function savingsLimits(input: Record<string, unknown>, fail: Fail): ResolvedConfig['savings'] {
+  const savings = optionalRecord(input, 'savings', fail) ?? {};
+  checkKeys(savings, ['minDuplicatedLines', 'minChangedSlices', 'windowDays'], 'savings.', fail);
+  const d = DEFAULTS.savings;
+  const whole = (key: string, fallback: number, min: number) => {
+    const value = number(savings, key, { min }, 'savings.', fail);
+    if (value !== undefined && !Number.isInteger(value))
+      fail(
+        `savings.${key} must be a whole number, got ${value}`,
+        `Set savings.${key} to ${min} or more.`,
+      );
+    return value ?? fallback;
+  };
+  return {
+    minDuplicatedLines: whole('minDuplicatedLines', d.minDuplicatedLines, 0),
+    minChangedSlices: whole('minChangedSlices', d.minChangedSlices, 0),
+    windowDays: whole('windowDays', d.windowDays, 1),
   };
 }
 

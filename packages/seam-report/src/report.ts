@@ -115,6 +115,11 @@ export interface ReportSettings {
       readonly repeatedLines: number;
     };
   };
+  readonly savings: {
+    readonly minDuplicatedLines: number;
+    readonly minChangedSlices: number;
+    readonly windowDays: number;
+  };
   readonly slices: SliceMode;
   /** The grid seams watched (null: every module in two or more engines). */
   readonly seams: readonly string[] | null;
@@ -352,6 +357,15 @@ export interface SeamExtraction {
   readonly stillLocal: readonly string[];
 }
 
+export interface Savings {
+  /** Lines extraction would remove: every copy's lines but the largest copy's. */
+  readonly duplicatedLines: number;
+  /** Slices that changed a copy in the last `settings.savings.windowDays` days, or null without history. */
+  readonly changedSlices: number | null;
+  /** Whether either reaches its threshold (`settings.savings`). */
+  readonly worthIt: boolean;
+}
+
 export interface SeamResult {
   readonly name: string;
   readonly copies: readonly SeamCopy[];
@@ -361,6 +375,8 @@ export interface SeamResult {
    * adapters' history since the extraction.
    */
   readonly extracted: SeamExtraction | null;
+  /** What extracting the seam would save; a trigger alone does not make an extraction worth it. */
+  readonly savings: Savings;
   readonly history: SeamHistory | null;
   readonly triggers: readonly TriggerResult[];
   readonly verdict: SeamVerdict;

@@ -7,7 +7,8 @@
  *   the move is mechanical (at most a few type or constant parameters);
  * - `reconcile_first`: a trigger fired but the copies differ in behaviour; the differences to
  *   settle are listed;
- * - `keep_local`: no trigger fired;
+ * - `keep_local`: no trigger fired, or extraction would save little (a small copy that hardly
+ *   changes: see `savingsOf`), which the reasons say;
  * - `extracted`: the copies were replaced by imports of a shared module (see extraction.ts):
  *   never recommended for extraction again, whatever fired on the adapters since.
  */
@@ -16,20 +17,71 @@ import type { ResolvedConfig } from './config.js';
 import { compareStrings } from './order.js';
 import type {
   Decision,
+  Savings,
   SeamComparison,
+  SeamCopy,
   SeamExtraction,
+  SeamHistory,
   SeamVerdict,
   TriggerResult,
   Verdict,
 } from './report.js';
 import { formatRatio } from './similarity.js';
 
+/**
+ * What extracting a seam would save: the duplicated lines (every copy's lines but the largest
+ * copy's, which the shared module would keep) and the churn (slices that changed a copy within
+ * `savings.windowDays` of HEAD). A seam is worth extracting when either reaches its threshold.
+ */
+export function savingsOf(
+  copies: readonly SeamCopy[],
+  history: SeamHistory | null,
+  now: number | null,
+  config: Pick<ResolvedConfig, 'savings'>,
+): Savings {
+  const lines = copies.map((copy) => copy.lines);
+  const duplicatedLines = lines.reduce((sum, n) => sum + n, 0) - Math.max(0, ...lines);
+  let changedSlices: number | null = null;
+  if (history !== null && now !== null) {
+    const since = now - config.savings.windowDays * 86_400;
+    const changes = [
+      ...history.mirroredChanges.flatMap((change) => [change.origin, ...change.followers]),
+      ...history.oneSidedChanges,
+      ...history.reverts,
+      ...history.convergences,
+    ].filter((change) => Date.parse(change.commit.date) / 1000 >= since);
+    changedSlices = new Set(changes.map((change) => change.slice ?? change.commit.hash)).size;
+  }
+  const worthIt =
+    duplicatedLines >= config.savings.minDuplicatedLines ||
+    (changedSlices !== null && changedSlices >= config.savings.minChangedSlices);
+  return { duplicatedLines, changedSlices, worthIt };
+}
+
+/** Why extraction would not pay yet, for the verdict. */
+function littleToSave(
+  copies: number,
+  savings: Savings,
+  config: Pick<ResolvedConfig, 'savings'>,
+): string {
+  const limits = config.savings;
+  const churn =
+    savings.changedSlices === null
+      ? 'churn unknown without history'
+      : savings.changedSlices === 0
+        ? `no change in the last ${limits.windowDays} days`
+        : `changes in ${savings.changedSlices} of the last ${limits.windowDays} days' slices`;
+  return `but extraction would save little: ${copies} copies with ${savings.duplicatedLines} duplicated lines (${limits.minDuplicatedLines} make it worth it) and ${churn} (${limits.minChangedSlices} slices with changes make it worth it)`;
+}
+
 export function seamVerdict(
   seam: string,
   comparison: SeamComparison,
   triggers: readonly TriggerResult[],
-  config: Pick<ResolvedConfig, 'never'>,
+  config: Pick<ResolvedConfig, 'never' | 'savings'>,
   extracted: SeamExtraction | null = null,
+  savings: Savings = { duplicatedLines: 0, changedSlices: null, worthIt: true },
+  copies = 2,
 ): SeamVerdict {
   const fired = triggers.filter((trigger) => trigger.fired);
   if (extracted !== null) {
@@ -59,6 +111,13 @@ export function seamVerdict(
     return { verdict: 'keep_local', reasons: ['no extraction trigger fired'], reconcile: [] };
   }
   const firedNames = fired.map((t) => t.trigger).join(', ');
+  if (!savings.worthIt) {
+    return {
+      verdict: 'keep_local',
+      reasons: [`${firedNames} fired`, littleToSave(copies, savings, config)],
+      reconcile: [],
+    };
+  }
   if (isMechanical(comparison.classification)) {
     return {
       verdict: 'extract',
