@@ -153,6 +153,11 @@ export class CopyMatcher {
     return resolved;
   }
 
+  /** Whether a copy belongs to an engine of the grid (not to a file group). */
+  isGridEngine(location: CopyLocation): boolean {
+    return !this.groupFiles.has(this.resolve(location.path));
+  }
+
   /** Whether a generated-exclusion entry is one of the configured globs (else a header). */
   isGeneratedGlob(entry: string): boolean {
     return this.generated.some((generated) => generated.entry === entry);

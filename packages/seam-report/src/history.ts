@@ -15,7 +15,9 @@
  * two engine folders swapping places (each copy's new content is the other's old one) are two
  * moves, not four changes. A copy that arrived from a path outside the watched ones (a folder
  * move) is followed back: the rename is found over the whole tree and the walk is repeated with
- * the old path as an alias of the new one, so the history before the move is not lost. The
+ * the old path as an alias of the new one, so the history before the move is not lost; the old
+ * path must lie in a directory named like the copy's engine (a file of another engine renamed
+ * into this one is a new copy made from it, not this copy's past). The
  * configuration can alias old engine paths that git cannot pair (`aliases`).
  *
  * Each copy has one identity across its renames; a change is reported under the copy's current
@@ -258,6 +260,12 @@ async function renamesFromOutside(
         continue;
       if (options.matcher.match(change.oldPath) !== undefined) continue; // already followed
       if (languageOf(change.oldPath) !== languageOf(change.path)) continue;
+      // the same copy moving stays in its engine's directory, wherever that was; a file of
+      // another engine renamed into this one is a new copy made from it, not this copy's past
+      const location = options.matcher.match(change.path);
+      if (location === undefined) continue;
+      const grid = options.matcher.isGridEngine(location);
+      if (grid && !change.oldPath.split('/').includes(location.engine)) continue;
       found.push({ from: change.oldPath, to: options.matcher.resolve(change.path) });
     }
   }

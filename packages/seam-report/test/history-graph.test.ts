@@ -224,3 +224,31 @@ describe('a folder move', () => {
     ]);
   });
 });
+
+describe('a file of another engine renamed into this one', () => {
+  it("is a new copy made from it, not this copy's past", async () => {
+    const r = repo();
+    const slab = WAL_TS.replace('scan(', 'slab(');
+    r.commit('two engines, slab code in beta', {
+      'packages/alpha/src/runtime/wal.ts': WAL_TS,
+      'packages/beta/src/runtime/wal.ts': WAL_TS,
+      'packages/beta/src/engine/slab.ts': slab,
+    });
+    r.commit('beta: slab bounds', {
+      'packages/beta/src/engine/slab.ts': fixed(slab, 'bounds'),
+    });
+    // beta's engine file moves into alpha's runtime (git pairs them), beta gets its own copy
+    r.remove('packages/beta/src/engine/slab.ts');
+    r.commit('move the slab into the runtime', {
+      'packages/alpha/src/runtime/slab.ts': fixed(slab, 'bounds'),
+      'packages/beta/src/runtime/slab.ts': fixed(slab, 'bounds', 'freeze'),
+    });
+    const report = await analyze({ root: r.root });
+    const slabSeam = report.seams.find((seam) => seam.name === 'slab')!;
+    expect(slabSeam.copies.map((copy) => [copy.engine, copy.appeared?.subject])).toEqual([
+      ['alpha', 'move the slab into the runtime'],
+      ['beta', 'move the slab into the runtime'],
+    ]);
+    expect(report.settings.aliases).toEqual([]);
+  });
+});
