@@ -184,12 +184,10 @@ interface CopyState {
    * that moved the copy away from it: a change back to one of them is a revert.
    */
   readonly past: readonly { readonly hash: number; readonly event: ChangeEvent }[];
-  /** The copy's content before its first change in the slice of its last change. */
-  readonly anchor?: {
-    readonly slice: number;
-    readonly ids: Int32Array;
-    readonly lines: Int32Array;
-  };
+  /** One hash per line that holds code (the line's tokens), for line-level diffs. */
+  readonly lineHashes: Int32Array;
+  /** The copy's lines before its first change in the slice of its last change. */
+  readonly anchor?: { readonly slice: number; readonly lineHashes: Int32Array };
 }
 
 /** A 53-bit hash of a token sequence (two 32-bit FNV-1a variants and the length). */
@@ -364,6 +362,7 @@ async function walkOnce(
       lines,
       named,
       hash: sequenceHash(code.ids),
+      lineHashes: lineHashesOf(code.ids, lines),
       past: [],
     };
   };
@@ -606,7 +605,7 @@ async function walkOnce(
         ? undefined
         : previous.anchor?.slice === slice
           ? previous.anchor
-          : { slice, ids: previous.ids, lines: previous.lines };
+          : { slice, lineHashes: previous.lineHashes };
     const event = changeEvent(previous, next, at, commitRef, commit.time, slice, anchor);
     if (event === undefined) return { ...next, past: previous.past, ...(anchor ? { anchor } : {}) };
     records.get(seam)!.events.push(event);
@@ -774,7 +773,7 @@ function changeEvent(
   commit: CommitRef,
   time: number,
   slice?: number,
-  anchor?: { readonly ids: Int32Array; readonly lines: Int32Array },
+  anchor?: { readonly lineHashes: Int32Array },
 ): ChangeEvent | undefined {
   const edits = editsBetween(align(before.ids, after.ids), before.ids.length, after.ids.length);
   if (edits.length === 0) return undefined;
@@ -808,7 +807,9 @@ function changeEvent(
     time,
     slice,
     sliceLines:
-      anchor === undefined || anchor.ids === before.ids ? lines : linesChanged(anchor, after),
+      anchor === undefined || anchor.lineHashes === before.lineHashes
+        ? lines
+        : linesChanged(anchor.lineHashes, after.lineHashes),
     copy: after.copy,
     path: after.path,
     language: after.language,
@@ -824,22 +825,28 @@ function changeEvent(
   };
 }
 
-/** Lines removed plus lines added between two versions, as in `ChangeEvent.lines`. */
-function linesChanged(
-  before: { readonly ids: Int32Array; readonly lines: Int32Array },
-  after: { readonly ids: Int32Array; readonly lines: Int32Array },
-): number {
-  const removed = new Set<number>();
-  const added = new Set<number>();
-  for (const edit of editsBetween(
-    align(before.ids, after.ids),
-    before.ids.length,
-    after.ids.length,
-  )) {
-    for (let i = edit.aStart; i < edit.aEnd; i++) removed.add(before.lines[i]!);
-    for (let j = edit.bStart; j < edit.bEnd; j++) added.add(after.lines[j]!);
+/** Lines removed plus lines added between two versions (their code lines), as git counts them. */
+function linesChanged(before: Int32Array, after: Int32Array): number {
+  let changed = 0;
+  for (const edit of editsBetween(align(before, after), before.length, after.length)) {
+    changed += edit.aEnd - edit.aStart + (edit.bEnd - edit.bStart);
   }
-  return removed.size + added.size;
+  return changed;
+}
+
+/** A hash per source line of the tokens on it (lines without code tokens are left out). */
+function lineHashesOf(ids: Int32Array, lines: Int32Array): Int32Array {
+  const hashes: number[] = [];
+  let hash = 0;
+  for (let i = 0; i < ids.length; i++) {
+    if (i > 0 && lines[i] !== lines[i - 1]) {
+      hashes.push(hash);
+      hash = 0;
+    }
+    hash = Math.imul(hash ^ ids[i]!, 0x01000193) + 0x9e3779b9;
+  }
+  if (ids.length > 0) hashes.push(hash);
+  return Int32Array.from(hashes);
 }
 
 function timelinePoint(copies: readonly CopyState[], commit: CommitRef): TimelinePoint {
