@@ -113,6 +113,12 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         sliceOf: plan.sliceOf,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
+      for (const alias of config.aliases) {
+        if (!matcher.aliasUsed(alias.from))
+          warnings.push(
+            `aliases entry "${alias.from}" matches no path in the history of HEAD in ${config.source}`,
+          );
+      }
       const engineDirs = new Set([
         ...walk.engineDirs,
         ...discovery.engines.map((engine) => engine.dir),

@@ -56,6 +56,7 @@ export class CopyMatcher {
   private readonly generatedPaths = new Map<string, string>();
   /** Old path → current path; configured ones plus file renames found in history. */
   private readonly aliases: { from: string; to: string }[] = [];
+  private readonly usedAliases = new Set<string>();
   private readonly seamPathGlobs: readonly string[];
   private readonly extraPathspecs: string[] = [];
   /** File-group copies by path. */
@@ -148,9 +149,15 @@ export class CopyMatcher {
         (a) => resolved === a.from || resolved.startsWith(`${a.from}/`),
       );
       if (alias === undefined) break;
+      this.usedAliases.add(alias.from);
       resolved = alias.to + resolved.slice(alias.from.length);
     }
     return resolved;
+  }
+
+  /** Whether some path was read through this alias (its old path exists in history). */
+  aliasUsed(from: string): boolean {
+    return this.usedAliases.has(from);
   }
 
   /** Whether a copy belongs to an engine of the grid (not to a file group). */

@@ -115,6 +115,15 @@ describe('entries that match nothing are warnings, and errors with --strict', ()
     ]);
   });
 
+  it('warns about an alias whose old path never appears in history', async () => {
+    const r = repo();
+    engines(r, { aliases: { 'engines/snapshot': 'packages/a' } });
+    const report = await analyze({ root: r.root });
+    expect(report.warnings.map((w) => w.replace(/ in \/.*$/, ''))).toEqual([
+      'aliases entry "engines/snapshot" matches no path in the history of HEAD',
+    ]);
+  });
+
   it('does not warn about defaults that do not apply (a TypeScript repository has no crates)', async () => {
     const r = repo();
     engines(r, {});
