@@ -45,7 +45,19 @@ import type { CommitRef, CopyEvent, CopyMove, TimelinePoint } from './report.js'
 import { roundRatio, similarityRatio } from './similarity.js';
 import { languageOf, prepareSource } from './source.js';
 import { TimelineSampler } from './timeline.js';
-import { isLiteral, isNamed, type Language } from './tokenize/token.js';
+import type { Language, TokenKind } from './tokenize/token.js';
+
+/** Identifiers and literals: what `ChangeEvent.named` keeps of an edit. */
+const NAMED_KINDS: ReadonlySet<TokenKind> = new Set<TokenKind>([
+  'identifier',
+  'lifetime',
+  'number',
+  'string',
+  'template',
+  'regex',
+  'char',
+  'boolean',
+]);
 
 /** One copy of a seam through its whole history, renames included. */
 export interface CopyIdentity {
@@ -346,23 +358,35 @@ async function walkOnce(
   ): Promise<CopyState> => {
     const source = prepareSource(await readBlob(oid), language);
     const code = normalize(source.tokens, 'code', table);
-    const lines = new Int32Array(code.tokens.length);
-    const named = new Uint8Array(code.tokens.length);
-    for (let i = 0; i < lines.length; i++) {
+    const ids = code.ids;
+    const count = ids.length;
+    const lines = new Int32Array(count);
+    const named = new Uint8Array(count);
+    // one pass: lines, names and literals, and the per-line hashes
+    const lineHashes: number[] = [];
+    let lineHash = 0;
+    for (let i = 0; i < count; i++) {
       const token = code.tokens[i]!;
-      lines[i] = token.line;
-      if (isNamed(token) || isLiteral(token)) named[i] = 1;
+      const line = token.line;
+      lines[i] = line;
+      if (NAMED_KINDS.has(token.kind)) named[i] = 1;
+      if (i > 0 && line !== lines[i - 1]) {
+        lineHashes.push(lineHash);
+        lineHash = 0;
+      }
+      lineHash = Math.imul(lineHash ^ ids[i]!, 0x01000193) + 0x9e3779b9;
     }
+    if (count > 0) lineHashes.push(lineHash);
     return {
       copy,
       path,
       language,
       oid,
-      ids: code.ids,
+      ids,
       lines,
       named,
-      hash: sequenceHash(code.ids),
-      lineHashes: lineHashesOf(code.ids, lines),
+      hash: sequenceHash(ids),
+      lineHashes: Int32Array.from(lineHashes),
       past: [],
     };
   };
@@ -832,21 +856,6 @@ function linesChanged(before: Int32Array, after: Int32Array): number {
     changed += edit.aEnd - edit.aStart + (edit.bEnd - edit.bStart);
   }
   return changed;
-}
-
-/** A hash per source line of the tokens on it (lines without code tokens are left out). */
-function lineHashesOf(ids: Int32Array, lines: Int32Array): Int32Array {
-  const hashes: number[] = [];
-  let hash = 0;
-  for (let i = 0; i < ids.length; i++) {
-    if (i > 0 && lines[i] !== lines[i - 1]) {
-      hashes.push(hash);
-      hash = 0;
-    }
-    hash = Math.imul(hash ^ ids[i]!, 0x01000193) + 0x9e3779b9;
-  }
-  if (ids.length > 0) hashes.push(hash);
-  return Int32Array.from(hashes);
 }
 
 function timelinePoint(copies: readonly CopyState[], commit: CommitRef): TimelinePoint {
