@@ -39,7 +39,7 @@ import {
   type ObjectReader,
   type RawChange,
 } from './git.js';
-import { normalize, TokenTable } from './normalize.js';
+import { TokenTable } from './normalize.js';
 import { compareStrings } from './order.js';
 import type { CommitRef, CopyEvent, CopyMove, TimelinePoint } from './report.js';
 import { roundRatio, similarityRatio } from './similarity.js';
@@ -187,7 +187,7 @@ interface CopyState {
   readonly oid: string;
   readonly ids: Int32Array;
   readonly lines: Int32Array;
-  /** 1 where the token is an identifier or a literal. */
+  /** 1 for a token id that is an identifier or a literal (shared by every copy of the walk). */
   readonly named: Uint8Array;
   /** A hash of `ids`: equal contents (normalised tokens) have equal hashes. */
   readonly hash: number;
@@ -196,10 +196,12 @@ interface CopyState {
    * that moved the copy away from it: a change back to one of them is a revert.
    */
   readonly past: readonly { readonly hash: number; readonly event: ChangeEvent }[];
-  /** One hash per line that holds code (the line's tokens), for line-level diffs. */
-  readonly lineHashes: Int32Array;
-  /** The copy's lines before its first change in the slice of its last change. */
-  readonly anchor?: { readonly slice: number; readonly lineHashes: Int32Array };
+  /** The copy before its first change in the slice of its last change. */
+  readonly anchor?: {
+    readonly slice: number;
+    readonly ids: Int32Array;
+    readonly lines: Int32Array;
+  };
 }
 
 /** A 53-bit hash of a token sequence (two 32-bit FNV-1a variants and the length). */
@@ -305,6 +307,8 @@ async function walkOnce(
   const { reader, matcher } = options;
   const pathspecs = matcher.pathspecs;
   const table = new TokenTable();
+  /** By token id: 1 for an identifier or a literal, 2 for anything else, 0 not seen yet. */
+  let named = new Uint8Array(1024);
   const records = new Map<string, SeamRecords>();
   for (const seam of options.seams) {
     records.set(seam, {
@@ -357,36 +361,35 @@ async function walkOnce(
     language: Language,
   ): Promise<CopyState> => {
     const source = prepareSource(await readBlob(oid), language);
-    const code = normalize(source.tokens, 'code', table);
-    const ids = code.ids;
-    const count = ids.length;
-    const lines = new Int32Array(count);
-    const named = new Uint8Array(count);
-    // one pass: lines, names and literals, and the per-line hashes
-    const lineHashes: number[] = [];
-    let lineHash = 0;
-    for (let i = 0; i < count; i++) {
-      const token = code.tokens[i]!;
-      const line = token.line;
-      lines[i] = line;
-      if (NAMED_KINDS.has(token.kind)) named[i] = 1;
-      if (i > 0 && line !== lines[i - 1]) {
-        lineHashes.push(lineHash);
-        lineHash = 0;
+    // one pass: the comment-free token ids, their lines, and which ids are names or literals
+    const tokens = source.tokens;
+    const allIds = new Int32Array(tokens.length);
+    const allLines = new Int32Array(tokens.length);
+    let count = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i]!;
+      if (token.kind === 'comment') continue;
+      const id = table.idOf(token.text);
+      if (id >= named.length) {
+        const grown = new Uint8Array(Math.max(1024, named.length * 2, id + 1));
+        grown.set(named);
+        named = grown;
       }
-      lineHash = Math.imul(lineHash ^ ids[i]!, 0x01000193) + 0x9e3779b9;
+      if (named[id] === 0) named[id] = NAMED_KINDS.has(token.kind) ? 1 : 2;
+      allIds[count] = id;
+      allLines[count] = token.line;
+      count++;
     }
-    if (count > 0) lineHashes.push(lineHash);
+    const ids = allIds.slice(0, count);
     return {
       copy,
       path,
       language,
       oid,
       ids,
-      lines,
+      lines: allLines.slice(0, count),
       named,
       hash: sequenceHash(ids),
-      lineHashes: Int32Array.from(lineHashes),
       past: [],
     };
   };
@@ -629,7 +632,7 @@ async function walkOnce(
         ? undefined
         : previous.anchor?.slice === slice
           ? previous.anchor
-          : { slice, lineHashes: previous.lineHashes };
+          : { slice, ids: previous.ids, lines: previous.lines };
     const event = changeEvent(previous, next, at, commitRef, commit.time, slice, anchor);
     if (event === undefined) return { ...next, past: previous.past, ...(anchor ? { anchor } : {}) };
     records.get(seam)!.events.push(event);
@@ -797,7 +800,7 @@ function changeEvent(
   commit: CommitRef,
   time: number,
   slice?: number,
-  anchor?: { readonly lineHashes: Int32Array },
+  anchor?: { readonly ids: Int32Array; readonly lines: Int32Array },
 ): ChangeEvent | undefined {
   const edits = editsBetween(align(before.ids, after.ids), before.ids.length, after.ids.length);
   if (edits.length === 0) return undefined;
@@ -811,12 +814,12 @@ function changeEvent(
       context.push(before.ids[i]!);
     for (let i = edit.aStart; i < edit.aEnd; i++) {
       signature.push(2 * before.ids[i]!);
-      if (before.named[i] === 1) named.push(2 * before.ids[i]!);
+      if (after.named[before.ids[i]!] === 1) named.push(2 * before.ids[i]!);
       removedLines.add(before.lines[i]!);
     }
     for (let j = edit.bStart; j < edit.bEnd; j++) {
       signature.push(2 * after.ids[j]! + 1);
-      if (after.named[j] === 1) named.push(2 * after.ids[j]! + 1);
+      if (after.named[after.ids[j]!] === 1) named.push(2 * after.ids[j]! + 1);
       addedLines.add(after.lines[j]!);
     }
     for (let j = edit.bEnd; j < Math.min(after.ids.length, edit.bEnd + CONTEXT_TOKENS); j++)
@@ -831,9 +834,9 @@ function changeEvent(
     time,
     slice,
     sliceLines:
-      anchor === undefined || anchor.lineHashes === before.lineHashes
+      anchor === undefined || anchor.ids === before.ids
         ? lines
-        : linesChanged(anchor.lineHashes, after.lineHashes),
+        : linesChanged(lineHashesOf(anchor), lineHashesOf(after)),
     copy: after.copy,
     path: after.path,
     language: after.language,
@@ -847,6 +850,21 @@ function changeEvent(
     context: Int32Array.from(context),
     lines,
   };
+}
+
+/** A hash per source line of the tokens on it (lines without code tokens are left out). */
+function lineHashesOf(copy: { readonly ids: Int32Array; readonly lines: Int32Array }): Int32Array {
+  const hashes: number[] = [];
+  let hash = 0;
+  for (let i = 0; i < copy.ids.length; i++) {
+    if (i > 0 && copy.lines[i] !== copy.lines[i - 1]) {
+      hashes.push(hash);
+      hash = 0;
+    }
+    hash = Math.imul(hash ^ copy.ids[i]!, 0x01000193) + 0x9e3779b9;
+  }
+  if (copy.ids.length > 0) hashes.push(hash);
+  return Int32Array.from(hashes);
 }
 
 /** Lines removed plus lines added between two versions (their code lines), as git counts them. */
