@@ -213,6 +213,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           extractions.get(seam.name) ?? null,
           savings,
           copies.length,
+          history,
         ),
       };
     });

@@ -82,6 +82,7 @@ export function seamVerdict(
   extracted: SeamExtraction | null = null,
   savings: Savings = { duplicatedLines: 0, changedSlices: null, worthIt: true },
   copies = 2,
+  history: SeamHistory | null = null,
 ): SeamVerdict {
   const fired = triggers.filter((trigger) => trigger.fired);
   if (extracted !== null) {
@@ -111,6 +112,22 @@ export function seamVerdict(
     return { verdict: 'keep_local', reasons: ['no extraction trigger fired'], reconcile: [] };
   }
   const firedNames = fired.map((t) => t.trigger).join(', ');
+  // files that share a name but were never copies of one another: nothing to reconcile
+  if (
+    history !== null &&
+    comparison.classification === 'diverged' &&
+    history.copyEvents.length > 0 &&
+    !history.copyEvents.some((event) => event.copied)
+  ) {
+    return {
+      verdict: 'keep_local',
+      reasons: [
+        `${firedNames} fired`,
+        `but these files share a name, not code: none was copied from another (each appeared beside the others) and they are diverged (similarity ${formatRatio(comparison.similarity)})`,
+      ],
+      reconcile: [],
+    };
+  }
   if (!savings.worthIt) {
     return {
       verdict: 'keep_local',

@@ -91,3 +91,24 @@ describe('what extraction would save', () => {
     expect(seamOf(report, 'sizes').verdict.verdict).toBe('extract');
   });
 });
+
+describe('files that share a name but not code', () => {
+  it('are not told to reconcile: none was ever copied from another', async () => {
+    const r = repo();
+    const alphaUtils = WAL_TS;
+    const betaUtils = TINY.repeat(4).replaceAll('KIB', 'UNIT');
+    r.commit('alpha', { 'packages/alpha/src/runtime/utils.ts': alphaUtils });
+    r.commit('beta', { 'packages/beta/src/runtime/utils.ts': betaUtils });
+    for (let i = 1; i <= 3; i++) {
+      r.advance(30 * DAY);
+      r.commit(`alpha: utils ${i}`, {
+        'packages/alpha/src/runtime/utils.ts': `${alphaUtils}export const A${i} = ${i};\n`,
+      });
+    }
+    const utils = seamOf(await analyze({ root: r.root }), 'utils');
+    expect(utils.comparison.classification).toBe('diverged');
+    expect(utils.triggers.find((t) => t.trigger === 'maintenance_cost')!.fired).toBe(true);
+    expect(utils.verdict.verdict).toBe('keep_local');
+    expect(utils.verdict.reasons[1]).toMatch(/^but these files share a name, not code/);
+  });
+});
