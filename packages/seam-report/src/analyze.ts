@@ -10,6 +10,8 @@ import { loadConfig, type ResolvedConfig, type SeamReportConfig } from './config
 import { type CopyLocation, CopyMatcher, discover } from './discover.js';
 import { type CurrentSeam, checkDrift } from './drift.js';
 import { RepositoryError } from './errors.js';
+import { type Extraction, findExtraction, importsOf, ModuleIndex } from './extraction.js';
+import { generatedHeader } from './generated.js';
 import { git, gitFields, gitMaybe, ObjectReader, repositoryRoot } from './git.js';
 import {
   commitRef,
@@ -22,19 +24,22 @@ import { matchChanges } from './mirrors.js';
 import { sortedStrings } from './order.js';
 import {
   type CommitRef,
+  type ExcludedFile,
   type RepositoryInfo,
   SCHEMA_VERSION,
   type SeamCopy,
+  type SeamExtraction,
   type SeamHistory,
   type SeamReport,
   type SeamResult,
   type SliceSummary,
 } from './report.js';
-import { findSlices } from './slices.js';
+import { planSlices, type SlicePlan, summarizeSlices } from './slices.js';
 import { type PreparedSource, prepareSource } from './source.js';
 import { evaluateTriggers } from './triggers.js';
-import { decide, seamVerdict } from './verdict.js';
+import { decide, savingsOf, seamVerdict } from './verdict.js';
 import { TOOL_VERSION } from './version.js';
+import { configWarnings } from './warnings.js';
 
 export interface AnalyzeOptions {
   /** A directory inside the repository; default: the current directory. */
@@ -58,18 +63,27 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     ...(options.config !== undefined ? { inline: options.config } : {}),
   });
   const matcher = new CopyMatcher(config);
-  const [repository, texts] = await Promise.all([
+  const [repository, { texts, candidates }, committed] = await Promise.all([
     repositoryInfo(root),
     readWorkingTreeCopies(root, matcher),
+    committedPaths(root, matcher),
   ]);
-  const discovery = discover(texts.keys(), matcher, config, 'the working tree');
+  const prepared = new Map<string, PreparedSource>();
+  for (const [path, text] of texts) {
+    const source = prepareSource(text, matcher.match(path)!.language);
+    const header = generatedHeader(source);
+    if (header === undefined) prepared.set(path, source);
+    else matcher.ignoreGenerated(path, header);
+  }
+  const excludedFiles = generatedFiles(candidates, matcher);
+  const discovery = discover(prepared.keys(), matcher, config, 'the working tree', {
+    strict: true,
+  });
+  const warnings = configWarnings({ config, matcher, paths: candidates, discovery });
 
   const current = [...discovery.seams].map(([name, copies]) => ({
     name,
-    copies: copies.map((copy) => ({
-      location: copy,
-      source: prepareSource(texts.get(copy.path)!, copy.language),
-    })),
+    copies: copies.map((copy) => ({ location: copy, source: prepared.get(copy.path)! })),
   }));
   const comparisons = new Map(
     current.map((seam) => [
@@ -86,7 +100,9 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
   try {
     let walk: HistoryWalk | null = null;
     let slices: SliceSummary | null = null;
+    let plan: SlicePlan | null = null;
     if (readHistory && reader) {
+      plan = await planSlices(root, config.slices);
       walk = await walkHistory({
         cwd: root,
         reader,
@@ -94,16 +110,23 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         seams: new Set(discovery.seams.keys()),
         copyEventThreshold: config.thresholds.copyEvent,
         headTime: Date.parse(repository.head!.date) / 1000,
+        sliceOf: plan.sliceOf,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
+      for (const alias of config.aliases) {
+        if (!matcher.aliasUsed(alias.from))
+          warnings.push(
+            `aliases entry "${alias.from}" matches no path in the history of HEAD in ${config.source}`,
+          );
+      }
       const engineDirs = new Set([
         ...walk.engineDirs,
         ...discovery.engines.map((engine) => engine.dir),
       ]);
-      slices = await findSlices({
+      slices = await summarizeSlices({
         cwd: root,
         reader,
-        mode: config.slices,
+        plan,
         engineDirs: sortedStrings(engineDirs),
         seams: current.map((seam) => ({
           seam: seam.name,
@@ -117,21 +140,81 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     }
 
     const now = repository.head === null ? null : Date.parse(repository.head.date) / 1000;
+    const modules = new ModuleIndex(root);
+    const extractions = new Map<string, SeamExtraction>();
+    const extractionEvents = new Map<string, Extraction>();
+    if (walk !== null && reader !== undefined) {
+      for (const seam of current) {
+        const seamWalk = walk.seams.get(seam.name);
+        if (seamWalk === undefined) continue;
+        const found = await findExtraction({
+          cwd: root,
+          reader,
+          events: seamWalk.events,
+          engineDirs: new Set([
+            ...seam.copies.map((copy) => copy.location.engineDir),
+            ...seamWalk.events.flatMap((event) => matcher.match(event.path)?.engineDir ?? []),
+          ]),
+          copyPaths: new Set([
+            ...seam.copies.map((copy) => copy.location.path),
+            ...seamWalk.events.map((event) => event.path),
+          ]),
+          modules,
+        });
+        if (found === undefined) continue;
+        // the extraction stands while two or more of today's copies import the module
+        const specifiers = new Set(found.specifiers.values());
+        const importing = seam.copies.filter((copy) =>
+          importsOf(copy.source.tokens, copy.location.language).some((spec) =>
+            specifiers.has(spec),
+          ),
+        );
+        if (importing.length < 2) continue;
+        extractionEvents.set(seam.name, found);
+        extractions.set(seam.name, {
+          commit: found.commit,
+          to: found.to,
+          files: found.files,
+          copies: importing.map((copy) => copy.location.engine),
+          stillLocal: seam.copies
+            .filter((copy) => !importing.includes(copy))
+            .map((copy) => copy.location.engine),
+        });
+      }
+    }
     const seams: SeamResult[] = current.map((seam) => {
       const comparison = comparisons.get(seam.name)!;
       const seamWalk = walk?.seams.get(seam.name);
-      const history = seamWalk === undefined ? null : seamHistory(seamWalk, config);
+      const extraction = extractionEvents.get(seam.name);
+      const history = seamWalk === undefined ? null : seamHistory(seamWalk, config, extraction);
       const copies: SeamCopy[] = seam.copies.map(({ location, source }) =>
-        seamCopy(location, source, seamWalk?.appeared.get(location.engine) ?? null),
+        seamCopy(
+          location,
+          source,
+          seamWalk?.appeared.get(location.engine) ?? null,
+          committed.has(location.path),
+        ),
       );
       const triggers = evaluateTriggers({ seam: seam.name, copies, history, slices, now, config });
+      const savings = savingsOf(copies, history, now, config);
       return {
         name: seam.name,
         copies,
         comparison,
         history,
+        extracted: extractions.get(seam.name) ?? null,
+        savings,
         triggers,
-        verdict: seamVerdict(seam.name, comparison, triggers, config),
+        verdict: seamVerdict(
+          seam.name,
+          comparison,
+          triggers,
+          config,
+          extractions.get(seam.name) ?? null,
+          savings,
+          copies.length,
+          history,
+        ),
       };
     });
 
@@ -178,10 +261,15 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         engines: config.engines,
         seamPaths: config.seamPaths,
         never: config.never,
+        generated: config.generated,
+        aliases: walk?.aliases ?? config.aliases,
         priority: config.priority,
         thresholds: config.thresholds,
         triggers: config.triggers,
+        savings: config.savings,
         slices: config.slices,
+        seams: config.seams,
+        fileGroups: config.fileGroups,
       },
       engines: discovery.engines.map((engine) => ({
         name: engine.name,
@@ -194,13 +282,26 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         engine: copy.engine,
         path: copy.path,
       })),
+      excludedFiles,
+      unwatchedModules: [...discovery.unwatched].map(([seam, copies]) => ({
+        seam,
+        copies: copies.map((copy) => ({ engine: copy.engine, path: copy.path })),
+      })),
       history:
         walk === null || slices === null
           ? null
           : { commitsWalked: walk.commitsWalked, first: walk.first, last: walk.last, slices },
       decision,
       drift,
-      notes: notes({ repository, engines: engineNames, config, historyRead: readHistory, options }),
+      notes: notes({
+        repository,
+        engines: engineNames,
+        config,
+        historyRead: readHistory,
+        options,
+        excludedFiles,
+      }),
+      warnings,
     };
   } finally {
     await reader?.close();
@@ -234,7 +335,8 @@ async function repositoryInfo(root: string): Promise<RepositoryInfo> {
 async function readWorkingTreeCopies(
   root: string,
   matcher: CopyMatcher,
-): Promise<Map<string, string>> {
+): Promise<{ texts: Map<string, string>; candidates: string[] }> {
+  const candidates: string[] = [];
   const paths: string[] = [];
   for await (const path of gitFields(root, [
     'ls-files',
@@ -245,7 +347,9 @@ async function readWorkingTreeCopies(
     '--',
     ...matcher.pathspecs,
   ])) {
-    if (path !== '' && matcher.match(path) !== undefined) paths.push(path);
+    if (path === '') continue;
+    candidates.push(path);
+    if (matcher.match(path) !== undefined) paths.push(path);
   }
   const texts = new Map<string, string>();
   await Promise.all(
@@ -264,13 +368,29 @@ async function readWorkingTreeCopies(
       }
     }),
   );
-  return new Map(sortedStrings(texts.keys()).map((path) => [path, texts.get(path)!]));
+  return {
+    texts: new Map(sortedStrings(texts.keys()).map((path) => [path, texts.get(path)!])),
+    candidates: sortedStrings(new Set(candidates)),
+  };
+}
+
+/** The candidate paths in HEAD's tree (empty without commits). */
+async function committedPaths(root: string, matcher: CopyMatcher): Promise<Set<string>> {
+  const paths = new Set<string>();
+  const head = await gitMaybe(root, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']);
+  if (head === undefined || head.trim() === '') return paths;
+  const args = ['ls-tree', '-r', '-z', '--name-only', 'HEAD', '--', ...matcher.directories];
+  for await (const path of gitFields(root, args)) {
+    if (path !== '' && matcher.match(path) !== undefined) paths.add(path);
+  }
+  return paths;
 }
 
 function seamCopy(
   location: CopyLocation,
   source: PreparedSource,
   appeared: CommitRef | null,
+  committed: boolean,
 ): SeamCopy {
   const lines =
     source.text === '' ? 0 : source.text.split('\n').length - (source.text.endsWith('\n') ? 1 : 0);
@@ -281,21 +401,54 @@ function seamCopy(
     lines,
     tokens: source.tokens.filter((token) => token.kind !== 'comment').length,
     appeared,
+    committed,
   };
 }
 
-function seamHistory(walk: SeamWalk, config: ResolvedConfig): SeamHistory {
-  const matched = matchChanges(walk.events, {
+/**
+ * A seam's history. For an extracted seam, the adapters' history since the extraction (the
+ * extraction commit itself is never a fix).
+ */
+function seamHistory(walk: SeamWalk, config: ResolvedConfig, extraction?: Extraction): SeamHistory {
+  const events =
+    extraction === undefined
+      ? walk.events
+      : walk.events.filter((event) => event.order > extraction.order);
+  const matched = matchChanges(events, {
     threshold: config.thresholds.mirrorMatch,
+    minTokens: config.thresholds.mirrorMinTokens,
     windowSeconds: config.thresholds.mirrorWindowDays * 86_400,
   });
   return {
-    changes: walk.events.length,
+    changes: events.length,
     copyEvents: walk.copyEvents,
+    moves: walk.moves,
     mirroredChanges: matched.mirrored,
     oneSidedChanges: matched.oneSided,
+    reverts: matched.reverts,
+    convergences: matched.convergences,
+    occurrences: matched.occurrences,
     timeline: walk.timeline,
   };
+}
+
+/** Candidates that would be copies but are generated (by header or by a `generated` glob). */
+function generatedFiles(candidates: readonly string[], matcher: CopyMatcher): ExcludedFile[] {
+  const excluded: ExcludedFile[] = [];
+  for (const path of candidates) {
+    const dropped = matcher.inspect(path).dropped;
+    if (dropped?.by !== 'generated') continue;
+    const glob = dropped.entry;
+    const byGlob = matcher.isGeneratedGlob(glob);
+    excluded.push({
+      path,
+      seam: dropped.seam,
+      engine: dropped.engineDir.slice(dropped.engineDir.lastIndexOf('/') + 1),
+      reason: byGlob ? 'generated_glob' : 'generated_header',
+      evidence: glob,
+    });
+  }
+  return excluded;
 }
 
 function notes(context: {
@@ -304,9 +457,16 @@ function notes(context: {
   config: ResolvedConfig;
   historyRead: boolean;
   options: AnalyzeOptions;
+  excludedFiles: readonly ExcludedFile[];
 }): string[] {
   const { repository, engines, config } = context;
   const notes: string[] = [];
+  if (context.excludedFiles.length > 0) {
+    const seams = sortedStrings(new Set(context.excludedFiles.map((file) => file.seam)));
+    notes.push(
+      `${context.excludedFiles.length === 1 ? '1 generated file is' : `${context.excludedFiles.length} generated files are`} not compared (${seams.join(', ')}): a generator's output is not a copy anyone maintains; see excludedFiles.`,
+    );
+  }
   const where = config.engines.flatMap((engine) =>
     config.seamPaths.map((path) => `${engine}/${path}`),
   );

@@ -47,6 +47,7 @@ Options:
                           extract (a seam should be extracted now), drift (needs --base),
                           diverged (a seam's copies diverged)
       --no-history        compare today's copies only, without reading git history
+      --strict            treat configuration warnings (entries that match nothing) as errors
       --color, --no-color force colour on or off (default: on when writing to a terminal)
   -q, --quiet             no progress indicator
   -h, --help              show this help
@@ -66,6 +67,7 @@ interface CliArguments {
   readonly history: boolean;
   readonly color: boolean | undefined;
   readonly quiet: boolean;
+  readonly strict: boolean;
 }
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -91,6 +93,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       });
     } finally {
       progress?.done();
+    }
+    for (const warning of report.warnings) io.stderr.write(`seam-report: warning: ${warning}\n`);
+    if (parsed.strict && report.warnings.length > 0) {
+      throw new ConfigError(
+        'config_warnings',
+        undefined,
+        `${report.warnings.length === 1 ? 'a configuration entry matches' : `${report.warnings.length} configuration entries match`} nothing (--strict)`,
+        'Fix or remove the entries named above, or run without --strict.',
+      );
     }
     const color =
       parsed.color ??
@@ -131,6 +142,7 @@ function parseCliArguments(
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
+        strict: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -195,6 +207,7 @@ function parseCliArguments(
     history: values['no-history'] !== true,
     color: values.color ? true : values['no-color'] ? false : undefined,
     quiet: values.quiet === true,
+    strict: values.strict === true,
   };
 }
 
@@ -242,7 +255,10 @@ async function writeReport(path: string, text: string): Promise<void> {
 
 function reportError(error: unknown, io: CliIo): number {
   if (error instanceof SeamReportError) {
-    io.stderr.write(`seam-report: ${error.message} [${error.code}]\n  ${error.hint}\n`);
+    // one line: what was wrong, then what to do
+    io.stderr.write(
+      `seam-report: ${oneLine(error.message)} [${error.code}] — ${oneLine(error.hint)}\n`,
+    );
     if (error instanceof UsageError || error instanceof ConfigError) return EXIT.usage;
     if (error instanceof RepositoryError) return EXIT.repository;
   }
@@ -251,6 +267,10 @@ function reportError(error: unknown, io: CliIo): number {
     `seam-report: internal error: ${detail}\n  This is a bug in seam-report; please report it with the command you ran.\n`,
   );
   return EXIT.internal;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** A one-line progress indicator on a terminal's stderr during the history walk. */

@@ -6,7 +6,7 @@
 
 export type UsageErrorCode = 'bad_argument' | 'unknown_revision';
 
-export type ConfigErrorCode = 'config_unreadable' | 'config_invalid';
+export type ConfigErrorCode = 'config_unreadable' | 'config_invalid' | 'config_warnings';
 
 export type RepositoryErrorCode =
   | 'not_found'

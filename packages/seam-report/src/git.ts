@@ -53,7 +53,7 @@ function commandFailure(args: readonly string[], stderr: string, cause?: unknown
     return new RepositoryError(
       'not_a_repository',
       `not a git repository (git said: ${detail})`,
-      'Run seam-report inside a git repository or pass its root with --repo; `git init` makes one.',
+      'Run seam-report inside a git work tree or pass the work tree as the directory argument (seam-report [directory]; `root` in the library); `git init` makes one.',
       { cause },
     );
   }
@@ -112,7 +112,7 @@ export async function repositoryRoot(dir: string): Promise<string> {
     throw new RepositoryError(
       'not_found',
       `${dir} is not a directory`,
-      'Pass the path of a repository checkout with --repo (or run seam-report inside one).',
+      'Pass an existing git work tree as the directory argument (seam-report [directory]; `root` in the library), or run seam-report inside one.',
       { cause: error },
     );
   }
@@ -279,12 +279,17 @@ export class ObjectReader {
 
 /** A file change as `git log --raw` reports it. */
 export interface RawChange {
-  /** A (added), M (modified), D (deleted), T (type changed). Renames are off: a move is D + A. */
+  /**
+   * A (added), M (modified), D (deleted), T (type changed), R (renamed, with `-M`: `oldPath` is
+   * where it came from), C (copied, with `-C`).
+   */
   readonly status: string;
   /** Blob ids; all zeros on the side where the file does not exist. */
   readonly oldOid: string;
   readonly newOid: string;
   readonly path: string;
+  /** For R and C: the path before. */
+  readonly oldPath?: string;
 }
 
 export interface LogCommit {
@@ -317,17 +322,26 @@ export async function* logCommits(
 ): AsyncGenerator<LogCommit> {
   let current: { header: LogCommit; changes: RawChange[] } | undefined;
   let meta: string | undefined;
+  /** The first path of a rename or copy, waiting for the second. */
+  let firstPath: string | undefined;
   const output = raw ? ['--raw', '-z', '--no-abbrev'] : ['-z'];
   for await (const field of gitFields(cwd, ['log', ...output, ...args])) {
     if (meta !== undefined) {
       const [, , oldOid, newOid, status] = meta.split(' ');
+      const kind = status!.charAt(0);
+      if ((kind === 'R' || kind === 'C') && firstPath === undefined) {
+        firstPath = field;
+        continue;
+      }
       current?.changes.push({
-        status: status!.charAt(0),
+        status: kind,
         oldOid: oldOid!,
         newOid: newOid!,
         path: field,
+        ...(firstPath !== undefined ? { oldPath: firstPath } : {}),
       });
       meta = undefined;
+      firstPath = undefined;
       continue;
     }
     const text = field.startsWith('\n') ? field.slice(1) : field;
@@ -349,4 +363,62 @@ export async function* logCommits(
     }
   }
   if (current) yield { ...current.header, changes: current.changes };
+}
+
+/**
+ * The changes of each given commit against its first parent, with rename detection over the
+ * whole tree (`git diff-tree --stdin -r -M`): one process for any number of commits. Used where
+ * the path-limited history walk cannot see a rename because its other end lies outside the
+ * watched paths. Merge commits are skipped (no changes reported).
+ */
+export async function commitDiffs(
+  cwd: string,
+  commits: readonly string[],
+): Promise<Map<string, RawChange[]>> {
+  const result = new Map<string, RawChange[]>();
+  if (commits.length === 0) return result;
+  const child = spawn(
+    'git',
+    [...NEUTRAL_CONFIG, 'diff-tree', '--stdin', '-r', '-M', '--raw', '-z', '--no-abbrev'],
+    { cwd, env: gitEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    if (stderr.length < 4096) stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', (error) => reject(spawnFailure(error)));
+    child.once('close', (code) => resolve(code));
+  });
+  child.stdin.on('error', () => {});
+  child.stdin.end(`${commits.join('\n')}\n`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of child.stdout as AsyncIterable<Buffer>) chunks.push(chunk);
+  const code = await exited;
+  if (code !== 0) throw commandFailure(['diff-tree', '--stdin'], stderr);
+  const fields = Buffer.concat(chunks).toString('utf8').split('\0');
+  let changes: RawChange[] | undefined;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!.replace(/^\n/, '');
+    if (field === '') continue;
+    if (field.startsWith(':')) {
+      const [, , oldOid, newOid, status] = field.slice(1).split(' ');
+      const kind = status!.charAt(0);
+      const twoPaths = kind === 'R' || kind === 'C';
+      const first = fields[++i]!;
+      const second = twoPaths ? fields[++i]! : undefined;
+      changes?.push({
+        status: kind,
+        oldOid: oldOid!,
+        newOid: newOid!,
+        path: second ?? first,
+        ...(second !== undefined ? { oldPath: first } : {}),
+      });
+    } else {
+      changes = [];
+      result.set(field.trim(), changes);
+    }
+  }
+  return result;
 }

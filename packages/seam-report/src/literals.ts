@@ -1,14 +1,18 @@
 /**
  * What differs inside code that otherwise lines up: literal values (magic numbers, offsets,
- * seeds, sizes, messages) and names. The copies are aligned at the `shape` level, where every
- * literal is one placeholder and every name another, so a literal in one copy is paired with the
- * literal in the same place of the other copy; pairs whose texts differ are reported.
+ * seeds, sizes, messages) and names. The copies are first aligned on their real tokens (the
+ * `code` level: names and literals as written), so that a block only one copy has is an
+ * insertion and pairs with nothing. Only inside a stretch that one copy replaced with another are
+ * the tokens aligned again at the `shape` level, where every literal is one placeholder and every
+ * name another: there a literal in one copy is paired with the literal in the same place of the
+ * other copy, and pairs whose texts differ are reported. (Aligning whole files at the shape level
+ * pairs an inserted block's names and literals with unrelated ones further down.)
  *
  * A differing constant may change behaviour (a checksum starting at another byte offset) or be
  * an intended per-engine value (a magic number): the report lists them apart so that a person
  * can tell which.
  */
-import { align } from './align.js';
+import { align, editsBetween } from './align.js';
 import { type Declaration, declarationAt } from './declarations.js';
 import type { NormalizedSequence } from './normalize.js';
 import { compareStrings } from './order.js';
@@ -16,7 +20,9 @@ import { isLiteral, isNamed, type Token } from './tokenize/token.js';
 
 export interface AlignedCopy {
   readonly engine: string;
-  /** Shape-level sequence of the copy (ids are placeholders for names and literals). */
+  /** Code-level sequence of the copy (the real tokens, comments dropped). */
+  readonly code: NormalizedSequence;
+  /** Shape-level sequence of the same tokens (ids are placeholders for names and literals). */
   readonly shape: NormalizedSequence;
   readonly declarations: readonly Declaration[];
 }
@@ -62,13 +68,23 @@ export function findAlignedDifferences(
   // for each other copy: reference token index -> the literal or name aligned with it
   const alignments = others.map((other) => {
     const partner = new Map<number, Token>();
-    for (const run of align(reference.shape.ids, other.shape.ids)) {
-      for (let k = 0; k < run.length; k++) {
-        const refToken = refTokens[run.aStart + k]!;
+    const pair = (aStart: number, bStart: number, length: number) => {
+      for (let k = 0; k < length; k++) {
+        const refToken = refTokens[aStart + k]!;
         if (isLiteral(refToken) || isNamed(refToken)) {
-          partner.set(run.aStart + k, other.shape.tokens[run.bStart + k]!);
+          partner.set(aStart + k, other.shape.tokens[bStart + k]!);
         }
       }
+    };
+    const runs = align(reference.code.ids, other.code.ids);
+    for (const run of runs) pair(run.aStart, run.bStart, run.length);
+    for (const edit of editsBetween(runs, reference.code.ids.length, other.code.ids.length)) {
+      if (edit.aStart === edit.aEnd || edit.bStart === edit.bEnd) continue; // an insertion
+      const inner = align(
+        reference.shape.ids.subarray(edit.aStart, edit.aEnd),
+        other.shape.ids.subarray(edit.bStart, edit.bEnd),
+      );
+      for (const run of inner) pair(edit.aStart + run.aStart, edit.bStart + run.bStart, run.length);
     }
     return { engine: other.engine, partner };
   });

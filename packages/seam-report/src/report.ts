@@ -9,7 +9,7 @@ import type { Hunk } from './hunks.js';
 import type { LiteralDifference, NameDifference } from './literals.js';
 import type { Language } from './tokenize/token.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Strongest first. */
 export const CLASSIFICATIONS = [
@@ -29,7 +29,7 @@ export const TRIGGERS = [
 ] as const;
 export type TriggerName = (typeof TRIGGERS)[number];
 
-export type Verdict = 'extract' | 'reconcile_first' | 'keep_local' | 'never';
+export type Verdict = 'extract' | 'reconcile_first' | 'keep_local' | 'never' | 'extracted';
 
 export interface CommitRef {
   readonly hash: string;
@@ -47,11 +47,32 @@ export interface SeamReport {
   readonly seams: readonly SeamResult[];
   /** Modules present in only one engine: not seams (yet). */
   readonly singleCopyModules: readonly ModuleCopy[];
+  /** Files that would be copies but are generated: not compared. */
+  readonly excludedFiles: readonly ExcludedFile[];
+  /** Modules with copies in two or more engines that the configured `seams` leave out. */
+  readonly unwatchedModules: readonly UnwatchedModule[];
   readonly history: HistorySummary | null;
   readonly decision: Decision;
   readonly drift: DriftReport | null;
   /** Things a reader should know about how far the report can be trusted. */
   readonly notes: readonly string[];
+  /** Configuration entries that match nothing (`--strict` makes them an error). */
+  readonly warnings: readonly string[];
+}
+
+export interface ExcludedFile {
+  readonly path: string;
+  readonly seam: string;
+  readonly engine: string;
+  /** `generated_header`: its leading comment says so; `generated_glob`: a `generated` glob matches. */
+  readonly reason: 'generated_header' | 'generated_glob';
+  /** The header line, or the glob. */
+  readonly evidence: string;
+}
+
+export interface UnwatchedModule {
+  readonly seam: string;
+  readonly copies: readonly { readonly engine: string; readonly path: string }[];
 }
 
 export interface RepositoryInfo {
@@ -71,11 +92,15 @@ export interface ReportSettings {
   readonly engines: readonly string[];
   readonly seamPaths: readonly string[];
   readonly never: readonly string[];
+  readonly generated: readonly string[];
+  /** Old path → current path (configured, plus renames found in history; see `history`). */
+  readonly aliases: readonly { readonly from: string; readonly to: string }[];
   readonly priority: readonly string[];
   readonly thresholds: {
     readonly similar: number;
     readonly copyEvent: number;
     readonly mirrorMatch: number;
+    readonly mirrorMinTokens: number;
     readonly mirrorWindowDays: number;
     readonly driftInStep: Classification;
   };
@@ -90,13 +115,33 @@ export interface ReportSettings {
       readonly repeatedLines: number;
     };
   };
+  readonly savings: {
+    readonly minDuplicatedLines: number;
+    readonly minChangedSlices: number;
+    readonly windowDays: number;
+  };
   readonly slices: SliceMode;
+  /** The grid seams watched (null: every module in two or more engines). */
+  readonly seams: readonly string[] | null;
+  /** Seams declared as file groups. */
+  readonly fileGroups: readonly { readonly name: string; readonly files: readonly string[] }[];
 }
 
+/**
+ * How history is cut into slices (units of follow-on work). `auto` picks by the history's merge
+ * style; the others are chosen outright (see the README).
+ */
 export type SliceMode =
+  | { readonly by: 'auto' }
   | { readonly by: 'first-parent' }
+  | { readonly by: 'merges' }
+  | { readonly by: 'pull-requests'; readonly subject?: string }
   | { readonly by: 'tags'; readonly pattern: string }
-  | { readonly by: 'release-commits'; readonly subject: string };
+  | { readonly by: 'release-commits'; readonly subject: string }
+  | { readonly by: 'time'; readonly days: number };
+
+/** The slicing actually used (`auto` resolved). */
+export type SliceModeUsed = Exclude<SliceMode['by'], 'auto'>;
 
 export interface EngineSummary {
   readonly name: string;
@@ -120,8 +165,13 @@ export interface SeamCopy {
   /** Lines and tokens (comments excluded) of the compared text. */
   readonly lines: number;
   readonly tokens: number;
-  /** The commit that added this copy at its path, or null when it is not committed yet. */
+  /**
+   * The commit that added this copy (following renames), or null when it is not committed yet or
+   * history was not read.
+   */
   readonly appeared: CommitRef | null;
+  /** Whether the file is in HEAD's tree (an untracked or newly added copy is not). */
+  readonly committed: boolean;
 }
 
 export interface PairComparison {
@@ -159,21 +209,70 @@ export interface SeamComparison {
 }
 
 export interface ChangeRef {
+  /** The copy's engine, by its current name (renamed engines keep their copies). */
   readonly engine: string;
+  /** The copy's path in that commit. */
+  readonly path: string;
   readonly commit: CommitRef;
   /** Source lines touched by the change (removed plus added, comment-only lines excluded). */
   readonly lines: number;
   /** Tokens removed plus tokens added, comments excluded. */
   readonly tokens: number;
+  /** The slice of the commit (0 = the oldest; see `history.slices`), or null without slices. */
+  readonly slice: number | null;
+  /**
+   * True when the change lies in the slice in which its copy (for a follower, or the origin's
+   * copy) appeared: part of writing the copy, so it counts toward no trigger.
+   */
+  readonly whileCopying: boolean;
+}
+
+/** A slice with counted changes: what `repeated_fix` and `maintenance_cost` count. */
+export interface SliceOccurrence {
+  readonly slice: number | null;
+  /** The slice's latest counted change. */
+  readonly commit: CommitRef;
+  /** Mirrored changes with a follower in this slice: one occurrence however many. */
+  readonly mirroredChanges: number;
+  readonly oneSidedChanges: number;
+  /** Lines repeated in other copies in this slice, each copy's at most its net diff over the slice. */
+  readonly repeatedLines: number;
 }
 
 export type MirrorKind = 'same_commit' | 'within_window' | 'late_propagation';
 
+/**
+ * How a follower's edit matched the origin's: `exact` (the same tokens removed and added),
+ * `exact_in_context` (the same small edit at the same place), `similar` (LCS ratios of the edits
+ * and of their identifiers and literals both reach `mirrorMatch`), `contained` (the follower
+ * made its copy identical to another and its edit contains the origin's: a sync).
+ */
+export type MatchHow = 'exact' | 'exact_in_context' | 'similar' | 'contained';
+
+/** A change that returned its copy to an earlier content: it and what it undid are not debt. */
+export interface RevertRef extends ChangeRef {
+  /** The changes it undid, oldest first. */
+  readonly reverted: readonly CommitRef[];
+}
+
+/** A change that made its copy identical to other copies (normalised tokens): not debt. */
+export interface ConvergenceRef extends ChangeRef {
+  /** The engines whose copies it became identical to. */
+  readonly with: readonly string[];
+}
+
+export interface MirrorFollower extends ChangeRef {
+  readonly delaySeconds: number;
+  /** Match score of this follower's edit against the origin's (1 for exact matches). */
+  readonly match: number;
+  readonly how: MatchHow;
+}
+
 export interface MirroredChange {
   readonly kind: MirrorKind;
   readonly origin: ChangeRef;
-  readonly followers: readonly (ChangeRef & { readonly delaySeconds: number })[];
-  /** Lowest match score between the origin's edits and a follower's (LCS ratio of the edits). */
+  readonly followers: readonly MirrorFollower[];
+  /** Lowest match score of the followers. */
   readonly match: number;
   /** Lines changed again in the followers: the duplicated work. */
   readonly repeatedLines: number;
@@ -190,6 +289,15 @@ export interface CopyEvent {
   readonly copied: boolean;
 }
 
+/** A copy that moved: a renamed file or engine directory, or engines that swapped folders. */
+export interface CopyMove {
+  /** The copy's engine, by its current name. */
+  readonly engine: string;
+  readonly from: string;
+  readonly to: string;
+  readonly commit: CommitRef;
+}
+
 export interface TimelinePoint {
   readonly commit: string;
   readonly date: string;
@@ -202,8 +310,17 @@ export interface SeamHistory {
   /** Changes to a copy (normalised tokens changed) while the seam had two or more copies. */
   readonly changes: number;
   readonly copyEvents: readonly CopyEvent[];
+  /** Copies that moved (renames followed: a moved copy is the same copy). */
+  readonly moves: readonly CopyMove[];
   readonly mirroredChanges: readonly MirroredChange[];
+  /** Changes no other copy received, not undone and not bringing copies together: divergence debt. */
   readonly oneSidedChanges: readonly ChangeRef[];
+  /** Changes that returned their copy to an earlier content, with what they undid. */
+  readonly reverts: readonly RevertRef[];
+  /** Changes that made their copy identical to another and matched no earlier change. */
+  readonly convergences: readonly ConvergenceRef[];
+  /** The slices with counted changes (see `SliceOccurrence`), oldest first. */
+  readonly occurrences: readonly SliceOccurrence[];
   /** Similarity over history: at most one point per `TIMELINE_POINTS`-th of the time span. */
   readonly timeline: readonly TimelinePoint[];
 }
@@ -226,25 +343,66 @@ export interface SeamVerdict {
   readonly reconcile: readonly string[];
 }
 
+/** A seam whose copies were replaced by imports of a shared module. */
+export interface SeamExtraction {
+  /** The commit that moved the code out (the second copy to switch, when they switched apart). */
+  readonly commit: CommitRef;
+  /** The module the copies import now: a package or crate name, or a file path. */
+  readonly to: string;
+  /** Its files at that commit. */
+  readonly files: readonly string[];
+  /** Engines whose copies import it today (they are adapters). */
+  readonly copies: readonly string[];
+  /** Engines whose copies do not import it: they still carry the code. */
+  readonly stillLocal: readonly string[];
+}
+
+export interface Savings {
+  /** Lines extraction would remove: every copy's lines but the largest copy's. */
+  readonly duplicatedLines: number;
+  /** Slices that changed a copy in the last `settings.savings.windowDays` days, or null without history. */
+  readonly changedSlices: number | null;
+  /** Whether either reaches its threshold (`settings.savings`). */
+  readonly worthIt: boolean;
+}
+
 export interface SeamResult {
   readonly name: string;
   readonly copies: readonly SeamCopy[];
   readonly comparison: SeamComparison;
+  /**
+   * For an extracted seam (null otherwise): when and where to. Its `history` is then the
+   * adapters' history since the extraction.
+   */
+  readonly extracted: SeamExtraction | null;
+  /** What extracting the seam would save; a trigger alone does not make an extraction worth it. */
+  readonly savings: Savings;
   readonly history: SeamHistory | null;
   readonly triggers: readonly TriggerResult[];
   readonly verdict: SeamVerdict;
 }
 
 export interface Slice {
+  /** The slice's last commit: its merge, pull request, tag, release or last commit in its window. */
   readonly commit: CommitRef;
   /** The revision the slice starts from (exclusive), or null for the first slice. */
   readonly from: string | null;
+  /**
+   * True for the commits after the last boundary (work not yet merged as a pull request, tagged
+   * or released; the current time window).
+   */
+  readonly open: boolean;
   /** Seams with a copy whose normalised tokens changed in the slice. */
   readonly changedSeams: readonly string[];
 }
 
 export interface SliceSummary {
-  readonly mode: 'first-parent' | 'merges' | 'tags' | 'release-commits';
+  /** The slicing configured (`auto` unless set). */
+  readonly requested: SliceMode['by'];
+  /** The slicing used. */
+  readonly mode: SliceModeUsed;
+  /** Why this slicing: what `auto` found, or that it was configured. */
+  readonly reason: string;
   /** Slices that changed engine code, in the whole history. */
   readonly total: number;
   /** The most recent slices that changed engine code, newest first. */
@@ -265,6 +423,8 @@ export interface Decision {
   readonly summary: string;
   readonly extract: readonly string[];
   readonly reconcileFirst: readonly string[];
+  /** Seams already extracted to a shared module: never recommended again. */
+  readonly extracted: readonly string[];
   /** Recommended extraction order, smallest mechanical move first (never-seams excluded). */
   readonly order: readonly string[];
 }

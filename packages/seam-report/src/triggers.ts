@@ -1,13 +1,18 @@
 /**
  * The seed document's four extraction triggers, measured per seam, each with its evidence:
  *
- * - `repeated_fix`: the same fix landed independently in two or more copies more than once
- *   (mirrored changes, late propagations included, reach the threshold);
+ * - `repeated_fix`: the same fix landed in two or more copies in more than one unit of work
+ *   (mirrored changes, late propagations included, in at least the threshold's number of slices:
+ *   lockstep edits inside one slice are one occurrence);
  * - `stable_across_slices`: for the listed seams, no copy changed in the last N slices that
  *   changed engine code;
  * - `third_engine`: the seam has a third copy; evidence is the commit where it appeared;
- * - `maintenance_cost`: within the window, mirrored changes, one-sided changes (drift someone
- *   must reconcile) or lines changed again in other copies reach their threshold.
+ * - `maintenance_cost`: within the window, slices with mirrored changes, slices with one-sided
+ *   changes (drift someone must reconcile) or lines changed again in other copies (per slice)
+ *   reach their threshold.
+ *
+ * Changes made in the slice in which one of their copies appeared are part of writing the copy
+ * and count toward neither.
  */
 import type { ResolvedConfig } from './config.js';
 import { compareStrings } from './order.js';
@@ -55,12 +60,6 @@ function noHistory(
   };
 }
 
-function changeCommits(changes: readonly MirroredChange[]): CommitRef[] {
-  return uniqueCommits(
-    changes.flatMap((change) => [change.origin.commit, ...change.followers.map((f) => f.commit)]),
-  );
-}
-
 function uniqueCommits(commits: readonly CommitRef[]): CommitRef[] {
   const seen = new Set<string>();
   return commits.filter((commit) => !seen.has(commit.hash) && seen.add(commit.hash));
@@ -70,21 +69,47 @@ function plural(count: number, word: string, pluralWord = `${word}s`): string {
   return `${count} ${count === 1 ? word : pluralWord}`;
 }
 
+/** Mirrored changes with a counted follower (not made while a copy was being written). */
+function countedMirrors(history: SeamHistory): MirroredChange[] {
+  return history.mirroredChanges.filter((change) => change.followers.some((f) => !f.whileCopying));
+}
+
+/** The commits of counted mirrored changes: origins and the followers that count. */
+function mirrorEvidence(changes: readonly MirroredChange[]): CommitRef[] {
+  return uniqueCommits(
+    changes.flatMap((change) => [
+      change.origin.commit,
+      ...change.followers.filter((f) => !f.whileCopying).map((f) => f.commit),
+    ]),
+  );
+}
+
 function repeatedFix({ history, config }: TriggerInputs): TriggerResult {
   const threshold = config.triggers.repeated_fix.mirroredChanges;
-  const thresholds = { mirroredChanges: threshold };
+  const thresholds = { slices: threshold };
   if (history === null) return noHistory('repeated_fix', thresholds);
-  const mirrored = history.mirroredChanges;
-  const late = mirrored.filter((change) => change.kind === 'late_propagation').length;
-  const fired = mirrored.length >= threshold;
+  const counted = countedMirrors(history);
+  const slices = history.occurrences.filter((o) => o.mirroredChanges > 0).length;
+  const late = counted.filter((change) => change.kind === 'late_propagation').length;
+  const whileCopying = history.mirroredChanges.length - counted.length;
+  const fired = slices >= threshold;
   return {
     trigger: 'repeated_fix',
     applicable: true,
     fired,
-    summary: `${plural(mirrored.length, 'change')} landed in more than one copy (${late} late); threshold ${threshold}`,
-    observed: { mirroredChanges: mirrored.length, latePropagations: late },
+    summary: `changes landed in more than one copy in ${plural(slices, 'slice')} (${plural(counted.length, 'mirrored change')}, ${late} late${
+      whileCopying > 0
+        ? `; ${whileCopying} more made while a copy was being written, not counted`
+        : ''
+    }); threshold ${plural(threshold, 'slice')}`,
+    observed: {
+      slices,
+      mirroredChanges: counted.length,
+      latePropagations: late,
+      whileCopying,
+    },
     thresholds,
-    evidence: changeCommits(mirrored),
+    evidence: mirrorEvidence(counted),
   };
 }
 
@@ -155,39 +180,43 @@ function appearanceKey(copy: SeamCopy): string {
 function maintenanceCost({ history, now, config }: TriggerInputs): TriggerResult {
   const limits = config.triggers.maintenance_cost;
   const thresholds = {
-    multiCopyChanges: limits.multiCopyChanges,
-    oneSidedChanges: limits.oneSidedChanges,
+    multiCopySlices: limits.multiCopyChanges,
+    oneSidedSlices: limits.oneSidedChanges,
     repeatedLines: limits.repeatedLines,
   };
   if (history === null || now === null) return noHistory('maintenance_cost', thresholds);
   const since =
     limits.windowDays === null ? Number.NEGATIVE_INFINITY : now - limits.windowDays * 86_400;
   const inWindow = (commit: CommitRef) => Date.parse(commit.date) / 1000 >= since;
-  const mirrored = history.mirroredChanges.filter((change) => inWindow(change.origin.commit));
-  const oneSided = history.oneSidedChanges.filter((change) => inWindow(change.commit));
-  const repeatedLines = mirrored.reduce((sum, change) => sum + change.repeatedLines, 0);
+  const occurrences = history.occurrences.filter((o) => inWindow(o.commit));
+  const multiCopy = occurrences.filter((o) => o.mirroredChanges > 0).length;
+  const oneSided = occurrences.filter((o) => o.oneSidedChanges > 0).length;
+  const repeatedLines = occurrences.reduce((sum, o) => sum + o.repeatedLines, 0);
   const reached: string[] = [];
-  if (mirrored.length >= limits.multiCopyChanges) reached.push('multi-copy changes');
-  if (oneSided.length >= limits.oneSidedChanges) reached.push('one-sided changes');
+  if (multiCopy >= limits.multiCopyChanges) reached.push('multi-copy changes');
+  if (oneSided >= limits.oneSidedChanges) reached.push('one-sided changes');
   if (repeatedLines >= limits.repeatedLines) reached.push('repeated lines');
   const window =
     limits.windowDays === null ? 'in the whole history' : `in the last ${limits.windowDays} days`;
+  const mirrored = countedMirrors(history).filter((change) =>
+    change.followers.some((f) => !f.whileCopying && inWindow(f.commit)),
+  );
+  const debts = history.oneSidedChanges.filter(
+    (change) => !change.whileCopying && inWindow(change.commit),
+  );
   return {
     trigger: 'maintenance_cost',
     applicable: true,
     fired: reached.length > 0,
-    summary: `${plural(mirrored.length, 'multi-copy change')}, ${plural(oneSided.length, 'one-sided change')}, ${plural(repeatedLines, 'repeated line')} ${window}${
+    summary: `multi-copy changes in ${plural(multiCopy, 'slice')}, one-sided changes in ${plural(oneSided, 'slice')}, ${plural(repeatedLines, 'repeated line')} ${window}${
       reached.length > 0 ? ` (reached: ${reached.join(', ')})` : ''
     }`,
     observed: {
-      multiCopyChanges: mirrored.length,
-      oneSidedChanges: oneSided.length,
+      multiCopySlices: multiCopy,
+      oneSidedSlices: oneSided,
       repeatedLines,
     },
     thresholds,
-    evidence: uniqueCommits([
-      ...changeCommits(mirrored),
-      ...oneSided.map((change) => change.commit),
-    ]),
+    evidence: uniqueCommits([...mirrorEvidence(mirrored), ...debts.map((change) => change.commit)]),
   };
 }

@@ -100,6 +100,7 @@ describe('analyze (TypeScript layout)', () => {
         'Do not extract a shared runtime yet: only one engine (allocdb-core) has runtime copies, so there are no seams',
       extract: [],
       reconcileFirst: [],
+      extracted: [],
       order: [],
     });
     expect(report.notes[0]).toMatch(/Only one engine \(allocdb-core\)/);

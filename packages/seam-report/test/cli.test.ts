@@ -64,7 +64,7 @@ describe('exit status 0: the report was produced', () => {
 
   it('uses the current directory by default and prints every format', async () => {
     const json = await cli(['--format', 'json'], { cwd: root() });
-    expect(JSON.parse(json.stdout).schemaVersion).toBe(1);
+    expect(JSON.parse(json.stdout).schemaVersion).toBe(2);
     const markdown = await cli(['-f', 'markdown'], { cwd: root() });
     expect(markdown.stdout.startsWith('## Seam report')).toBe(true);
     const html = await cli(['-f', 'html'], { cwd: root() });
@@ -131,17 +131,19 @@ describe('exit status 2: bad usage or configuration', () => {
     expect(result.code).toBe(EXIT.usage);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
-    expect(result.stderr.split('\n')[1]).toMatch(/^ {2}\S/); // the line saying how to fix it
+    // one line: what was wrong, then (after the code) how to fix it
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/\] — \S/);
   };
 
   it('rejects unknown options, formats, conditions and extra arguments', async () => {
     await usage(
       [root(), '--colour'],
-      /Unknown option '--colour'.*\[bad_argument\]\n {2}Run seam-report --help/,
+      /Unknown option '--colour'.*\[bad_argument\] — Run seam-report --help/,
     );
     await usage(
       [root(), '-f', 'pdf'],
-      /unknown format "pdf" \[bad_argument\]\n {2}Use one of: text, markdown, json, html\./,
+      /unknown format "pdf" \[bad_argument\] — Use one of: text, markdown, json, html\./,
     );
     await usage([root(), '--fail-on', 'bugs'], /unknown --fail-on condition "bugs"/);
     await usage([root(), root()], /expected at most one directory/);
@@ -179,7 +181,7 @@ describe('exit status 2: bad usage or configuration', () => {
   it('rejects a --base that does not exist', async () => {
     await usage(
       [root(), '--base', 'no-such-branch'],
-      /--base no-such-branch: no such commit.*\[unknown_revision\]\n {2}.*git fetch/,
+      /--base no-such-branch: no such commit.*\[unknown_revision\] — .*git fetch/,
     );
   });
 });
@@ -189,7 +191,7 @@ describe('exit status 3: git or the repository cannot be read', () => {
     const result = await cli([plain]);
     expect(result.code).toBe(EXIT.repository);
     expect(result.stderr).toMatch(
-      /not a git repository .*\[not_a_repository\]\n {2}Run seam-report inside a git repository/,
+      /not a git repository .*\[not_a_repository\] — Run seam-report inside a git work tree/,
     );
   });
 
@@ -242,5 +244,25 @@ describe('the seam-report executable', () => {
     });
     expect(failOn.status).toBe(1);
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  });
+});
+
+describe('errors name only options that exist (issue 14, item 16)', () => {
+  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: plain });
+
+  it('says how to name the repository without a --repo option, on one line', () => {
+    for (const args of [[plain], [join(plain, 'missing')], []]) {
+      const result = run(args);
+      expect(result.status).toBe(EXIT.repository);
+      expect(result.stderr).not.toMatch(/--repo/);
+      // one line: what is wrong and what to do
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/seam-report \[directory\]|the directory argument/);
+      // and the hint's advice is an option the command accepts
+      const help = run(['--help']).stdout;
+      for (const option of result.stderr.match(/--[a-z-]+/g) ?? []) expect(help).toContain(option);
+    }
   });
 });

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
     expect(config.priority).toEqual(['retire_queue', 'fixed_map', 'wal', 'wal_file']);
     expect(config.triggers).toEqual(DEFAULTS.triggers);
     expect(config.thresholds.similar).toBe(0.8);
-    expect(config.slices).toEqual({ by: 'first-parent' });
+    expect(config.slices).toEqual({ by: 'auto' });
     expect(config.seams).toBeNull();
   });
 

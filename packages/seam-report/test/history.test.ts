@@ -61,7 +61,7 @@ describe('walkHistory', () => {
   it('records normalised changes only, and only while two or more copies exist', () => {
     const events = walk.seams.get('wal')!.events;
     // the comment-only edit is not a change; the initial commit had one copy
-    expect(events.map((e) => `${e.engine}@${e.commit.subject}`)).toEqual([
+    expect(events.map((e) => `${e.copy.engine}@${e.commit.subject}`)).toEqual([
       'alpha@fix negative offsets in both engines',
       'beta@fix negative offsets in both engines',
       'alpha@alpha: use byteLength',
@@ -101,6 +101,7 @@ describe('mirrored and one-sided changes in history', () => {
     const matched = matchChanges(walk.seams.get('wal')!.events, {
       threshold: 0.7,
       windowSeconds: 2 * DAY,
+      minTokens: 4,
     });
     expect(
       matched.mirrored.map((m) => ({
@@ -135,6 +136,7 @@ describe('mirrored and one-sided changes in history', () => {
     const matched = matchChanges(walk.seams.get('wal')!.events, {
       threshold: 0.7,
       windowSeconds: 8 * DAY,
+      minTokens: 4,
     });
     expect(matched.mirrored.map((m) => m.kind)).toEqual([
       'same_commit',

@@ -6,8 +6,10 @@ import { prepareSource } from '../src/source.js';
 import { WAL_TS } from './support/sources.js';
 
 function aligned(engine: string, text: string, table: TokenTable) {
-  const shape = normalize(prepareSource(text, 'typescript').tokens, 'shape', table);
-  return { engine, shape, declarations: findDeclarations(shape.tokens, 'typescript') };
+  const tokens = prepareSource(text, 'typescript').tokens;
+  const shape = normalize(tokens, 'shape', table);
+  const code = normalize(tokens, 'code', table);
+  return { engine, code, shape, declarations: findDeclarations(shape.tokens, 'typescript') };
 }
 
 describe('findAlignedDifferences', () => {

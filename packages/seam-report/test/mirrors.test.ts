@@ -1,7 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeEvent } from '../src/history.js';
-import { matchChanges, matchScore } from '../src/mirrors.js';
+import type { ChangeEvent, CopyIdentity } from '../src/history.js';
+import { matchChanges, matchEdits } from '../src/mirrors.js';
 import { DAY, EPOCH, HOUR } from './support/git-repo.js';
+
+/** One identity per engine name, as the history walk gives one per copy. */
+const identities = new Map<string, CopyIdentity>();
+function copy(engine: string): CopyIdentity {
+  let identity = identities.get(engine);
+  if (identity === undefined) {
+    identity = {
+      id: identities.size,
+      seam: 'wal',
+      engine,
+      appeared: { hash: '0'.repeat(40), date: '2024-01-01T00:00:00Z', subject: 'root' },
+      appearedSlice: undefined,
+    };
+    identities.set(engine, identity);
+  }
+  return identity;
+}
 
 function event(
   order: number,
@@ -20,25 +37,57 @@ function event(
       subject: `commit ${order}`,
     },
     time,
-    engine,
+    slice: undefined,
+    sliceLines: lines,
+    copy: copy(engine),
+    path: `packages/${engine}/src/runtime/wal.ts`,
+    language: 'typescript',
+    previousOid: '1'.repeat(40),
+    oid: '2'.repeat(40),
+    sizeBefore: 100,
+    sizeAfter: 100,
     signature: packed,
     sortedSignature: packed.slice().sort(),
+    named: packed,
+    context: new Int32Array(0),
     lines,
   };
 }
 
 const FIX = [2, 5, 7, 9, 11];
 const OTHER_FIX = [20, 23, 40, 41];
-const options = { threshold: 0.7, windowSeconds: 2 * DAY };
+const options = { threshold: 0.7, windowSeconds: 2 * DAY, minTokens: 4 };
 
-describe('matchScore', () => {
-  it('is the LCS ratio of the edits, 0 when the length bound rules a match out', () => {
-    expect(matchScore(event(0, 'a', 0, FIX), event(1, 'b', 0, FIX), 0.7)).toBe(1);
-    expect(matchScore(event(0, 'a', 0, FIX), event(1, 'b', 0, [...FIX, 99]), 0.7)).toBeCloseTo(
-      10 / 11,
-    );
-    expect(matchScore(event(0, 'a', 0, [1]), event(1, 'b', 0, [1, 2, 3, 4, 5, 6]), 0.7)).toBe(0);
-    expect(matchScore(event(0, 'a', 0, FIX), event(1, 'b', 0, OTHER_FIX), 0.7)).toBe(0);
+describe('matchEdits', () => {
+  it('is the LCS ratio of the edits, undefined when the length bound rules a match out', () => {
+    expect(matchEdits(event(0, 'a', 0, FIX), event(1, 'b', 0, FIX), options)).toEqual({
+      score: 1,
+      how: 'exact',
+    });
+    expect(matchEdits(event(0, 'a', 0, FIX), event(1, 'b', 0, [...FIX, 99]), options)).toEqual({
+      score: 10 / 11,
+      how: 'similar',
+    });
+    expect(
+      matchEdits(
+        event(0, 'a', 0, [1, 2, 3, 4]),
+        event(1, 'b', 0, [1, 2, 3, 4, 5, 6, 7, 8, 9]),
+        options,
+      ),
+    ).toBeUndefined();
+    expect(matchEdits(event(0, 'a', 0, FIX), event(1, 'b', 0, OTHER_FIX), options)).toBeUndefined();
+  });
+
+  it('matches an edit under the minimum size only exactly, at the same place or in one commit', () => {
+    const small = (order: number, context: number[]) => ({
+      ...event(order, order === 0 ? 'a' : 'b', order, [4, 7]),
+      context: Int32Array.from(context),
+    });
+    expect(matchEdits(small(0, [1, 2]), small(1, [1, 2]), options)?.how).toBe('exact_in_context');
+    expect(matchEdits(small(0, [1, 2]), small(1, [1, 3]), options)).toBeUndefined();
+    expect(
+      matchEdits(small(0, [1, 2]), { ...small(0, [1, 3]), copy: copy('b') }, options)?.how,
+    ).toBe('exact');
   });
 });
 

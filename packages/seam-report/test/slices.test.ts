@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObjectReader } from '../src/git.js';
 import type { SliceMode } from '../src/report.js';
-import { findSlices } from '../src/slices.js';
+import { planSlices, summarizeSlices } from '../src/slices.js';
 import { TestRepo } from './support/git-repo.js';
 import { RETIRE_QUEUE_TS, WAL_TS } from './support/sources.js';
 
@@ -29,10 +29,10 @@ function twoEngines(): TestRepo {
 async function slices(repo: TestRepo, mode: SliceMode = { by: 'first-parent' }, recent = 3) {
   const reader = new ObjectReader(repo.root);
   try {
-    return await findSlices({
+    return await summarizeSlices({
       cwd: repo.root,
       reader,
-      mode,
+      plan: await planSlices(repo.root, mode),
       engineDirs: ENGINES.map((engine) => `packages/${engine}`),
       seams: [
         {
@@ -77,7 +77,7 @@ describe('findSlices (first-parent)', () => {
     ]);
   });
 
-  it('uses merge commits as slices when the first-parent history has merges', async () => {
+  it('uses merge commits as slices when asked, direct commits after the last one an open slice', async () => {
     const repo = twoEngines();
     for (const [branch, change] of [
       ['feature-a', { [walPath('beta')]: WAL_TS.replace('16;', '32;') }],
@@ -92,13 +92,18 @@ describe('findSlices (first-parent)', () => {
       repo.git('merge', '-q', '--no-ff', '-m', `Merge ${branch}`, branch);
     }
     repo.commit('direct commit on main', { 'packages/alpha/src/direct.ts': 'export {};\n' });
-    const summary = await slices(repo);
+    const summary = await slices(repo, { by: 'merges' });
     expect(summary.mode).toBe('merges');
-    expect(summary.total).toBe(2);
-    expect(summary.recent.map((s) => [s.commit.subject, s.changedSeams])).toEqual([
-      ['Merge feature-b', []],
-      ['Merge feature-a', ['wal']],
+    expect(summary.total).toBe(3);
+    expect(summary.recent.map((s) => [s.commit.subject, s.open, s.changedSeams])).toEqual([
+      ['direct commit on main', true, []],
+      ['Merge feature-b', false, []],
+      // the first slice holds everything up to the first merge, the copies' creation included
+      ['Merge feature-a', false, ['wal', 'retire_queue']],
     ]);
+    const auto = await slices(repo, { by: 'auto' });
+    expect([auto.requested, auto.mode]).toEqual(['auto', 'pull-requests']);
+    expect(auto.reason).toMatch(/^auto: 2 of the last 4 first-parent commits are merges/);
   });
 });
 
@@ -132,9 +137,10 @@ describe('findSlices (tags and release commits)', () => {
     repo.commit('release 1.1');
     repo.commit('unreleased wal change', { [walPath('alpha')]: WAL_TS.replace('16;', '28;') });
     const summary = await slices(repo, { by: 'release-commits', subject: '^release ' });
-    expect(summary.recent.map((s) => [s.commit.subject, s.changedSeams])).toEqual([
-      ['release 1.1', ['wal']],
-      ['release 1.0', ['wal', 'retire_queue']],
+    expect(summary.recent.map((s) => [s.commit.subject, s.open, s.changedSeams])).toEqual([
+      ['unreleased wal change', true, ['wal']],
+      ['release 1.1', false, ['wal']],
+      ['release 1.0', false, ['wal', 'retire_queue']],
     ]);
   });
 });

@@ -14,12 +14,15 @@ import { DAY, EPOCH } from './support/git-repo.js';
 import { EngineRepo, type HistoryScenario, historyScenario } from './support/scenarios.js';
 import { RETIRE_QUEUE_TS, WAL_TS } from './support/sources.js';
 
+const FIRST_PARENT = { slices: { by: 'first-parent' } } as const;
+
 let scenario: HistoryScenario;
 let report: SeamReport;
 
 beforeAll(async () => {
   scenario = historyScenario();
-  report = await analyze({ root: scenario.engines.repo.root });
+  // every commit of the scenario is its own unit of work
+  report = await analyze({ root: scenario.engines.repo.root, config: FIRST_PARENT });
 });
 afterAll(() => scenario.engines.dispose());
 
@@ -30,7 +33,12 @@ describe('triggers on a synthetic history', () => {
   it('repeated_fix: fires on three mirrored fixes, listing their commits', () => {
     const result = trigger('wal', 'repeated_fix');
     expect(result.fired).toBe(true);
-    expect(result.observed).toEqual({ mirroredChanges: 3, latePropagations: 1 });
+    expect(result.observed).toEqual({
+      slices: 3,
+      mirroredChanges: 3,
+      latePropagations: 1,
+      whileCopying: 0,
+    });
     expect(result.evidence.map((c) => c.hash)).toEqual([
       scenario.commits.sameCommitFix,
       scenario.commits.alphaFix,
@@ -60,7 +68,7 @@ describe('triggers on a synthetic history', () => {
     expect(result.fired).toBe(true);
     // repeated in beta: one line gained tokens (bounds, freeze), one line replaced (byteLength:
     // one removed plus one added, as git counts it)
-    expect(result.observed).toEqual({ multiCopyChanges: 3, oneSidedChanges: 1, repeatedLines: 4 });
+    expect(result.observed).toEqual({ multiCopySlices: 3, oneSidedSlices: 1, repeatedLines: 4 });
     expect(result.evidence.map((c) => c.hash)).toContain(scenario.commits.betaOneSided);
   });
 
@@ -94,7 +102,7 @@ describe('triggers on a synthetic history', () => {
           .set(`packages/beta/src/state-${n}.ts`, `export const n = ${n};\n`)
           .commit(`beta slice ${n}`);
       }
-      const stable = await analyze({ root: engines.repo.root });
+      const stable = await analyze({ root: engines.repo.root, config: FIRST_PARENT });
       const byName = (name: string) => stable.seams.find((s) => s.name === name)!.triggers[1]!;
       expect(byName('fixed_map')).toMatchObject({
         fired: true,
@@ -109,7 +117,7 @@ describe('triggers on a synthetic history', () => {
       expect(byName('wal').fired).toBe(true);
       const longer = await analyze({
         root: engines.repo.root,
-        config: { triggers: { stable_across_slices: { slices: 4 } } },
+        config: { ...FIRST_PARENT, triggers: { stable_across_slices: { slices: 4 } } },
       });
       expect(longer.seams.find((s) => s.name === 'wal')!.triggers[1]).toMatchObject({
         fired: false,
@@ -131,14 +139,17 @@ const commit = (day: number) => ({
 });
 const change = (engine: string, day: number, lines = 10): ChangeRef => ({
   engine,
+  path: `packages/${engine}/src/runtime/wal.ts`,
   commit: commit(day),
   lines,
   tokens: lines * 3,
+  slice: day,
+  whileCopying: false,
 });
 const mirrored = (day: number, lines: number): MirroredChange => ({
   kind: 'same_commit',
   origin: change('a', day, lines),
-  followers: [{ ...change('b', day, lines), delaySeconds: 0 }],
+  followers: [{ ...change('b', day, lines), delaySeconds: 0, match: 1, how: 'exact' }],
   match: 1,
   repeatedLines: lines,
 });
@@ -150,15 +161,44 @@ const copies = (n: number): SeamCopy[] =>
     lines: 10,
     tokens: 50,
     appeared: i < 2 ? commit(0) : null,
+    committed: i < 2,
   }));
+/** Each day is its own slice, as `matchChanges` tallies them. */
+const occurrences = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]) =>
+  [
+    ...mirroredChanges.map((m) => ({
+      slice: m.followers[0]!.slice,
+      commit: m.followers[0]!.commit,
+      mirroredChanges: 1,
+      oneSidedChanges: 0,
+      repeatedLines: m.repeatedLines,
+    })),
+    ...oneSidedChanges.map((c) => ({
+      slice: c.slice,
+      commit: c.commit,
+      mirroredChanges: 0,
+      oneSidedChanges: 1,
+      repeatedLines: 0,
+    })),
+  ].sort((x, y) => x.slice! - y.slice!);
 const history = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]): SeamHistory => ({
+  occurrences: occurrences(mirroredChanges, oneSidedChanges),
   changes: mirroredChanges.length * 2 + oneSidedChanges.length,
   copyEvents: [],
+  moves: [],
   mirroredChanges,
   oneSidedChanges,
+  reverts: [],
+  convergences: [],
   timeline: [],
 });
-const noSlices: SliceSummary = { mode: 'first-parent', total: 0, recent: [] };
+const noSlices: SliceSummary = {
+  requested: 'first-parent',
+  mode: 'first-parent',
+  reason: 'configured',
+  total: 0,
+  recent: [],
+};
 
 describe('evaluateTriggers thresholds', () => {
   const config = resolveConfig({}, 'defaults');
@@ -191,7 +231,7 @@ describe('evaluateTriggers thresholds', () => {
     const old = history([], [change('a', 10), change('b', 20)]); // HEAD is day 100
     expect(run(old, 2, windowed).maintenance_cost!).toMatchObject({
       fired: false,
-      observed: { oneSidedChanges: 0 },
+      observed: { oneSidedSlices: 0 },
     });
     const recent = history([], [change('a', 80), change('b', 90)]);
     expect(run(recent, 2, windowed).maintenance_cost!.fired).toBe(true);
@@ -213,11 +253,11 @@ describe('evaluateTriggers thresholds', () => {
 
   it('stable_across_slices needs enough slices', () => {
     const slices: SliceSummary = {
-      mode: 'first-parent',
+      ...noSlices,
       total: 2,
       recent: [
-        { commit: commit(3), from: null, changedSeams: [] },
-        { commit: commit(2), from: null, changedSeams: [] },
+        { commit: commit(3), from: null, open: false, changedSeams: [] },
+        { commit: commit(2), from: null, open: false, changedSeams: [] },
       ],
     };
     const [, stable] = evaluateTriggers({

@@ -1,7 +1,15 @@
 /**
  * Small formatting helpers shared by the renderers, so that every format words things alike.
  */
-import type { ChangeRef, CommitRef, MirroredChange, SeamResult, TriggerResult } from '../report.js';
+import type {
+  ChangeRef,
+  CommitRef,
+  ConvergenceRef,
+  MirroredChange,
+  RevertRef,
+  SeamResult,
+  TriggerResult,
+} from '../report.js';
 import { formatRatio } from '../similarity.js';
 
 export function shortHash(hash: string): string {
@@ -52,10 +60,13 @@ export function firedTriggers(seam: SeamResult): TriggerResult[] {
 
 export function mirrorLine(change: MirroredChange): string {
   const followers = change.followers
-    .map((f) =>
-      f.delaySeconds === 0 && f.commit.hash === change.origin.commit.hash
-        ? `${f.engine} (same commit)`
-        : `${f.engine} ${duration(f.delaySeconds)} later in ${shortHash(f.commit.hash)}`,
+    .map(
+      (f) =>
+        `${
+          f.delaySeconds === 0 && f.commit.hash === change.origin.commit.hash
+            ? `${f.engine} (same commit`
+            : `${f.engine} ${duration(f.delaySeconds)} later in ${shortHash(f.commit.hash)} (`
+        }${f.commit.hash === change.origin.commit.hash ? ', ' : ''}${howText(f)})`,
     )
     .join(', ');
   const kind =
@@ -65,6 +76,41 @@ export function mirrorLine(change: MirroredChange): string {
         ? 'mirrored later'
         : 'mirrored';
   return `${kind}: ${commitLine(change.origin.commit)} [${change.origin.engine}] → ${followers}`;
+}
+
+/** How a follower matched, for people: "exact", "exact in context", "similar 0.86". */
+export function howText(follower: MirroredChange['followers'][number]): string {
+  if (follower.how === 'similar') return `similar ${ratio(follower.match)}`;
+  return follower.how.replaceAll('_', ' ');
+}
+
+export function revertLine(change: RevertRef): string {
+  return `revert: ${commitLine(change.commit)} [${change.engine}] undid ${change.reverted
+    .map((commit) => shortHash(commit.hash))
+    .join(', ')}`;
+}
+
+export function convergenceLine(change: ConvergenceRef): string {
+  return `convergence: ${commitLine(change.commit)} [${change.engine}] now identical to ${change.with.join(', ')}`;
+}
+
+/** "4 changes, 2 mirrored (1 late), 1 one-sided, 1 revert, 1 convergence" */
+export function historyCounts(history: NonNullable<SeamResult['history']>): string {
+  const late = history.mirroredChanges.filter((c) => c.kind === 'late_propagation').length;
+  const parts = [
+    plural(history.changes, 'change'),
+    `${history.mirroredChanges.length} mirrored (${late} late)`,
+    `${history.oneSidedChanges.length} one-sided`,
+  ];
+  if (history.reverts.length > 0) parts.push(plural(history.reverts.length, 'revert'));
+  if (history.convergences.length > 0)
+    parts.push(plural(history.convergences.length, 'convergence'));
+  if (history.moves.length > 0) parts.push(plural(history.moves.length, 'move'));
+  return parts.join(', ');
+}
+
+export function moveLine(move: NonNullable<SeamResult['history']>['moves'][number]): string {
+  return `moved: ${move.from} → ${move.to} in ${commitLine(move.commit)} [${move.engine}]`;
 }
 
 export function oneSidedLine(change: ChangeRef): string {
@@ -106,4 +152,11 @@ export function engineSimilarity(seam: SeamResult, engine: string): number | und
   const pairs = seam.comparison.pairs.filter((pair) => pair.a === engine || pair.b === engine);
   if (pairs.length === 0) return undefined;
   return pairs.reduce((sum, pair) => sum + pair.similarity, 0) / pairs.length;
+}
+
+/** Where a copy came from: its first commit, or why there is none. */
+export function copyOrigin(seam: SeamResult, copy: SeamResult['copies'][number]): string {
+  if (copy.appeared) return `since ${commitLine(copy.appeared)}`;
+  if (!copy.committed) return 'not committed';
+  return seam.history === null ? 'committed (history not read)' : 'committed';
 }

@@ -8,7 +8,20 @@
 import type { Hunk } from '../hunks.js';
 import type { SeamReport, SeamResult, TriggerResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
-import { commitLine, day, duration, engineSimilarity, plural, ratio, shortHash } from './format.js';
+import {
+  commitLine,
+  convergenceLine,
+  copyOrigin,
+  day,
+  duration,
+  engineSimilarity,
+  historyCounts,
+  moveLine,
+  plural,
+  ratio,
+  revertLine,
+  shortHash,
+} from './format.js';
 
 function esc(text: string): string {
   return text
@@ -53,6 +66,7 @@ table.heat td.none { background: repeating-linear-gradient(45deg, #fafafa, #fafa
 .v-reconcile_first { background: #fbecc8; color: #7a5200; }
 .v-keep_local { background: #e8ebf0; color: #46505f; }
 .v-never { background: #f1dcf3; color: #6d2a75; }
+.v-extracted { background: #d9f0f3; color: #1b5e66; }
 .c-identical, .c-equivalent { background: #d6f0dc; color: #1e6b34; }
 .c-renamed { background: #dcebfa; color: #1d4f87; }
 .c-similar { background: #fbecc8; color: #7a5200; }
@@ -121,6 +135,31 @@ export function renderHtml(report: SeamReport): string {
   if (report.seams.length > 0) body.push(triggerTable(report));
   if (report.drift) body.push(driftSection(report));
   for (const seam of report.seams) body.push(seamSection(seam, report.settings.thresholds.similar));
+  if (report.excludedFiles.length > 0) {
+    body.push(
+      `<h2>Generated files</h2><p>Not copies: a generator's output is not maintained by hand.</p><ul>${report.excludedFiles
+        .map(
+          (file) =>
+            `<li><code>${esc(file.path)}</code> (${esc(file.seam)}): ${esc(file.evidence)}</li>`,
+        )
+        .join('')}</ul>`,
+    );
+  }
+  if (report.unwatchedModules.length > 0) {
+    body.push(
+      `<h2>Copies not watched</h2><p>Modules with copies in several engines that "seams" in the configuration leaves out:</p><ul>${report.unwatchedModules
+        .map(
+          (module) =>
+            `<li><code>${esc(module.seam)}</code> in ${module.copies.map((copy) => esc(copy.engine)).join(', ')}</li>`,
+        )
+        .join('')}</ul>`,
+    );
+  }
+  if (report.warnings.length > 0) {
+    body.push(
+      `<h2>Configuration warnings</h2><ul>${report.warnings.map((warning) => `<li>${esc(warning)}</li>`).join('')}</ul>`,
+    );
+  }
   if (report.notes.length > 0) {
     body.push(
       `<h2>Notes</h2><ul class="notes">${report.notes.map((note) => `<li>${esc(note)}</li>`).join('')}</ul>`,
@@ -229,6 +268,11 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
   out.push(
     `<p>${esc(seam.verdict.reasons.join('; '))}. Reference copy: <code>${esc(comparison.reference)}</code>.</p>`,
   );
+  if (seam.extracted) {
+    out.push(
+      `<p>Extracted to <code>${esc(seam.extracted.to)}</code> in <code>${shortHash(seam.extracted.commit.hash)}</code> ${esc(day(seam.extracted.commit.date))}; the history below is the adapters' since.</p>`,
+    );
+  }
   if (seam.verdict.reconcile.length > 0) {
     out.push(
       `<h3>Reconcile first</h3><ul>${seam.verdict.reconcile.map((item) => `<li>${esc(item)}</li>`).join('')}</ul>`,
@@ -243,7 +287,7 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
       `<tr><td>${esc(copy.engine)}</td><td><code>${esc(copy.path)}</code></td><td class="num">${copy.lines}</td><td class="num">${copy.tokens}</td><td>${
         copy.appeared
           ? `<code>${shortHash(copy.appeared.hash)}</code> ${esc(day(copy.appeared.date))}`
-          : 'not committed'
+          : esc(copyOrigin(seam, copy))
       }</td></tr>`,
     );
   }
@@ -336,11 +380,7 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
 function historyBlock(seam: SeamResult, similarThreshold: number): string {
   const history = seam.history!;
   const out: string[] = ['<h3>History</h3>'];
-  out.push(
-    `<p>${plural(history.changes, 'change')} while the seam had two or more copies: ${history.mirroredChanges.length} mirrored (${
-      history.mirroredChanges.filter((c) => c.kind === 'late_propagation').length
-    } late), ${history.oneSidedChanges.length} one-sided.</p>`,
-  );
+  out.push(`<p>While the seam had two or more copies: ${esc(historyCounts(history))}.</p>`);
   out.push(timelineSvg(seam, similarThreshold));
   out.push(
     `<p class="legend"><span><i class="dot" style="background:${MARK_COLORS.copy}"></i>copy appeared</span><span><i class="dot" style="background:${MARK_COLORS.mirrored}"></i>mirrored change</span><span><i class="dot" style="background:${MARK_COLORS.late}"></i>late propagation</span><span><i class="dot" style="background:${MARK_COLORS.oneSided}"></i>one-sided change</span></p>`,
@@ -360,6 +400,13 @@ function historyBlock(seam: SeamResult, similarThreshold: number): string {
     items.push(
       `<li>one-sided: ${esc(commitLine(change.commit))} [${esc(change.engine)}], ${plural(change.lines, 'line')}</li>`,
     );
+  }
+  for (const line of [
+    ...history.reverts.map(revertLine),
+    ...history.convergences.map(convergenceLine),
+    ...history.moves.map(moveLine),
+  ]) {
+    items.push(`<li>${esc(line)}</li>`);
   }
   if (items.length > 0) {
     out.push(

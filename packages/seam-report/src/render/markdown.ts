@@ -6,15 +6,20 @@
 import type { SeamReport, SeamResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  convergenceLine,
+  copyOrigin,
   declarationLine,
+  historyCounts,
   LIST_LIMIT,
   limited,
   literalLine,
   mirrorLine,
+  moveLine,
   nameLine,
   oneSidedLine,
   plural,
   ratio,
+  revertLine,
   shortHash,
 } from './format.js';
 
@@ -89,11 +94,27 @@ export function renderMarkdown(report: SeamReport): string {
       `Single-copy modules (not seams): ${report.singleCopyModules.map((m) => `\`${m.seam}\` (${m.engine})`).join(', ')}`,
     );
   }
+  if (report.excludedFiles.length > 0) {
+    out.push('');
+    out.push(
+      `Generated files (not copies): ${report.excludedFiles.map((f) => `\`${f.path}\``).join(', ')}`,
+    );
+  }
+  if (report.unwatchedModules.length > 0) {
+    out.push('');
+    out.push(
+      `Copies not watched (in several engines, left out by \`seams\`): ${report.unwatchedModules.map((m) => `\`${m.seam}\` (${m.copies.map((copy) => copy.engine).join(', ')})`).join(', ')}`,
+    );
+  }
   if (report.history) {
     out.push('');
     out.push(
-      `History: ${plural(report.history.commitsWalked, 'commit')} touching seam paths; ${plural(report.history.slices.total, 'slice')} (${report.history.slices.mode}) changed engine code.`,
+      `History: ${plural(report.history.commitsWalked, 'commit')} touching seam paths; ${plural(report.history.slices.total, 'slice')} (by ${report.history.slices.mode}) changed engine code. Slices: ${cell(report.history.slices.reason)}.`,
     );
+  }
+  if (report.warnings.length > 0) {
+    out.push('');
+    for (const warning of report.warnings) out.push(`> ⚠️ ${cell(warning)}`);
   }
   if (report.notes.length > 0) {
     out.push('');
@@ -112,7 +133,7 @@ function seamDetails(seam: SeamResult): string[] {
   out.push('');
   for (const copy of seam.copies) {
     out.push(
-      `- \`${copy.engine}\`: \`${copy.path}\`, ${plural(copy.lines, 'line')}${copy.appeared ? `, since \`${shortHash(copy.appeared.hash)}\` (${copy.appeared.date.slice(0, 10)})` : ', not committed'}`,
+      `- \`${copy.engine}\`: \`${copy.path}\`, ${plural(copy.lines, 'line')}${copy.appeared ? `, since \`${shortHash(copy.appeared.hash)}\` (${copy.appeared.date.slice(0, 10)})` : `, ${copyOrigin(seam, copy)}`}`,
     );
   }
   out.push('');
@@ -159,10 +180,14 @@ function seamDetails(seam: SeamResult): string[] {
   if (seam.history) {
     const h = seam.history;
     out.push('');
-    out.push(
-      `History: ${plural(h.changes, 'change')}, ${h.mirroredChanges.length} mirrored, ${h.oneSidedChanges.length} one-sided.`,
-    );
-    listItems(out, [...h.mirroredChanges.map(mirrorLine), ...h.oneSidedChanges.map(oneSidedLine)]);
+    out.push(`History: ${historyCounts(h)}.`);
+    listItems(out, [
+      ...h.mirroredChanges.map(mirrorLine),
+      ...h.oneSidedChanges.map(oneSidedLine),
+      ...h.reverts.map(revertLine),
+      ...h.convergences.map(convergenceLine),
+      ...h.moves.map(moveLine),
+    ]);
   }
   for (const diff of comparison.diffs) {
     if (diff.hunks.length === 0) continue;

@@ -5,16 +5,21 @@
 import type { SeamReport, SeamResult, TriggerResult, Verdict } from '../report.js';
 import {
   commitLine,
+  convergenceLine,
+  copyOrigin,
   declarationLine,
   firedTriggers,
+  historyCounts,
   LIST_LIMIT,
   limited,
   literalLine,
   mirrorLine,
+  moveLine,
   nameLine,
   oneSidedLine,
   plural,
   ratio,
+  revertLine,
   shortHash,
 } from './format.js';
 
@@ -48,6 +53,7 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     reconcile_first: p.yellow,
     keep_local: p.dim,
     never: p.magenta,
+    extracted: p.cyan,
   };
   const head = report.repository.head;
   out.push(
@@ -109,15 +115,34 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     );
   }
 
+  if (report.excludedFiles.length > 0) {
+    out.push('');
+    out.push(p.bold('Generated files (not copies)'));
+    for (const file of report.excludedFiles)
+      out.push(
+        `  ${file.path} [${file.seam}]: ${file.reason === 'generated_glob' ? `matches "${file.evidence}"` : `"${file.evidence}"`}`,
+      );
+  }
+
+  if (report.unwatchedModules.length > 0) {
+    out.push('');
+    out.push(
+      `${p.bold('Copies not watched')} (in several engines, left out by "seams"): ${report.unwatchedModules
+        .map((module) => `${module.seam} [${module.copies.map((copy) => copy.engine).join(', ')}]`)
+        .join(', ')}`,
+    );
+  }
+
   if (report.history) {
     const { history } = report;
     out.push('');
     out.push(
-      `${p.bold('History:')} ${plural(history.commitsWalked, 'commit')} touching seam paths; ${plural(history.slices.total, 'slice')} (${history.slices.mode}) changed engine code`,
+      `${p.bold('History:')} ${plural(history.commitsWalked, 'commit')} touching seam paths; ${plural(history.slices.total, 'slice')} (by ${history.slices.mode}) changed engine code`,
     );
+    out.push(`  slices: ${history.slices.reason}`);
     for (const slice of history.slices.recent) {
       out.push(
-        `  slice ${commitLine(slice.commit)}${slice.changedSeams.length > 0 ? ` — changed: ${slice.changedSeams.join(', ')}` : ''}`,
+        `  ${slice.open ? 'open slice up to' : 'slice'} ${commitLine(slice.commit)}${slice.changedSeams.length > 0 ? ` — changed: ${slice.changedSeams.join(', ')}` : ''}`,
       );
     }
   }
@@ -129,6 +154,12 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
       out.push('  no seam drifted: every change reached all copies or none');
     for (const finding of report.drift.findings)
       out.push(`  ${p.yellow('!')} ${finding.seam}: ${finding.message}`);
+  }
+
+  if (report.warnings.length > 0) {
+    out.push('');
+    out.push(p.bold(p.yellow('Configuration warnings')));
+    for (const warning of report.warnings) out.push(`  - ${warning}`);
   }
 
   if (report.notes.length > 0) {
@@ -149,11 +180,14 @@ function seamDetails(
   out.push(
     `${p.bold(p.cyan(seam.name))}  ${comparison.classification}, similarity ${ratio(comparison.similarity)}, reference ${comparison.reference}`,
   );
+  if (seam.extracted) {
+    out.push(
+      `  extracted: to ${seam.extracted.to} in ${commitLine(seam.extracted.commit)}; history below is the adapters' since`,
+    );
+  }
   for (const copy of seam.copies) {
     out.push(
-      `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')})${
-        copy.appeared ? `, since ${commitLine(copy.appeared)}` : ', not committed'
-      }`,
+      `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')}), ${copyOrigin(seam, copy)}`,
     );
   }
   if (comparison.pairs.length > 1) {
@@ -183,10 +217,7 @@ function seamDetails(
   }
   if (seam.history) {
     const h = seam.history;
-    const late = h.mirroredChanges.filter((c) => c.kind === 'late_propagation').length;
-    out.push(
-      `  history: ${plural(h.changes, 'change')}, ${h.mirroredChanges.length} mirrored (${late} late), ${h.oneSidedChanges.length} one-sided`,
-    );
+    out.push(`  history: ${historyCounts(h)}`);
     for (const event of h.copyEvents) {
       if (event.source === null) continue;
       out.push(
@@ -195,6 +226,9 @@ function seamDetails(
     }
     pushList(out, h.mirroredChanges.map(mirrorLine), '    ');
     pushList(out, h.oneSidedChanges.map(oneSidedLine), '    ');
+    pushList(out, h.reverts.map(revertLine), '    ');
+    pushList(out, h.convergences.map(convergenceLine), '    ');
+    pushList(out, h.moves.map(moveLine), '    ');
   }
   out.push('  triggers:');
   for (const trigger of seam.triggers)

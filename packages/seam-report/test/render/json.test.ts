@@ -33,11 +33,25 @@ describe('JSON output', () => {
     expect(json.seams[1].history.mirroredChanges.length).toBe(3);
   });
 
-  for (const name of ['noCommits', 'oneEngine', 'rust']) {
+  for (const name of ['noCommits', 'oneEngine', 'rust', 'lifecycle']) {
     it(`validates against the schema: ${name}`, () => {
       expect(errorsOf(JSON.parse(render(fixtures.edgeCases[name]!, 'json')))).toBe('');
     });
   }
+
+  it('holds the lifecycle records the schema describes', () => {
+    const report = fixtures.edgeCases.lifecycle!;
+    const codec = report.seams.find((seam) => seam.name === 'codec')!;
+    expect(codec.extracted?.to).toBe('@acme/codec');
+    expect(codec.verdict.verdict).toBe('extracted');
+    const queue = report.seams.find((seam) => seam.name === 'retire_queue')!;
+    expect(queue.history!.convergences).toHaveLength(1);
+    expect(queue.history!.reverts).toHaveLength(1);
+    expect(queue.history!.moves).toHaveLength(1);
+    expect(report.seams.map((seam) => seam.name)).toEqual(['codec', 'loop', 'retire_queue']);
+    expect(report.excludedFiles).toHaveLength(2);
+    expect(report.warnings).toHaveLength(1);
+  });
 
   it('is the report itself, so it round-trips', () => {
     expect(JSON.parse(render(fixtures.full, 'json'))).toEqual(

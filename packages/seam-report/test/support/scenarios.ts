@@ -77,6 +77,9 @@ export class EngineRepo {
   }
 }
 
+/** The configuration the scenario repository carries. */
+export const SCENARIO_CONFIG = { slices: { by: 'first-parent' } } as const;
+
 export interface HistoryScenario {
   readonly engines: EngineRepo;
   readonly commits: {
@@ -99,9 +102,13 @@ export interface HistoryScenario {
  * (day 10); a fix lands in alpha (day 11) and five hours later in beta; beta gets a fix alpha
  * never gets (day 12); alpha's wal gets a comment-only edit (day 13); gamma appears as a copy
  * of alpha (day 14). retire-queue never changes after the copies are made.
+ *
+ * Every commit is its own unit of work (`"slices": {"by": "first-parent"}` in the repository's
+ * configuration), so each mirrored fix is its own occurrence.
  */
 export function historyScenario(): HistoryScenario {
   const e = new EngineRepo();
+  e.repo.write({ 'seam-report.config.json': `${JSON.stringify(SCENARIO_CONFIG)}\n` });
   const alpha = e
     .set(wal('alpha'), WAL_TS)
     .set(queue('alpha'), RETIRE_QUEUE_TS)
