@@ -36,6 +36,10 @@ async function serve(
   return service;
 }
 
+/** The error body of an answer. */
+const errorOf = async (response: Response) =>
+  ((await response.json()) as { error: Record<string, unknown> }).error;
+
 const echo: HttpHandler = (request) => ({
   status: 200,
   body: JSON.stringify({ method: request.method, path: request.path, body: request.body }),
@@ -81,7 +85,7 @@ describe('HttpService', () => {
     );
     const declared = await fetch(service.url, { method: 'POST', body: 'x'.repeat(65) });
     expect(declared.status).toBe(413);
-    expect((await declared.json()).error).toMatchObject({ code: 'body_too_large', definite: true });
+    expect(await errorOf(declared)).toMatchObject({ code: 'body_too_large', definite: true });
     // Chunked (no content-length): refused once the bytes received pass the limit.
     const { text } = await raw(service, [
       'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n',
@@ -133,7 +137,7 @@ describe('HttpService', () => {
     const missing = await fetch(service.url, { method: 'POST', body: '{}' });
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toBe('Bearer');
-    expect((await missing.json()).error).toMatchObject({ code: 'unauthorized', definite: true });
+    expect(await errorOf(missing)).toMatchObject({ code: 'unauthorized', definite: true });
     for (const authorization of ['Bearer wrong', 'Bearer s3cre', 'Basic s3cret', 'Bearer ']) {
       const wrong = await fetch(service.url, {
         method: 'POST',
@@ -179,7 +183,7 @@ describe('HttpService', () => {
     const response = await fetch(service.url, { method: 'POST', body: '{}' });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('1');
-    expect((await response.json()).error).toMatchObject({
+    expect(await errorOf(response)).toMatchObject({
       code: 'request_timeout',
       definite: false,
     });
@@ -201,7 +205,7 @@ describe('HttpService', () => {
     services.push(service);
     const response = await fetch(service.url);
     expect(response.status).toBe(500);
-    expect((await response.json()).error).toMatchObject({ code: 'internal', definite: false });
+    expect(await errorOf(response)).toMatchObject({ code: 'internal', definite: false });
     expect(seen).toHaveLength(1);
   });
 
