@@ -49,32 +49,46 @@ export async function startEngineServer(engine, dir, config) {
 
 /** One keep-alive HTTP/1.1 connection with one request in flight at a time. */
 export class HttpConnection {
-  static open(port) {
+  static async open(port) {
+    const connection = new HttpConnection(port);
+    await connection.connect();
+    return connection;
+  }
+
+  constructor(port) {
+    this.port = port;
+    this.socket = undefined;
+    this.buffer = Buffer.alloc(0);
+    this.pending = undefined;
+  }
+
+  connect() {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(this.port, '127.0.0.1');
       socket.setNoDelay(true);
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
-        resolve(new HttpConnection(socket));
+        this.socket = socket;
+        this.buffer = Buffer.alloc(0);
+        socket.on('data', (chunk) => {
+          this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+          this.parse();
+        });
+        socket.on('error', (error) => this.pending?.reject(error));
+        socket.on('close', () => this.pending?.reject(new Error('connection closed')));
+        resolve();
       });
     });
   }
 
-  constructor(socket) {
-    this.socket = socket;
-    this.buffer = Buffer.alloc(0);
-    this.pending = undefined;
-    socket.on('data', (chunk) => {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-      this.parse();
-    });
-    socket.on('error', (error) => this.pending?.reject(error));
-    socket.on('close', () => this.pending?.reject(new Error('connection closed')));
-  }
-
-  /** POSTs (or GETs, without a body) and resolves with `{ status, body }`. */
-  request(method, path, body) {
+  /**
+   * POSTs (or GETs, without a body) and resolves with `{ status, body }`. A connection the server
+   * closed while it sat idle (its keep-alive timeout, between two participants' turns) is opened
+   * again first.
+   */
+  async request(method, path, body) {
+    if (this.socket.destroyed || this.socket.readyState !== 'open') await this.connect();
     const head =
       body === undefined
         ? `${method} ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`
