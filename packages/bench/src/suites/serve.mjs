@@ -34,24 +34,32 @@ const BUCKETS = 4_096;
 const RUN_MS = QUICK ? 400 : 3_000;
 const RUNS = QUICK ? 1 : 5;
 const WARMUP = QUICK ? 0 : 1;
-/** How long Redis remembers an operation id (seconds): quota-core's default retry window. */
-const RETRY_WINDOW_SECONDS = 120;
+/**
+ * How long an operation id is remembered, on both sides: Redis `EX 30` on the operation key;
+ * quota-core a retry window of 30 one-second slots; allocdb-core a TTL of 15 slots plus a retry
+ * window of 15. (The engines' defaults are longer; a shorter window needs smaller tables, and
+ * the engines allocate their tables whole at open, which the garbage collector then scans.)
+ */
+const RETRY_WINDOW_SECONDS = 30;
 const BALANCE = 1_000_000_000_000n;
 /**
- * The engines' tables are bounded, so they are sized for the load: an operation id is remembered
- * for about 120 s on both sides (Redis: EX 120; quota-core: 120 one-second slots; allocdb-core:
- * TTL 60 + retry window 60), which at tens of thousands of commands/s needs millions of records;
- * allocdb keeps a released lease 1 slot and lets every lease of a second share a deadline slot.
+ * The engines' tables are bounded, so they are sized for the load: at tens of thousands of
+ * commands/s, 30 s of operation ids are millions of records; allocdb keeps a released lease 1
+ * slot and lets every lease of a second share a deadline slot.
  */
-const QUOTA_CONFIG = { maxBuckets: 8_192, maxOperations: 1 << 23 };
+const QUOTA_CONFIG = {
+  maxBuckets: 8_192,
+  maxOperations: 1 << 22,
+  maxClientRetryWindowSlots: String(RETRY_WINDOW_SECONDS),
+};
 const ALLOCDB_CONFIG = {
   maxResources: 16_384,
-  maxReservations: 1 << 20,
-  maxOperations: 1 << 23,
-  maxTtlSlots: '60',
-  maxClientRetryWindowSlots: '60',
+  maxReservations: 1 << 18,
+  maxOperations: 1 << 21,
+  maxTtlSlots: '15',
+  maxClientRetryWindowSlots: '15',
   reservationHistoryWindowSlots: '1',
-  maxExpirationBucketLen: 1 << 20,
+  maxExpirationBucketLen: 1 << 18,
 };
 
 let nextId = BigInt(Date.now()) << 64n;
@@ -135,6 +143,26 @@ async function quotaParticipants(server, redis) {
           });
           check(result.outcome.resultCode === 'ok', `debit answered ${result.outcome.resultCode}`);
           return 1;
+        }),
+    },
+    {
+      key: 'quota:batch:client',
+      name: `quota serve: debit, ${BATCH} per request (quota-core/client submitBatch)`,
+      batch: true,
+      run: (ms) =>
+        closedLoop(connections, ms, async (_connection, i) => {
+          const entries = [];
+          for (let k = 0; k < BATCH; k++) {
+            entries.push({
+              command: { kind: 'debit', bucketId: BigInt(streams[i]()), amount: 1n },
+            });
+          }
+          const results = await client.submitBatch(entries);
+          check(
+            results.every((r) => r.outcome?.resultCode === 'ok'),
+            `submitBatch answered ${results.find((r) => r.outcome?.resultCode !== 'ok')?.message}`,
+          );
+          return BATCH;
         }),
     },
     {
@@ -227,16 +255,17 @@ async function quotaParticipants(server, redis) {
 // ---------------------------------------------------------------------------------------------
 // allocdb-core
 
-const TTL_SLOTS = 60n;
+const TTL_SLOTS = 15n;
 
 async function allocdbParticipants(server, redis) {
   const connections = await Promise.all(
     Array.from({ length: CONNECTIONS }, () => HttpConnection.open(server.port)),
   );
-  // Three disjoint ranges of resources: one per participant (single, client, batch), so that a
-  // lease one participant still holds at the end of its turn never blocks another.
+  // Four disjoint ranges of resources: one per participant (single, client, batch, client
+  // batch), so that a lease one participant still holds at the end of its turn never blocks
+  // another.
   const range = CONNECTIONS * BATCH;
-  for (let first = 0; first < 3 * range; first += 1_024) {
+  for (let first = 0; first < 4 * range; first += 1_024) {
     const requests = Array.from({ length: 1_024 }, (_, i) => ({
       operationId: operationId(),
       clientId: '1',
@@ -336,6 +365,37 @@ async function allocdbParticipants(server, redis) {
     heldBatch[i] = leases === undefined ? results.map((r) => r.outcome) : undefined;
     return BATCH;
   };
+  const clientBatchHeld = connections.map(() => undefined);
+  const viaClientBatch = async (_connection, i) => {
+    const holderId = BigInt(i + 1);
+    const leases = clientBatchHeld[i];
+    const entries = [];
+    for (let k = 0; k < BATCH; k++) {
+      entries.push({
+        command:
+          leases === undefined
+            ? {
+                kind: 'reserve',
+                resourceId: BigInt(3 * range + i * BATCH + k),
+                holderId,
+                ttlSlots: TTL_SLOTS,
+              }
+            : {
+                kind: 'release',
+                reservationId: leases[k].reservationId,
+                holderId,
+                leaseEpoch: leases[k].leaseEpoch,
+              },
+      });
+    }
+    const results = await client.submitBatch(entries);
+    check(
+      results.every((r) => r.outcome?.resultCode === 'ok'),
+      `submitBatch answered ${results.find((r) => r.outcome?.resultCode !== 'ok')?.message}`,
+    );
+    clientBatchHeld[i] = leases === undefined ? results.map((r) => r.outcome) : undefined;
+    return BATCH;
+  };
   const list = [
     {
       key: 'allocdb:single:ours',
@@ -354,6 +414,12 @@ async function allocdbParticipants(server, redis) {
       run: (ms) => closedLoop(connections, ms, oursBatch),
     },
   ];
+  list.push({
+    key: 'allocdb:batch:client',
+    name: `allocdb serve: reserve/release, ${BATCH} per request (allocdb-core/client submitBatch)`,
+    batch: true,
+    run: (ms) => closedLoop(connections, ms, viaClientBatch),
+  });
   const closers = [() => connections.forEach((c) => c.close())];
   if (redis !== undefined) {
     const peers = await Promise.all(

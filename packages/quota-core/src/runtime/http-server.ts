@@ -113,6 +113,9 @@ export interface HttpServiceMetrics {
   readonly responses: Readonly<Record<string, number>>;
 }
 
+/** The query of a request without one (handlers only read it). */
+const NO_QUERY = new URLSearchParams();
+
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** Whether `host` names a loopback address (127.0.0.0/8, ::1, localhost). */
@@ -240,6 +243,8 @@ export class HttpService {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private readonly releaseOne = (): void => this.release();
+
   private release(): void {
     this.busy--;
     if (this.busy === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -255,22 +260,21 @@ export class HttpService {
   private send(response: ServerResponse, reply: HttpReply, close: boolean): void {
     if (response.headersSent || response.destroyed) return;
     this.busy++;
-    let released = false;
-    const done = () => {
-      if (released) return;
-      released = true;
-      this.release();
-    };
-    response.once('finish', done);
-    response.once('close', done);
+    // 'close' follows 'finish' on a flushed answer, and comes alone on a dropped connection.
+    response.once('close', this.releaseOne);
     this.responses[reply.status] = (this.responses[reply.status] ?? 0) + 1;
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(reply.body),
-    };
-    if (reply.retryAfterSeconds !== undefined) headers['retry-after'] = reply.retryAfterSeconds;
-    if (close || this.draining) headers.connection = 'close';
-    if (reply.status === 401) headers['www-authenticate'] = 'Bearer';
+    // Headers as a flat array: the cheapest form for node:http to write.
+    const headers: string[] = [
+      'content-type',
+      'application/json; charset=utf-8',
+      'content-length',
+      String(Buffer.byteLength(reply.body)),
+    ];
+    if (reply.retryAfterSeconds !== undefined) {
+      headers.push('retry-after', String(reply.retryAfterSeconds));
+    }
+    if (close || this.draining) headers.push('connection', 'close');
+    if (reply.status === 401) headers.push('www-authenticate', 'Bearer');
     response.writeHead(reply.status, headers);
     response.end(reply.body);
   }
@@ -354,7 +358,7 @@ export class HttpService {
       this.run(response, {
         method: request.method ?? 'GET',
         path: mark < 0 ? url : url.slice(0, mark),
-        query: new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1)),
+        query: mark < 0 ? NO_QUERY : new URLSearchParams(url.slice(mark + 1)),
         body:
           chunks.length === 1
             ? chunks[0]!.toString('utf8')
