@@ -262,6 +262,48 @@ describe('allocdb serve: the API', () => {
   });
 });
 
+describe('allocdb serve: a halted engine', () => {
+  it('a failed fsync is 503 storage_failure (indefinite), onHalt is told once, health turns 503', async () => {
+    const failing = {
+      ...nodeFileSystem,
+      fdatasync: async () => {
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      },
+    };
+    const engine = await openEngine(tempDir(), {}, { fileSystem: failing });
+    const halts: unknown[] = [];
+    const server = await startAllocDbServer({ engine, onHalt: (error) => halts.push(error) });
+    running.push({ server, engine });
+    const body = JSON.stringify({
+      operationId: '1',
+      clientId: '1',
+      command: { kind: 'create_resource', resourceId: '1' },
+    });
+    const first = await call(server, 'POST', '/v1/submit', body);
+    expect(first.status).toBe(503);
+    expect(first.body.error).toMatchObject({ code: 'storage_failure', definite: false });
+    const second = await call(server, 'POST', '/v1/submit', body);
+    expect(second.body.error).toMatchObject({ code: 'engine_halted', definite: false });
+    expect(halts).toHaveLength(1);
+    const health = await call(server, 'GET', '/v1/health');
+    expect(health.status).toBe(503);
+    expect(health.body.error.code).toBe('engine_halted');
+    // The client keeps retrying an unknown fate, batch entries included, then says so.
+    const client = new AllocDbClient({ url: server.url, retry: { ...fast, deadlineMs: 150 } });
+    const requestsBefore = server.metrics().requests;
+    const results = await client.submitBatch([
+      { command: { kind: 'create_resource', resourceId: 2n } },
+    ]);
+    expect(results[0]).toBeInstanceOf(ServiceError);
+    expect(results[0]).toMatchObject({ code: 'engine_halted', definite: false });
+    expect(server.metrics().requests - requestsBefore).toBeGreaterThan(1);
+    await expect(client.submit({ kind: 'create_resource', resourceId: 3n })).rejects.toMatchObject({
+      code: 'unavailable',
+      definite: false,
+    });
+  });
+});
+
 describe('allocdb serve: bad input changes nothing', () => {
   it('malformed JSON, wrong shapes and bad commands are 400 with the API codes and the field', async () => {
     const { engine, server } = await start();

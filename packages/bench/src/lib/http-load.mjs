@@ -132,16 +132,18 @@ export class HttpConnection {
 
 /**
  * Keeps every connection busy for `durationMs`: each runs `step(connection, index)` (one round
- * trip, resolving with the number of commands it carried) again and again until the time is up.
+ * trip, resolving with the number of commands it carried) again and again until the time is up,
+ * and then while `holding(index)` says it still holds something (a lease to release, so that no
+ * lease outlives its turn and expires before the next one).
  */
-export async function closedLoop(connections, durationMs, step) {
+export async function closedLoop(connections, durationMs, step, holding = () => false) {
   const latencies = [];
   let commands = 0;
   const start = nowMs();
   const end = start + durationMs;
   await Promise.all(
     connections.map(async (connection, index) => {
-      while (nowMs() < end) {
+      while (nowMs() < end || holding(index)) {
         const sent = nowMs();
         // Not `commands += await …`: that reads `commands` before the await and loses updates.
         const carried = await step(connection, index);

@@ -400,25 +400,26 @@ async function allocdbParticipants(server, redis) {
     {
       key: 'allocdb:single:ours',
       name: 'allocdb serve: reserve/release, one per request (lean HTTP/1.1 client)',
-      run: (ms) => closedLoop(connections, ms, ours),
+      run: (ms) => closedLoop(connections, ms, ours, (i) => held[i] !== undefined),
     },
     {
       key: 'allocdb:single:client',
       name: 'allocdb serve: reserve/release, one per request (allocdb-core/client on fetch)',
-      run: (ms) => closedLoop(connections, ms, viaClient),
+      run: (ms) => closedLoop(connections, ms, viaClient, (i) => clientHeld[i] !== undefined),
     },
     {
       key: 'allocdb:batch:ours',
       name: `allocdb serve: reserve/release, ${BATCH} per request (POST /v1/batch)`,
       batch: true,
-      run: (ms) => closedLoop(connections, ms, oursBatch),
+      run: (ms) => closedLoop(connections, ms, oursBatch, (i) => heldBatch[i] !== undefined),
     },
   ];
   list.push({
     key: 'allocdb:batch:client',
     name: `allocdb serve: reserve/release, ${BATCH} per request (allocdb-core/client submitBatch)`,
     batch: true,
-    run: (ms) => closedLoop(connections, ms, viaClientBatch),
+    run: (ms) =>
+      closedLoop(connections, ms, viaClientBatch, (i) => clientBatchHeld[i] !== undefined),
   });
   const closers = [() => connections.forEach((c) => c.close())];
   if (redis !== undefined) {
@@ -461,58 +462,70 @@ async function allocdbParticipants(server, redis) {
         key: 'allocdb:single:redis',
         name: 'Redis: SET NX PX + fencing counter / release script, one per round trip',
         run: (ms) =>
-          closedLoop(peers, ms, async (connection, i) => {
-            const holder = i + 1;
-            const lease = redisHeld[i];
-            if (lease === undefined) {
-              const resource = i * BATCH + (redisCursor[i]++ % BATCH);
-              const [reply] = await connection.send([reserve(resource, holder)]);
-              check(
-                typeof reply === 'string' && reply.startsWith('ok:'),
-                `Redis reserve answered ${reply}`,
-              );
-              redisHeld[i] = { resource, fence: reply.slice(3) };
-            } else {
-              const [reply] = await connection.send([release(lease.resource, holder, lease.fence)]);
-              check(reply === 'ok', `Redis release answered ${reply}`);
-              redisHeld[i] = undefined;
-            }
-            return 1;
-          }),
+          closedLoop(
+            peers,
+            ms,
+            async (connection, i) => {
+              const holder = i + 1;
+              const lease = redisHeld[i];
+              if (lease === undefined) {
+                const resource = i * BATCH + (redisCursor[i]++ % BATCH);
+                const [reply] = await connection.send([reserve(resource, holder)]);
+                check(
+                  typeof reply === 'string' && reply.startsWith('ok:'),
+                  `Redis reserve answered ${reply}`,
+                );
+                redisHeld[i] = { resource, fence: reply.slice(3) };
+              } else {
+                const [reply] = await connection.send([
+                  release(lease.resource, holder, lease.fence),
+                ]);
+                check(reply === 'ok', `Redis release answered ${reply}`);
+                redisHeld[i] = undefined;
+              }
+              return 1;
+            },
+            (i) => redisHeld[i] !== undefined,
+          ),
       },
       {
         key: 'allocdb:batch:redis',
         name: `Redis: the same, ${BATCH} pipelined per round trip`,
         batch: true,
         run: (ms) =>
-          closedLoop(peers, ms, async (connection, i) => {
-            const holder = i + 1;
-            const fences = redisBatchHeld[i];
-            const commands = [];
-            for (let k = 0; k < BATCH; k++) {
-              const resource = range + i * BATCH + k;
-              commands.push(
-                fences === undefined
-                  ? reserve(resource, holder)
-                  : release(resource, holder, fences[k]),
-              );
-            }
-            const replies = await connection.send(commands);
-            if (fences === undefined) {
-              check(
-                replies.every((r) => typeof r === 'string' && r.startsWith('ok:')),
-                `Redis reserves answered ${replies.find((r) => !String(r).startsWith('ok:'))}`,
-              );
-              redisBatchHeld[i] = replies.map((r) => r.slice(3));
-            } else {
-              check(
-                replies.every((r) => r === 'ok'),
-                `Redis releases answered ${replies.find((r) => r !== 'ok')}`,
-              );
-              redisBatchHeld[i] = undefined;
-            }
-            return BATCH;
-          }),
+          closedLoop(
+            peers,
+            ms,
+            async (connection, i) => {
+              const holder = i + 1;
+              const fences = redisBatchHeld[i];
+              const commands = [];
+              for (let k = 0; k < BATCH; k++) {
+                const resource = range + i * BATCH + k;
+                commands.push(
+                  fences === undefined
+                    ? reserve(resource, holder)
+                    : release(resource, holder, fences[k]),
+                );
+              }
+              const replies = await connection.send(commands);
+              if (fences === undefined) {
+                check(
+                  replies.every((r) => typeof r === 'string' && r.startsWith('ok:')),
+                  `Redis reserves answered ${replies.find((r) => !String(r).startsWith('ok:'))}`,
+                );
+                redisBatchHeld[i] = replies.map((r) => r.slice(3));
+              } else {
+                check(
+                  replies.every((r) => r === 'ok'),
+                  `Redis releases answered ${replies.find((r) => r !== 'ok')}`,
+                );
+                redisBatchHeld[i] = undefined;
+              }
+              return BATCH;
+            },
+            (i) => redisBatchHeld[i] !== undefined,
+          ),
       },
     );
   }

@@ -94,6 +94,11 @@ describe('HttpService', () => {
     ]);
     expect(text).toMatch(/^HTTP\/1\.1 413 /);
     expect(text).toContain('"code":"body_too_large"');
+    // A declared length over the limit is refused before any of the body arrives.
+    const early = await raw(service, [
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n',
+    ]);
+    expect(early.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(ran).toBe(0);
     const fits = await fetch(service.url, { method: 'POST', body: 'x'.repeat(64) });
     expect(fits.status).toBe(200);

@@ -164,6 +164,29 @@ describe('quota serve: the API', () => {
   });
 });
 
+describe('quota serve: a halted engine', () => {
+  it('a failed fsync is 503 storage_failure (indefinite), onHalt is told once, health turns 503', async () => {
+    const failing = {
+      ...nodeFileSystem,
+      fdatasync: async () => {
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      },
+    };
+    const engine = await openEngine(tempDir(), {}, { fileSystem: failing });
+    const halts: unknown[] = [];
+    const server = await startQuotaServer({ engine, onHalt: (error) => halts.push(error) });
+    running.push({ server, engine });
+    const client = new QuotaClient({ url: server.url, retry: { ...fast, deadlineMs: 150 } });
+    await expect(client.submit(createBucket)).rejects.toMatchObject({
+      code: 'unavailable',
+      definite: false,
+    });
+    expect(halts).toHaveLength(1);
+    expect((halts[0] as { code: string }).code).toBe('storage_failure');
+    expect((await call(server, 'GET', '/v1/health')).status).toBe(503);
+  });
+});
+
 describe('quota serve: bad input changes nothing', () => {
   it('malformed JSON, bad commands, unknown routes, huge bodies, wrong tokens', async () => {
     const { engine, server } = await start({ maxBodyBytes: 512 });
