@@ -126,14 +126,23 @@ export class ServiceEndpoint {
       let failure: string;
       let lastStatus: number | undefined;
       let lastError: unknown;
+      // The attempt's own timer, not AbortSignal.timeout(): that one is unref'd, and while fetch
+      // waits with no socket of its own (a connection it is about to retry) nothing else keeps
+      // the process alive, so a caller awaiting this call would see its process exit instead.
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(new DOMException('no answer in time', 'TimeoutError')),
+        attemptTimeoutMs,
+      );
       try {
         const response = await fetch(`${this.url}${path}`, {
           method,
           headers: this.headers,
           body,
-          signal: AbortSignal.timeout(attemptTimeoutMs),
+          signal: controller.signal,
         });
         const text = await response.text();
+        clearTimeout(timer);
         if (response.ok) {
           try {
             return parseJsonText(text);
@@ -167,6 +176,7 @@ export class ServiceEndpoint {
         if (Number.isFinite(seconds) && seconds > 0) retryAfterMs = seconds * 1_000;
         failure = `${response.status} ${typeof error?.code === 'string' ? error.code : ''}`.trim();
       } catch (error) {
+        clearTimeout(timer);
         if (error instanceof ServiceError) throw error;
         // fetch rejects with a TypeError for a network failure, and with a TimeoutError when
         // the attempt's time is up: either way the request may or may not have run.

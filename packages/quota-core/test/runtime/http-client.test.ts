@@ -3,6 +3,7 @@
  * server: what is retried (with the very same request), what is thrown at once, and what is
  * given up on.
  */
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -139,6 +140,27 @@ describe('ServiceEndpoint', () => {
     ]);
     const error = await new ServiceEndpoint({ url, retry: fast }).call('GET', '/').catch((e) => e);
     expect(error).toMatchObject({ code: 'bad_response', definite: false, status: 200 });
+  });
+
+  it('a pending call keeps its process alive until it is answered or given up', () => {
+    // A fetch that holds no socket of its own and only ends when aborted: the attempt's timer is
+    // all that keeps the process alive (an unref'd one would let it exit silently mid-call).
+    const script = `
+      import { ServiceEndpoint } from ${JSON.stringify(new URL('../../dist/runtime/http-client.js', import.meta.url).href)};
+      globalThis.fetch = (_url, { signal }) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      const endpoint = new ServiceEndpoint({
+        url: 'http://127.0.0.1:9',
+        retry: { attemptTimeoutMs: 50, deadlineMs: 120, minDelayMs: 1, maxDelayMs: 5 },
+      });
+      endpoint.call('GET', '/v1/health').catch((error) => console.log('gave up:', error.code));
+    `;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('gave up: unavailable');
   });
 
   it('refuses a URL that is not absolute http(s)', () => {
