@@ -89,6 +89,35 @@ describe('allocdb serve (the built bin)', () => {
     await engine.close();
   });
 
+  it('the expiration tick runs on its own: an unconfirmed lease past its deadline expires', async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir, '--tick-ms', '20']);
+    try {
+      const client = new AllocDbClient({ url: served.url, retry: fast });
+      await client.submit({ kind: 'create_resource', resourceId: 1n });
+      const lease = await client.submit({
+        kind: 'reserve',
+        resourceId: 1n,
+        holderId: 5n,
+        ttlSlots: 1n,
+      });
+      if (lease.outcome.resultCode !== 'ok') throw new Error(lease.outcome.resultCode);
+      const { reservationId } = lease.outcome;
+      // No command is sent: only the server's own tick can expire it (one-second slots).
+      let state: string | undefined;
+      for (let polls = 0; polls < 600 && state !== 'expired'; polls++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        const found = await client.getReservation(reservationId);
+        state = found.status === 'found' ? found.reservation.state : found.status;
+      }
+      expect(state).toBe('expired');
+      expect((await client.getResource(1n))?.state).toBe('available');
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
   it('SIGTERM under load: every acknowledged command is durable, no answer is cut', async () => {
     const dir = join(tempDir(), 'data');
     const served = await serve(['--dir', dir]);
