@@ -18,9 +18,11 @@
 //   CommonJS .js file; a package whose root entry has `default` must have one;
 // - each declared bin runs with --help through `npx`;
 // - every marked README example typechecks as strict TypeScript against the installed tarball's
-//   declarations (`typecheckReadmeExamples`).
+//   declarations (`typecheckReadmeExamples`);
+// - the README's service example (`<!-- pack-test: serve -->`) runs: the server from the
+//   installed bin, the client in two processes against it, then SIGTERM (`runServeExample`).
 // Usage: node scripts/pack-test.mjs [package-directory-name ...]   (default: every package)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -53,18 +55,83 @@ const run = (cmd, args, cwd) =>
 // The README examples as TypeScript: what a user who pastes one into a `.ts` file gets.
 
 const MARKER = '<!-- pack-test: example -->';
+const SERVE_MARKER = '<!-- pack-test: serve -->';
 
-/** Every code block after a `<!-- pack-test: example -->` marker, in order. */
+/** Every code block after a `<!-- pack-test: example -->` (or `serve`) marker, in order. */
 function markedExamples(readme) {
   const blocks = [];
-  for (let at = readme.indexOf(MARKER); at >= 0; at = readme.indexOf(MARKER, at + 1)) {
-    const match = /```(?:js|javascript|mjs|ts|typescript|mts)\n([\s\S]*?)```/.exec(
-      readme.slice(at),
-    );
-    if (!match) throw new Error(`no code block after the ${MARKER} at offset ${at}`);
-    blocks.push(match[1]);
+  for (const marker of [MARKER, SERVE_MARKER]) {
+    for (let at = readme.indexOf(marker); at >= 0; at = readme.indexOf(marker, at + 1)) {
+      const match = /```(?:js|javascript|mjs|ts|typescript|mts)\n([\s\S]*?)```/.exec(
+        readme.slice(at),
+      );
+      if (!match) throw new Error(`no code block after the ${marker} at offset ${at}`);
+      blocks.push(match[1]);
+    }
   }
   return blocks;
+}
+
+/**
+ * The README's service example (`<!-- pack-test: serve -->`: a ```sh line `npx <bin> serve …`,
+ * then a ```js client): runs the server line from the installed package (with `--port 0`), runs
+ * the client twice, as two processes, against the port it printed, then stops the server with
+ * SIGTERM, which must exit 0. Returns the two clients' output, or undefined without the marker.
+ */
+async function runServeExample(project, readme) {
+  const at = readme.indexOf(SERVE_MARKER);
+  if (at < 0) return undefined;
+  const rest = readme.slice(at);
+  const shell = /```sh\n([\s\S]*?)```/.exec(rest)?.[1];
+  const client = /```(?:js|mjs)\n([\s\S]*?)```/.exec(rest)?.[1];
+  if (shell === undefined || client === undefined) {
+    throw new Error(`the ${SERVE_MARKER} block needs a sh block and a js block after it`);
+  }
+  const line = shell.split('\n').find((text) => text.startsWith('npx '));
+  const words = line?.replace(/#.*$/, '').replace(/&\s*$/, '').trim().split(/\s+/);
+  if (words === undefined || words[2] !== 'serve') {
+    throw new Error(`the ${SERVE_MARKER} sh block must start the server with 'npx <bin> serve …'`);
+  }
+  const portInExample = /127\.0\.0\.1:(\d+)/.exec(client)?.[1];
+  if (portInExample === undefined) throw new Error('the serve example names no 127.0.0.1 port');
+  const server = spawn(
+    join(project, 'node_modules', '.bin', words[1]),
+    [...words.slice(2), '--port', '0'],
+    { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  server.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise((resolve) => server.once('exit', (code) => resolve(code)));
+  let outputs;
+  let stopped;
+  try {
+    const port = await new Promise((resolve, reject) => {
+      let stdout = '';
+      server.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+        if (match) resolve(match[1]);
+      });
+      exited.then((code) => reject(new Error(`the server exited (${code}): ${stderr}`)));
+    });
+    writeFileSync(
+      join(project, 'serve-example.mjs'),
+      client.replaceAll(`127.0.0.1:${portInExample}`, `127.0.0.1:${port}`),
+    );
+    outputs = [
+      run('node', ['serve-example.mjs'], project),
+      run('node', ['serve-example.mjs'], project),
+    ];
+  } finally {
+    server.kill('SIGTERM');
+    stopped = await exited;
+  }
+  if (stopped !== 0) {
+    throw new Error(`the served example's server exited ${stopped} on SIGTERM: ${stderr}`);
+  }
+  return outputs;
 }
 
 /** The TypeScript and Node typings this repository builds with, so users' checks match ours. */
@@ -341,6 +408,11 @@ for (const { dir, manifest } of packages) {
       );
     }
     for (const bin of bins) console.log(`  npx ${bin} --help: ok`);
+    const served = await runServeExample(project, readme);
+    if (served !== undefined) {
+      console.log('  README service example ran (the server, then the client in two processes):');
+      for (const output of served) console.log(output.trimEnd().replace(/^/gm, '    '));
+    }
     const typechecked = typecheckReadmeExamples(
       project,
       readFileSync(join(dir, 'README.md'), 'utf8'),

@@ -3,12 +3,13 @@
 //
 //   --quick          small counts; finishes well under a minute
 //   --suite=a,b      only these suites (equivalence, state-machine, per-command, group-commit,
-//                    recovery, memory)
+//                    recovery, memory, serve)
 //   --svg=PATH       where to write the batch-size chart (default: docs/benchmarks-batch.svg in a
 //                    full run with every suite, nowhere in a quick run)
 //   --json=PATH      also write every measured row as JSON
 //   --require-peers  fail (exit 1) when the SQLite peer cannot be loaded, instead of skipping its
-//                    rows and the equivalence check (CI uses it: .ci/run)
+//                    rows and the equivalence check (CI uses it: .ci/run). The Redis peer of the
+//                    serve suite is never required: without redis-server its rows are skipped
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,7 @@ const SUITES = [
   'group-commit',
   'recovery',
   'memory',
+  'serve',
 ];
 
 const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);

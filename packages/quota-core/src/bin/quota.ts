@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from '../cli/cli.js';
+import { runMain } from '../cli/cli.js';
 
 // A reader that stops early (`quota dump <dir> | head -1`) closes the pipe: end quietly.
 let stdoutOpen = true;
@@ -9,7 +9,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-process.exitCode = runCli(process.argv.slice(2), {
+process.exitCode = await runMain(process.argv.slice(2), {
   stdout: (line) => {
     if (stdoutOpen) process.stdout.write(`${line}\n`);
   },

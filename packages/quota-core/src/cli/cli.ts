@@ -19,6 +19,7 @@ import {
 import { unknownKeyHint } from '../runtime/known-keys.js';
 import { RecordType, type WalFrame } from '../runtime/wal.js';
 import { type DirectoryReport, inspectDirectory } from './inspect.js';
+import { runServe } from './serve.js';
 
 /** Clean: nothing to cut, nothing damaged. */
 export const EXIT_CLEAN = 0;
@@ -60,6 +61,10 @@ commands (read-only: they never create, truncate, write or lock anything):
   verify <dir>    full check, with the exit status below
   dump <dir>      one JSON line per WAL frame (offset, lsn, slot, decoded command)
 
+and one that opens the directory for writing (it takes the lock, recovers, and serves):
+  serve --dir <dir> [--port 7471] [--host 127.0.0.1]
+                  the quota engine as an HTTP service ('${NAME} serve --help'; docs/serve.md)
+
 The directory records the configuration it was written with; recovery runs with it.
 
 options:
@@ -98,7 +103,7 @@ function version(): string {
 }
 
 /** Reads a `--config` file: a JSON object of quota fields, bigints as strings or integers. */
-function readConfigFile(path: string): Partial<QuotaConfig> {
+export function readConfigFile(path: string): Partial<QuotaConfig> {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -304,7 +309,7 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     if (command === undefined) throw new UsageError('a command is needed: inspect, verify or dump');
     if (!['inspect', 'verify', 'dump'].includes(command))
       throw new UsageError(
-        `unknown command '${command}' (the commands are inspect, verify and dump)`,
+        `unknown command '${command}' (the commands are inspect, verify, dump and serve)`,
       );
     if (dir === undefined)
       throw new UsageError(`${command} needs the data directory: ${NAME} ${command} <dir>`);
@@ -342,4 +347,9 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     io.stderr(`${NAME}: ${line}`);
     return status;
   }
+}
+
+/** Runs the command line: `serve` settles when the server stops; the other commands at once. */
+export function runMain(argv: readonly string[], io: CliIo): number | Promise<number> {
+  return argv[0] === 'serve' ? runServe(argv.slice(1), io) : runCli(argv, io);
 }

@@ -1,0 +1,273 @@
+/**
+ * `allocdb serve`: the allocator as a network service (docs/serve.md). Opens the data directory
+ * (recovering it), runs the expiration tick, serves HTTP until SIGTERM or SIGINT, then drains:
+ * stops accepting, answers what is running, closes the engine. A SIGKILL is survived by recovery
+ * on the next start. Every failure to start is one line with what to do and a documented status.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  AllocDbEngine,
+  ConfigError,
+  ConfigMismatchError,
+  DataDirectoryError,
+  EngineLockedError,
+  RecoveryError,
+} from '../index.js';
+import { DEFAULT_HTTP_LIMITS, HttpListenError, isLoopbackHost } from '../runtime/http-server.js';
+import { DEFAULT_MAX_BATCH_REQUESTS, startAllocDbServer } from '../server/server.js';
+import { type CliIo, readConfigFile } from './cli.js';
+
+const NAME = 'allocdb serve';
+const TOKEN_ENV = 'ALLOCDB_TOKEN';
+export const DEFAULT_PORT = 7470;
+const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+
+/** Stopped by SIGTERM or SIGINT after draining. */
+export const SERVE_EXIT_STOPPED = 0;
+export const SERVE_EXIT_DAMAGED = 2;
+export const SERVE_EXIT_USAGE = 3;
+export const SERVE_EXIT_NOT_A_DIRECTORY = 4;
+export const SERVE_EXIT_IO_ERROR = 5;
+export const SERVE_EXIT_CONFIG_MISMATCH = 6;
+export const SERVE_EXIT_LOCKED = 7;
+export const SERVE_EXIT_LISTEN = 8;
+export const SERVE_EXIT_INTERNAL = 70;
+/** The engine halted (a failed write or fsync): start the server again; recovery replays the log. */
+export const SERVE_EXIT_HALTED = 75;
+
+export function serveUsage(): string {
+  return `usage: allocdb serve --dir <dir> [--port ${DEFAULT_PORT}] [--host 127.0.0.1] [options]
+
+Serves the allocator in <dir> (created if missing, recovered if not) over HTTP/1.1 with a JSON
+API (docs/serve.md), and runs the expiration tick. SIGTERM or SIGINT drains and stops it.
+Plain HTTP: put a TLS-terminating proxy in front of it for anything beyond one machine.
+
+options:
+  --dir <dir>                   the data directory (required)
+  --port <n>                    default ${DEFAULT_PORT}; 0 picks a free one (printed at start)
+  --host <addr>                 default 127.0.0.1. Any other than a loopback address needs a token
+  --token-file <file>           the bearer token every request must carry (its first line);
+                                or set ${TOKEN_ENV}. Optional on a loopback host
+  --config <file>               the allocator's configuration (JSON, as 'allocdb inspect' takes
+                                it), for a new directory; an existing one uses its recorded one
+  --max-connections <n>         connections open at once (default ${DEFAULT_HTTP_LIMITS.maxConnections})
+  --max-body-bytes <n>          largest request body (default ${DEFAULT_HTTP_LIMITS.maxBodyBytes})
+  --request-timeout-ms <n>      answer 503 request_timeout after this (default ${DEFAULT_HTTP_LIMITS.requestTimeoutMs})
+  --receive-timeout-ms <n>      a client must send a whole request within it (default ${DEFAULT_HTTP_LIMITS.receiveTimeoutMs})
+  --max-batch <n>               submissions per POST /v1/batch (default ${DEFAULT_MAX_BATCH_REQUESTS})
+  --tick-ms <n>                 expiration tick interval (default: one slot, 1000)
+  --checkpoint-every-bytes <n>  checkpoint after this much log (default ${DEFAULT_CHECKPOINT_BYTES}; 0: never)
+
+exit status:
+  0   stopped by SIGTERM or SIGINT, after draining and closing the engine
+  2   the directory is damaged or another engine's: recovery refused it ('allocdb verify <dir>')
+  3   usage error (a missing token on a non-loopback host, a bad --config, …)
+  4   --dir is a file, not a directory
+  5   the directory or a file in it cannot be created or read
+  6   --config disagrees with the directory's recorded configuration
+  7   another live engine holds the directory
+  8   the address cannot be listened on (in use, or not this machine's)
+  70  internal error (a bug)
+  75  the engine halted after a failed write or fsync: start the server again (recovery replays
+      the log; clients retry with the same operation ids)
+`;
+}
+
+class UsageError extends Error {}
+
+function positiveInteger(text: string | undefined, flag: string, min = 1): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new UsageError(
+      `${flag} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got ${text}`,
+    );
+  return value;
+}
+
+function readToken(file: string | undefined): string | undefined {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --token-file ${file}: ${(error as Error).message}`);
+    }
+    const token = text.split(/\r?\n/)[0]!.trim();
+    if (token === '')
+      throw new UsageError(`--token-file ${file} is empty: put the token on its first line`);
+    return token;
+  }
+  const fromEnv = process.env[TOKEN_ENV];
+  return fromEnv === undefined || fromEnv.trim() === '' ? undefined : fromEnv.trim();
+}
+
+/** The exit status and one line for an error that stops the server from starting. */
+function startFailure(error: unknown): { status: number; line: string } {
+  if (error instanceof UsageError)
+    return { status: SERVE_EXIT_USAGE, line: `${error.message} (run 'allocdb serve --help')` };
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+    return {
+      status: SERVE_EXIT_USAGE,
+      line: `${(error as Error).message} (run 'allocdb serve --help')`,
+    };
+  if (error instanceof ConfigError)
+    return { status: SERVE_EXIT_USAGE, line: `--config: ${error.message}` };
+  if (error instanceof ConfigMismatchError) {
+    return {
+      status: SERVE_EXIT_CONFIG_MISMATCH,
+      line: `--config disagrees with the directory's recorded configuration (${error.differences
+        .map((d) => `${d.field} recorded ${d.recorded}, --config ${d.requested}`)
+        .join('; ')}); drop --config to serve with the recorded one`,
+    };
+  }
+  if (error instanceof DataDirectoryError) {
+    return {
+      status: error.code === 'not_a_directory' ? SERVE_EXIT_NOT_A_DIRECTORY : SERVE_EXIT_IO_ERROR,
+      line: error.message,
+    };
+  }
+  if (error instanceof EngineLockedError) return { status: SERVE_EXIT_LOCKED, line: error.message };
+  if (error instanceof RecoveryError) {
+    return {
+      status: SERVE_EXIT_DAMAGED,
+      line: `recovery refused the directory: ${error.message}; inspect it with 'allocdb verify <dir>'`,
+    };
+  }
+  if (error instanceof HttpListenError) return { status: SERVE_EXIT_LISTEN, line: error.message };
+  const io = ['wal_io', 'snapshot_file', 'config_file'];
+  if (typeof code === 'string' && io.includes(code))
+    return { status: SERVE_EXIT_IO_ERROR, line: (error as Error).message };
+  return {
+    status: SERVE_EXIT_INTERNAL,
+    line: `internal error (please report it): ${(error as Error)?.stack ?? String(error)}`,
+  };
+}
+
+/** Runs `allocdb serve`; resolves with the exit status once the server has stopped. */
+export async function runServe(argv: readonly string[], io: CliIo): Promise<number> {
+  let engine: AllocDbEngine | undefined;
+  let server: Awaited<ReturnType<typeof startAllocDbServer>> | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        dir: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'token-file': { type: 'string' },
+        config: { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
+        'receive-timeout-ms': { type: 'string' },
+        'max-batch': { type: 'string' },
+        'tick-ms': { type: 'string' },
+        'checkpoint-every-bytes': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      io.stdout(serveUsage());
+      return SERVE_EXIT_STOPPED;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const dir = values.dir;
+    if (dir === undefined)
+      throw new UsageError('--dir <dir> is required: the data directory to serve');
+    const host = values.host;
+    const port = positiveInteger(values.port, '--port', 0) ?? DEFAULT_PORT;
+    if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+    const token = readToken(values['token-file']);
+    if (token === undefined && !isLoopbackHost(host)) {
+      throw new UsageError(
+        `--host ${host} is not a loopback address, so the server needs a token: set ${TOKEN_ENV} or pass --token-file <file>`,
+      );
+    }
+    const limits = {
+      ...(values['max-connections'] === undefined
+        ? {}
+        : { maxConnections: positiveInteger(values['max-connections'], '--max-connections') }),
+      ...(values['max-body-bytes'] === undefined
+        ? {}
+        : { maxBodyBytes: positiveInteger(values['max-body-bytes'], '--max-body-bytes') }),
+      ...(values['request-timeout-ms'] === undefined
+        ? {}
+        : {
+            requestTimeoutMs: positiveInteger(values['request-timeout-ms'], '--request-timeout-ms'),
+          }),
+      ...(values['receive-timeout-ms'] === undefined
+        ? {}
+        : {
+            receiveTimeoutMs: positiveInteger(values['receive-timeout-ms'], '--receive-timeout-ms'),
+          }),
+    };
+    const maxBatchRequests = positiveInteger(values['max-batch'], '--max-batch');
+    const tickMs = positiveInteger(values['tick-ms'], '--tick-ms');
+    const checkpointBytes =
+      positiveInteger(values['checkpoint-every-bytes'], '--checkpoint-every-bytes', 0) ??
+      DEFAULT_CHECKPOINT_BYTES;
+    const config = values.config === undefined ? undefined : readConfigFile(values.config);
+
+    engine = await AllocDbEngine.open({
+      dir,
+      ...(config === undefined ? {} : { config }),
+      engine: checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } },
+    });
+    const opened = engine;
+    let stopping: Promise<number> | undefined;
+    let resolveStopped: (status: number) => void = () => undefined;
+    const stopped = new Promise<number>((resolve) => {
+      resolveStopped = resolve;
+    });
+    const stop = (status: number, why: string) => {
+      stopping ??= (async () => {
+        io.stderr(`${NAME}: ${why}; draining`);
+        opened.stopTicker();
+        await server?.close();
+        await opened.close().catch(() => undefined);
+        io.stderr(`${NAME}: stopped at lsn ${opened.lastAppliedLsn}`);
+        return status;
+      })();
+      stopping.then(resolveStopped);
+    };
+    server = await startAllocDbServer({
+      engine: opened,
+      host,
+      port,
+      token,
+      limits,
+      ...(maxBatchRequests === undefined ? {} : { maxBatchRequests }),
+      onHalt: (error) =>
+        stop(
+          SERVE_EXIT_HALTED,
+          `the engine halted (${error.message}); start the server again to recover`,
+        ),
+      onInternalError: (error) =>
+        io.stderr(
+          `${NAME}: internal error (please report it): ${(error as Error)?.stack ?? String(error)}`,
+        ),
+    });
+    opened.startTicker(tickMs ?? 1_000);
+    const onSignal = (signal: NodeJS.Signals) => stop(SERVE_EXIT_STOPPED, `${signal} received`);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    const recovery = opened.recoveryStatus;
+    io.stdout(
+      `${NAME}: listening on ${server.url} (dir ${dir}, lsn ${opened.lastAppliedLsn}, ${recovery.startupKind}, ${token === undefined ? 'no token' : 'token required'})`,
+    );
+    const status = await stopped;
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    return status;
+  } catch (error) {
+    await server?.close().catch(() => undefined);
+    await engine?.close().catch(() => undefined);
+    const { status, line } = startFailure(error);
+    io.stderr(`${NAME}: ${line}`);
+    return status;
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * The allocator as an HTTP/1.1 service (docs/serve.md): the routes, and the mapping between
+ * JSON (u64 and u128 values as decimal strings) and the engine's requests, answers and errors.
+ * It drives the engine through its public API only (the package's root export), so every
+ * guarantee of the embedded engine holds over the wire: a command is acknowledged once durable,
+ * and a repeated operation id is answered from the retry cache. The connection handling (limits,
+ * timeouts, the token, the drain) is the copied runtime's `http-server.ts`.
+ */
+import {
+  type AllocDbEngine,
+  type ClientRequest,
+  EngineClosedError,
+  EngineHaltedError,
+  FenceNotAppliedError,
+  InvalidRequestError,
+  SubmissionError,
+  type SubmissionErrorCode,
+  type SubmitOptions,
+  type SubmitResult,
+} from '../index.js';
+import {
+  decimalAt,
+  fieldPath,
+  isJsonObject,
+  objectAt,
+  parseJsonText,
+  toJsonText,
+  WireError,
+  withDecimals,
+} from '../runtime/http-json.js';
+import {
+  DEFAULT_HTTP_LIMITS,
+  errorReply,
+  type HttpLimits,
+  type HttpReply,
+  type HttpRequest,
+  HttpService,
+  type HttpServiceMetrics,
+} from '../runtime/http-server.js';
+
+/** The request fields that hold u64/u128 values. */
+const REQUEST_DECIMALS = ['operationId', 'clientId'] as const;
+/**
+ * Every command field that holds u64/u128 values (a kind without one ignores it). `expire`'s
+ * `deadlineSlot` too, so that the engine refuses the internal command for what it is.
+ */
+const COMMAND_DECIMALS = [
+  'deadlineSlot',
+  'resourceId',
+  'resourceIds',
+  'holderId',
+  'ttlSlots',
+  'reservationId',
+  'leaseEpoch',
+] as const;
+
+/** The HTTP status of each submission failure (docs/serve.md). */
+const SUBMISSION_STATUS: Record<SubmissionErrorCode, number> = {
+  invalid_request: 400,
+  command_too_large: 400,
+  slot_overflow: 400,
+  slot_behind: 400,
+  overloaded: 503,
+  async_in_flight: 500,
+  lsn_exhausted: 507,
+  engine_closed: 503,
+  storage_failure: 503,
+  engine_halted: 503,
+};
+
+export interface AllocDbServerOptions {
+  readonly engine: AllocDbEngine;
+  readonly host?: string;
+  /** 0 (the default here) picks a free port. */
+  readonly port?: number;
+  /** The bearer token every request must carry; undefined for none. */
+  readonly token?: string;
+  readonly limits?: Partial<HttpLimits>;
+  /** Requests in one `POST /v1/batch` (default 1,024). */
+  readonly maxBatchRequests?: number;
+  /**
+   * Called once when a submission finds the engine halted (a failed write or fsync): the engine
+   * answers nothing more until it is reopened, so the process should stop and be restarted.
+   */
+  readonly onHalt?: (error: SubmissionError) => void;
+  /** Called with a bug: an exception a route threw (answered `500 internal`). */
+  readonly onInternalError?: (error: unknown) => void;
+}
+
+export interface AllocDbServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  metrics(): HttpServiceMetrics;
+  /** Stops accepting, answers what is running, closes the connections. The engine stays open. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BATCH_REQUESTS = 1_024;
+
+function errorBody(code: string, message: string, definite: boolean, field?: string) {
+  return field === undefined ? { code, message, definite } : { code, message, definite, field };
+}
+
+/** A successful reserve's fields, or none: the outcome as JSON, bigints as strings. */
+function outcomeJson(outcome: SubmitResult['outcome']): string {
+  return outcome.reservationId === undefined
+    ? `{"resultCode":"${outcome.resultCode}"}`
+    : `{"resultCode":"${outcome.resultCode}","reservationId":"${outcome.reservationId}","leaseEpoch":"${outcome.leaseEpoch}","deadlineSlot":"${outcome.deadlineSlot}"}`;
+}
+
+/**
+ * A submission's answer as JSON, written directly (the hot path: `toJsonText`'s replacer costs
+ * more than the rest of the answer); the same text `toJsonText(result)` gives.
+ */
+function resultJson(result: SubmitResult): string {
+  return `{"lsn":"${result.lsn}","requestSlot":"${result.requestSlot}","outcome":${outcomeJson(result.outcome)},"fromRetryCache":${result.fromRetryCache}}`;
+}
+
+/** A submission's body (or one batch entry): the request and its submit options. */
+function decodeSubmission(
+  value: unknown,
+  prefix: string,
+): { request: ClientRequest; options: SubmitOptions | undefined } {
+  const object = objectAt(value, prefix === '' ? 'body' : prefix);
+  const { requestSlot, strictSlot, ...fields } = object;
+  if (fields.operationId === undefined) {
+    throw new WireError(
+      'invalid_request',
+      'is required: the client draws a fresh u128 operation id per command and repeats it on every retry, so that the command runs once',
+      fieldPath(prefix, 'operationId'),
+    );
+  }
+  const request = withDecimals(fields, REQUEST_DECIMALS, prefix);
+  if (isJsonObject(fields.command)) {
+    request.command = withDecimals(fields.command, COMMAND_DECIMALS, fieldPath(prefix, 'command'));
+  }
+  let options: SubmitOptions | undefined;
+  if (requestSlot !== undefined || strictSlot !== undefined) {
+    if (strictSlot !== undefined && typeof strictSlot !== 'boolean') {
+      throw new WireError(
+        'invalid_request',
+        'must be true or false',
+        fieldPath(prefix, 'strictSlot'),
+      );
+    }
+    options = {
+      ...(requestSlot === undefined
+        ? {}
+        : { requestSlot: decimalAt(requestSlot, fieldPath(prefix, 'requestSlot')) }),
+      ...(strictSlot === undefined ? {} : { strictSlot }),
+    };
+  }
+  return { request: request as unknown as ClientRequest, options };
+}
+
+/** Decimal query parameters of a read; anything else in the query is refused. */
+function readQuery(query: URLSearchParams, allowed: readonly string[]): Record<string, bigint> {
+  const values: Record<string, bigint> = {};
+  for (const [name, value] of query) {
+    if (!allowed.includes(name)) {
+      throw new WireError(
+        'invalid_request',
+        `is not a parameter of this read (${allowed.length === 0 ? 'it takes none' : `it takes ${allowed.join(', ')}`})`,
+        `query.${name}`,
+      );
+    }
+    values[name] = decimalAt(value, `query.${name}`);
+  }
+  return values;
+}
+
+const notFound = (request: HttpRequest): HttpReply =>
+  errorReply(404, {
+    code: 'not_found',
+    message: `no route ${request.method} ${request.path}; the routes are listed in docs/serve.md`,
+    definite: true,
+  });
+
+const methodNotAllowed = (request: HttpRequest, allowed: string): HttpReply =>
+  errorReply(405, {
+    code: 'method_not_allowed',
+    message: `${request.path} takes ${allowed}, not ${request.method}`,
+    definite: true,
+  });
+
+const ok = (value: unknown): HttpReply => ({ status: 200, body: toJsonText(value) });
+
+/** Starts serving `engine` over HTTP. The caller owns the engine (and closes it after `close`). */
+export async function startAllocDbServer(options: AllocDbServerOptions): Promise<AllocDbServer> {
+  const { engine } = options;
+  const maxBatch = options.maxBatchRequests ?? DEFAULT_MAX_BATCH_REQUESTS;
+  let halted = false;
+
+  /** The error answer of a failed submission, read or body (others are bugs: rethrown). */
+  function failure(error: unknown): {
+    status: number;
+    body: ReturnType<typeof errorBody>;
+    retryAfter?: number;
+  } {
+    if (error instanceof WireError) {
+      return { status: 400, body: errorBody(error.code, error.message, true, error.field) };
+    }
+    if (error instanceof SubmissionError) {
+      if (!error.definite && !halted) {
+        halted = true;
+        options.onHalt?.(error);
+      }
+      const status = SUBMISSION_STATUS[error.code];
+      const field = error.cause instanceof InvalidRequestError ? error.cause.field : undefined;
+      return {
+        status,
+        body: errorBody(error.code, error.message, error.definite, field),
+        retryAfter: status === 503 ? 1 : undefined,
+      };
+    }
+    if (error instanceof FenceNotAppliedError) {
+      return { status: 409, body: errorBody(error.code, error.message, true) };
+    }
+    if (error instanceof EngineClosedError || error instanceof EngineHaltedError) {
+      return { status: 503, body: errorBody(error.code, error.message, true), retryAfter: 1 };
+    }
+    throw error;
+  }
+
+  function failed(error: unknown): HttpReply {
+    const { status, body, retryAfter } = failure(error);
+    return errorReply(status, body, retryAfter);
+  }
+
+  async function submit(body: string): Promise<HttpReply> {
+    try {
+      const { request, options: submitOptions } = decodeSubmission(parseJsonText(body), '');
+      return { status: 200, body: resultJson(await engine.submit(request, submitOptions)) };
+    } catch (error) {
+      return failed(error);
+    }
+  }
+
+  async function batch(body: string): Promise<HttpReply> {
+    let entries: unknown[];
+    try {
+      const object = objectAt(parseJsonText(body), 'body');
+      if (!Array.isArray(object.requests)) {
+        throw new WireError('invalid_request', 'must be an array of submissions', 'requests');
+      }
+      for (const key of Object.keys(object)) {
+        if (key !== 'requests') {
+          throw new WireError(
+            'invalid_request',
+            'is not a field of a batch (it has only requests)',
+            key,
+          );
+        }
+      }
+      entries = object.requests;
+      if (entries.length > maxBatch) {
+        throw new WireError(
+          'invalid_request',
+          `holds ${entries.length} submissions, over this server's limit of ${maxBatch}; split the batch`,
+          'requests',
+        );
+      }
+    } catch (error) {
+      return failed(error);
+    }
+    // Submitted in one synchronous run, so they join one group commit.
+    const pending = entries.map((entry, index): Promise<string> => {
+      try {
+        const { request, options: submitOptions } = decodeSubmission(entry, `requests[${index}]`);
+        return engine
+          .submit(request, submitOptions)
+          .then(resultJson, (error: unknown) => JSON.stringify({ error: failure(error).body }));
+      } catch (error) {
+        return Promise.resolve(JSON.stringify({ error: failure(error).body }));
+      }
+    });
+    return { status: 200, body: `{"results":[${(await Promise.all(pending)).join(',')}]}` };
+  }
+
+  function read(request: HttpRequest, parts: readonly string[]): HttpReply {
+    try {
+      const [collection, id, sub] = parts;
+      if (collection === 'resources' && sub === undefined) {
+        const { minLsn } = readQuery(request.query, ['minLsn']);
+        const resource = engine.getResource(decimalAt(id, 'path.resourceId'), { minLsn });
+        return ok({ appliedLsn: engine.lastAppliedLsn, resource: resource ?? null });
+      }
+      if (collection === 'reservations' && sub === undefined) {
+        const { minLsn, currentSlot } = readQuery(request.query, ['minLsn', 'currentSlot']);
+        const lookup = engine.getReservation(decimalAt(id, 'path.reservationId'), {
+          minLsn,
+          currentSlot,
+        });
+        return ok({ appliedLsn: engine.lastAppliedLsn, ...lookup });
+      }
+      if (collection === 'reservations' && sub === 'members') {
+        const { minLsn } = readQuery(request.query, ['minLsn']);
+        const members = engine.getReservationMembers(decimalAt(id, 'path.reservationId'), {
+          minLsn,
+        });
+        return ok({ appliedLsn: engine.lastAppliedLsn, members });
+      }
+      if (collection === 'operations' && sub === undefined) {
+        const { minLsn, currentSlot } = readQuery(request.query, ['minLsn', 'currentSlot']);
+        const operation = engine.getOperation(decimalAt(id, 'path.operationId'), {
+          minLsn,
+          currentSlot,
+        });
+        return ok({ appliedLsn: engine.lastAppliedLsn, operation: operation ?? null });
+      }
+      return notFound(request);
+    } catch (error) {
+      return failed(error);
+    }
+  }
+
+  let service: HttpService | undefined;
+
+  function handle(request: HttpRequest): HttpReply | Promise<HttpReply> {
+    const parts = request.path.split('/');
+    if (parts[0] !== '' || parts[1] !== 'v1' || parts.length < 3) return notFound(request);
+    const route = parts.slice(2);
+    const [first] = route;
+    if (route.length === 1 && (first === 'submit' || first === 'batch')) {
+      if (request.method !== 'POST') return methodNotAllowed(request, 'POST');
+      return first === 'submit' ? submit(request.body) : batch(request.body);
+    }
+    if (route.length === 1 && (first === 'health' || first === 'metrics')) {
+      if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
+      if (request.query.size > 0) {
+        return failed(new WireError('invalid_request', 'this route takes no parameters', 'query'));
+      }
+      if (first === 'health') {
+        if (halted || engine.closed) {
+          return errorReply(
+            503,
+            errorBody(
+              halted ? 'engine_halted' : 'engine_closed',
+              halted
+                ? 'the engine halted after a failed write or fsync; restart the server (recovery replays the log)'
+                : 'the engine is closed; the server is stopping',
+              true,
+            ),
+            1,
+          );
+        }
+        return ok({ status: 'ok', engine: 'allocdb-core', appliedLsn: engine.lastAppliedLsn });
+      }
+      return ok({
+        appliedLsn: engine.lastAppliedLsn,
+        engine: engine.metrics(),
+        server: service?.metrics(),
+      });
+    }
+    if (route.length >= 2 && route.length <= 3) {
+      if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
+      return read(request, route);
+    }
+    return notFound(request);
+  }
+
+  service = await HttpService.listen({
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    token: options.token,
+    limits: { ...DEFAULT_HTTP_LIMITS, ...options.limits },
+    handle,
+    onHandlerError: options.onInternalError,
+  });
+  const listening = service;
+  return {
+    url: listening.url,
+    host: listening.host,
+    port: listening.port,
+    metrics: () => listening.metrics(),
+    close: () => listening.close(),
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * `allocdb serve` as an operator runs it: the built bin in a child process, on loopback. Start,
+ * serve, SIGTERM (drain, close, exit 0), and every way it refuses to start, each with one line
+ * and its documented status.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AllocDbClient, ServiceError } from '../../src/exports/client.js';
+import { AllocDbEngine } from '../../src/index.js';
+import { useTempDirs } from '../support/temp-dir.js';
+
+const tempDir = useTempDirs();
+const bin = fileURLToPath(new URL('../../dist/bin/allocdb.js', import.meta.url));
+
+interface Served {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `allocdb serve` and waits for its "listening on" line. */
+function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ALLOCDB_TOKEN: '', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) resolve({ child, url: match[1]!, stderr: () => stderr, exited });
+    });
+    exited.then((code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
+  });
+}
+
+function serveSync(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [bin, 'serve', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ALLOCDB_TOKEN: '', ...env },
+    timeout: 60_000,
+  });
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    lines: result.stderr.split('\n').filter((line) => line !== ''),
+  };
+}
+
+const fast = { minDelayMs: 1, maxDelayMs: 20, deadlineMs: 2_000 };
+
+beforeAll(() => {
+  expect(existsSync(bin), 'build the package first (pnpm --filter allocdb-core build)').toBe(true);
+});
+
+describe('allocdb serve (the built bin)', () => {
+  it('serves until SIGTERM, then drains, closes the engine and exits 0; the data is there', async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir]);
+    const client = new AllocDbClient({ url: served.url, retry: fast });
+    await client.submit({ kind: 'create_resource', resourceId: 1n });
+    const reserved = await client.submit({
+      kind: 'reserve',
+      resourceId: 1n,
+      holderId: 5n,
+      ttlSlots: 60n,
+    });
+    expect(reserved.outcome.resultCode).toBe('ok');
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+    expect(served.stderr()).toContain('SIGTERM received; draining');
+    expect(served.stderr()).toMatch(/stopped at lsn 2\n$/);
+    // The lock is released and every acknowledged command is durable.
+    const engine = await AllocDbEngine.open({ dir });
+    expect(engine.getResource(1n)?.state).toBe('reserved');
+    await engine.close();
+  });
+
+  it('the expiration tick runs on its own: an unconfirmed lease past its deadline expires', async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir, '--tick-ms', '20']);
+    try {
+      const client = new AllocDbClient({ url: served.url, retry: fast });
+      await client.submit({ kind: 'create_resource', resourceId: 1n });
+      const lease = await client.submit({
+        kind: 'reserve',
+        resourceId: 1n,
+        holderId: 5n,
+        ttlSlots: 1n,
+      });
+      if (lease.outcome.resultCode !== 'ok') throw new Error(lease.outcome.resultCode);
+      const { reservationId } = lease.outcome;
+      // No command is sent: only the server's own tick can expire it (one-second slots).
+      let state: string | undefined;
+      for (let polls = 0; polls < 600 && state !== 'expired'; polls++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        const found = await client.getReservation(reservationId);
+        state = found.status === 'found' ? found.reservation.state : found.status;
+      }
+      expect(state).toBe('expired');
+      expect((await client.getResource(1n))?.state).toBe('available');
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
+  it('SIGTERM under load: every acknowledged command is durable, no answer is cut', async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir]);
+    const client = new AllocDbClient({ url: served.url, retry: fast });
+    const acked: bigint[] = [];
+    let first: () => void = () => undefined;
+    const firstAck = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    const all = Array.from({ length: 300 }, (_, i) =>
+      client.submit({ kind: 'create_resource', resourceId: BigInt(i) }).then(
+        (result) => {
+          acked.push(BigInt(i));
+          first();
+          return result;
+        },
+        (error: unknown) => error,
+      ),
+    );
+    await firstAck;
+    served.child.kill('SIGTERM');
+    const settled = await Promise.all(all);
+    expect(await served.exited).toBe(0);
+    for (const entry of settled) {
+      if (entry instanceof Error) {
+        expect(entry).toBeInstanceOf(ServiceError);
+        expect((entry as ServiceError).code).toBe('unavailable');
+      }
+    }
+    const engine = await AllocDbEngine.open({ dir });
+    for (const id of acked) expect(engine.getResource(id), `resource ${id}`).toBeDefined();
+    expect(engine.lastAppliedLsn).toBeGreaterThanOrEqual(BigInt(acked.length));
+    await engine.close();
+  });
+
+  it('with --token-file every request needs the token', async () => {
+    const base = tempDir();
+    const tokenFile = join(base, 'token');
+    writeFileSync(tokenFile, 'file-token\n');
+    const served = await serve(['--dir', join(base, 'data'), '--token-file', tokenFile]);
+    try {
+      const anonymous = new AllocDbClient({ url: served.url, retry: fast });
+      await expect(anonymous.health()).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+      const client = new AllocDbClient({ url: served.url, token: 'file-token', retry: fast });
+      expect((await client.health()).status).toBe('ok');
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
+  it('a non-loopback host without a token is refused (exit 3, one line)', () => {
+    const result = serveSync(['--dir', join(tempDir(), 'data'), '--host', '0.0.0.0']);
+    expect(result.status).toBe(3);
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0]).toContain('not a loopback address');
+    expect(result.lines[0]).toContain('ALLOCDB_TOKEN');
+  });
+
+  it('refusals to start: usage, locked directory, port in use, a file as --dir', async () => {
+    const base = tempDir();
+    expect(serveSync([]).status).toBe(3);
+    expect(serveSync([]).lines[0]).toContain('--dir <dir> is required');
+    expect(serveSync(['--dir', base, '--port', 'x']).status).toBe(3);
+    expect(serveSync(['--dir', base, '--bogus']).status).toBe(3);
+    const help = serveSync(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: allocdb serve --dir <dir>');
+
+    const file = join(base, 'file');
+    writeFileSync(file, 'x');
+    const notDir = serveSync(['--dir', file]);
+    expect(notDir.status).toBe(4);
+    expect(notDir.lines).toHaveLength(1);
+
+    const locked = join(base, 'locked');
+    const engine = await AllocDbEngine.open({ dir: locked });
+    try {
+      const result = serveSync(['--dir', locked]);
+      expect(result.status).toBe(7);
+      expect(result.lines).toHaveLength(1);
+    } finally {
+      await engine.close();
+    }
+
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const result = serveSync(['--dir', join(base, 'd2'), '--port', String(port)]);
+      expect(result.status).toBe(8);
+      expect(result.lines).toHaveLength(1);
+      expect(result.lines[0]).toContain('EADDRINUSE');
+    } finally {
+      holder.close();
+    }
+    // The directory refused by the port is not left locked.
+    const reopened = await AllocDbEngine.open({ dir: join(base, 'd2') });
+    await reopened.close();
+  });
+});

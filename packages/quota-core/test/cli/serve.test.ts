@@ -1,0 +1,201 @@
+/**
+ * `quota serve` as an operator runs it: the built bin in a child process, on loopback. Start,
+ * serve, SIGTERM (drain, close, exit 0), and every way it refuses to start, each with one line
+ * and its documented status.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { QuotaClient, ServiceError } from '../../src/exports/client.js';
+import { QuotaEngine } from '../../src/index.js';
+import { useTempDirs } from '../support/temp-dir.js';
+
+const tempDir = useTempDirs();
+const bin = fileURLToPath(new URL('../../dist/bin/quota.js', import.meta.url));
+
+interface Served {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `quota serve` and waits for its "listening on" line. */
+function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, QUOTA_TOKEN: '', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) resolve({ child, url: match[1]!, stderr: () => stderr, exited });
+    });
+    exited.then((code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
+  });
+}
+
+function serveSync(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [bin, 'serve', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, QUOTA_TOKEN: '', ...env },
+    timeout: 60_000,
+  });
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    lines: result.stderr.split('\n').filter((line) => line !== ''),
+  };
+}
+
+const fast = { minDelayMs: 1, maxDelayMs: 20, deadlineMs: 2_000 };
+
+beforeAll(() => {
+  expect(existsSync(bin), 'build the package first (pnpm --filter quota-core build)').toBe(true);
+});
+
+describe('quota serve (the built bin)', () => {
+  it('serves until SIGTERM, then drains, closes the engine and exits 0; the data is there', async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir]);
+    const client = new QuotaClient({ url: served.url, retry: fast });
+    await client.submit({
+      kind: 'create_bucket',
+      bucketId: 1n,
+      limit: 100n,
+      initialBalance: 100n,
+      refillRatePerSlot: 0n,
+    });
+    const debit = await client.submit({ kind: 'debit', bucketId: 1n, amount: 30n });
+    expect(debit.outcome.resultCode).toBe('ok');
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+    expect(served.stderr()).toContain('SIGTERM received; draining');
+    expect(served.stderr()).toMatch(/stopped at lsn 2\n$/);
+    // The lock is released and every acknowledged command is durable.
+    const engine = await QuotaEngine.open({ dir });
+    expect(engine.getBucket(1n)?.balance).toBe(70n);
+    await engine.close();
+  });
+
+  it('SIGTERM under load: every acknowledged command is durable, no answer is cut', async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir]);
+    const client = new QuotaClient({ url: served.url, retry: fast });
+    const acked: bigint[] = [];
+    let first: () => void = () => undefined;
+    const firstAck = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    const all = Array.from({ length: 300 }, (_, i) =>
+      client
+        .submit({
+          kind: 'create_bucket',
+          bucketId: BigInt(i),
+          limit: 1n,
+          initialBalance: 1n,
+          refillRatePerSlot: 0n,
+        })
+        .then(
+          (result) => {
+            acked.push(BigInt(i));
+            first();
+            return result;
+          },
+          (error: unknown) => error,
+        ),
+    );
+    await firstAck;
+    served.child.kill('SIGTERM');
+    const settled = await Promise.all(all);
+    expect(await served.exited).toBe(0);
+    for (const entry of settled) {
+      if (entry instanceof Error) {
+        expect(entry).toBeInstanceOf(ServiceError);
+        expect((entry as ServiceError).code).toBe('unavailable');
+      }
+    }
+    const engine = await QuotaEngine.open({ dir });
+    for (const id of acked) expect(engine.getBucket(id), `bucket ${id}`).toBeDefined();
+    expect(engine.lastAppliedLsn).toBeGreaterThanOrEqual(BigInt(acked.length));
+    await engine.close();
+  });
+
+  it('with --token-file every request needs the token', async () => {
+    const base = tempDir();
+    const tokenFile = join(base, 'token');
+    writeFileSync(tokenFile, 'file-token\n');
+    const served = await serve(['--dir', join(base, 'data'), '--token-file', tokenFile]);
+    try {
+      const anonymous = new QuotaClient({ url: served.url, retry: fast });
+      await expect(anonymous.health()).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+      const client = new QuotaClient({ url: served.url, token: 'file-token', retry: fast });
+      expect((await client.health()).status).toBe('ok');
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
+  it('a non-loopback host without a token is refused (exit 3, one line)', () => {
+    const result = serveSync(['--dir', join(tempDir(), 'data'), '--host', '0.0.0.0']);
+    expect(result.status).toBe(3);
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0]).toContain('not a loopback address');
+    expect(result.lines[0]).toContain('QUOTA_TOKEN');
+  });
+
+  it('refusals to start: usage, locked directory, port in use, a file as --dir', async () => {
+    const base = tempDir();
+    expect(serveSync([]).status).toBe(3);
+    expect(serveSync([]).lines[0]).toContain('--dir <dir> is required');
+    expect(serveSync(['--dir', base, '--port', 'x']).status).toBe(3);
+    expect(serveSync(['--dir', base, '--bogus']).status).toBe(3);
+    const help = serveSync(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: quota serve --dir <dir>');
+
+    const file = join(base, 'file');
+    writeFileSync(file, 'x');
+    const notDir = serveSync(['--dir', file]);
+    expect(notDir.status).toBe(4);
+    expect(notDir.lines).toHaveLength(1);
+
+    const locked = join(base, 'locked');
+    const engine = await QuotaEngine.open({ dir: locked });
+    try {
+      const result = serveSync(['--dir', locked]);
+      expect(result.status).toBe(7);
+      expect(result.lines).toHaveLength(1);
+    } finally {
+      await engine.close();
+    }
+
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const result = serveSync(['--dir', join(base, 'd2'), '--port', String(port)]);
+      expect(result.status).toBe(8);
+      expect(result.lines).toHaveLength(1);
+      expect(result.lines[0]).toContain('EADDRINUSE');
+    } finally {
+      holder.close();
+    }
+    // The directory refused by the port is not left locked.
+    const reopened = await QuotaEngine.open({ dir: join(base, 'd2') });
+    await reopened.close();
+  });
+});
