@@ -7,7 +7,6 @@
  */
 
 import { InvariantViolation, SnapshotError } from '../errors.js';
-import { Writer } from '../runtime/binary.js';
 import { checkAllInvariants } from '../state-machine/invariants.js';
 import {
   type AllocDbState,
@@ -92,6 +91,7 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       memberCount: record.memberCount,
       memberKeyBase: record.reservationId << state.memberIndexBits,
       wheelPosition: -1,
+      wheelBucket: undefined,
       memberResources: slots as ResourceEntry[],
     };
     state.reservations.insert(record.reservationId, entry);
@@ -118,13 +118,12 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       compareBigint(a.retireAfterSlot, b.retireAfterSlot) ||
       compareBigint(a.appliedLsn, b.appliedLsn),
   );
-  const commandBytes = new Writer();
   for (const record of operations) {
-    commandBytes.reset();
-    commandBytes.bytes(record.command);
     state.operations.record(
       record.operationId,
-      commandBytes,
+      record.command,
+      0,
+      record.command.byteLength,
       freezeOutcome(record.outcome),
       record.appliedLsn,
       record.retireAfterSlot,

@@ -23,6 +23,8 @@ export function executeCommand(
   requestSlot: bigint,
   command: Command,
 ): Outcome {
+  state.touchedReservation = undefined;
+  state.touchedResource = undefined;
   switch (command.kind) {
     case 'create_resource':
       return createResource(state, command.resourceId);
@@ -58,15 +60,21 @@ const singleResource: bigint[] = [0n];
 
 function createResource(state: AllocDbState, resourceId: bigint): Outcome {
   const resources = state.resources;
-  if (resources.has(resourceId)) return OUTCOMES.already_exists;
+  const existing = resources.get(resourceId);
+  if (existing !== undefined) {
+    state.touchedResource = existing;
+    return OUTCOMES.already_exists;
+  }
   if (resources.isFull()) return OUTCOMES.resource_table_full;
-  resources.insert(resourceId, {
+  const resource: ResourceEntry = {
     resourceId,
     state: 'available',
     currentReservationId: undefined,
     version: 0,
     bundleMark: 0,
-  });
+  };
+  resources.insert(resourceId, resource);
+  state.touchedResource = resource;
   return OUTCOMES.ok;
 }
 
@@ -121,6 +129,7 @@ function reserve(
     memberCount: count,
     memberKeyBase,
     wheelPosition: -1,
+    wheelBucket: undefined,
     memberResources,
   };
   expectInserted(
@@ -140,6 +149,7 @@ function reserve(
     bumpVersion(resource);
   }
   state.wheel.schedule(reservation);
+  state.touchedReservation = reservation;
   return reservedOutcome(reservationId, INITIAL_LEASE_EPOCH, deadlineSlot);
 }
 
@@ -157,6 +167,7 @@ function checkHolder(
 
 function confirm(state: AllocDbState, command: ConfirmCommand): Outcome {
   const reservation = state.reservations.get(command.reservationId);
+  state.touchedReservation = reservation;
   const failed = checkHolder(reservation, command);
   if (failed !== undefined) return failed;
   if (reservation!.state !== 'reserved') return OUTCOMES.invalid_state;
@@ -176,6 +187,7 @@ function release(
   command: ReleaseCommand,
 ): Outcome {
   const reservation = state.reservations.get(command.reservationId);
+  state.touchedReservation = reservation;
   const failed = checkHolder(reservation, command);
   if (failed !== undefined) return failed;
   if (reservation!.state === 'revoking') return OUTCOMES.invalid_state;
@@ -185,6 +197,7 @@ function release(
 
 function revoke(state: AllocDbState, reservationId: bigint): Outcome {
   const reservation = state.reservations.get(reservationId);
+  state.touchedReservation = reservation;
   if (reservation === undefined) return OUTCOMES.reservation_not_found;
   if (isTerminal(reservation.state)) return OUTCOMES.reservation_retired;
   if (reservation.state !== 'confirmed') return OUTCOMES.invalid_state;
@@ -204,6 +217,7 @@ function reclaim(
   reservationId: bigint,
 ): Outcome {
   const reservation = state.reservations.get(reservationId);
+  state.touchedReservation = reservation;
   if (reservation === undefined) return OUTCOMES.reservation_not_found;
   if (isTerminal(reservation.state)) return OUTCOMES.reservation_retired;
   if (reservation.state !== 'revoking') return OUTCOMES.invalid_state;
@@ -219,6 +233,7 @@ function expire(
   command: ExpireCommand,
 ): Outcome {
   const reservation = state.reservations.get(command.reservationId);
+  state.touchedReservation = reservation;
   if (reservation === undefined) return OUTCOMES.reservation_not_found;
   if (reservation.deadlineSlot !== command.deadlineSlot) return OUTCOMES.noop;
   if (reservation.state !== 'reserved') return OUTCOMES.noop;

@@ -79,6 +79,13 @@ export interface AllocDbState {
   bundleMarkCounter: number;
   /** Scratch for the resources of the bundle being reserved (length maxBundleSize). */
   readonly bundleScratch: (ResourceEntry | undefined)[];
+  /**
+   * What the last executed command looked up or created (its reservation; for
+   * `create_resource`, its resource), so that the invariant check after it needs no second
+   * lookup. Scratch, not persisted.
+   */
+  touchedReservation: ReservationEntry | undefined;
+  touchedResource: ResourceEntry | undefined;
 }
 
 /**
@@ -164,5 +171,7 @@ export function createState(config: AllocDbConfig): AllocDbState {
     terminalReservations: 0,
     bundleMarkCounter: 0,
     bundleScratch: new Array<ResourceEntry | undefined>(config.maxBundleSize).fill(undefined),
+    touchedReservation: undefined,
+    touchedResource: undefined,
   };
 }
