@@ -26,6 +26,14 @@ import {
 export const DEFAULT_SCAN_CHUNK_BYTES = 64 * 1024;
 
 /**
+ * `replaceWithTailAsync` copies with the event loop running until at most this many bytes
+ * appended meanwhile are left (or `MAX_CATCH_UP_ROUNDS` passes were made), then copies the rest
+ * while appends are paused.
+ */
+const PAUSED_COPY_BYTES = 256 * 1024;
+const MAX_CATCH_UP_ROUNDS = 8;
+
+/**
  * The largest append buffer a handle keeps for reuse: a batch's frames are encoded into the
  * buffer of the previous batch when it is large enough, instead of a new one per batch.
  */
@@ -369,16 +377,17 @@ export class WalFile {
    * `replaceWithTail` for a log that keeps growing while it is copied (a checkpoint that does not
    * stop the submitters): the new log is the bytes from `fromOffset` to `markerAt`, the `marker`
    * frame, then the bytes from `markerAt` to the end. The bulk is copied and fdatasynced with the
-   * event loop running (reads in chunks, writes on the thread pool); then `whilePaused` runs the
-   * final step, in which the caller guarantees nothing is appended: copy what was appended
-   * meanwhile, fdatasync, rename, fsync the directory, reopen. Same crash guarantees as
+   * event loop running (reads in chunks, writes on the thread pool), catching up with what is
+   * appended meanwhile; then `whilePaused` runs the final step, during which the caller
+   * guarantees nothing is appended: copy the little appended since, fdatasync, rename, fsync the
+   * directory, reopen. Same crash guarantees as
    * `replaceWith`. Returns the offset in the new log just past the marker.
    */
   async replaceWithTailAsync(
     fromOffset: number,
     markerAt: number,
     marker: WalFrame,
-    whilePaused: (finish: () => void) => Promise<void>,
+    whilePaused: (finish: () => Promise<void>) => Promise<void>,
   ): Promise<number> {
     const markerBytes = encodeFrames([marker], this.options);
     this.handle();
@@ -404,7 +413,7 @@ export class WalFile {
     };
     const chunk = new Uint8Array(DEFAULT_SCAN_CHUNK_BYTES);
     /** Copies the live log's bytes [from, to) to the temporary file. */
-    const copy = async (from: number, to: number, sync: boolean): Promise<void> => {
+    const copy = async (from: number, to: number): Promise<void> => {
       for (let position = from; position < to; ) {
         const want = Math.min(chunk.length, to - position);
         const source = this.handle();
@@ -418,44 +427,43 @@ export class WalFile {
             new Error(`the log ended at ${position}, before ${to}`),
           );
         }
-        if (sync) this.writeAll(tmpPath, tmpFd, chunk.subarray(0, read));
-        else await this.writeAllAsync(tmpPath, tmpFd, chunk.subarray(0, read));
+        await this.writeAllAsync(tmpPath, tmpFd, chunk.subarray(0, read));
         position += read;
       }
     };
     let markerEnd = 0;
     try {
-      await copy(fromOffset, markerAt, false);
+      await copy(fromOffset, markerAt);
       await this.writeAllAsync(tmpPath, tmpFd, markerBytes);
       markerEnd = markerAt - fromOffset + markerBytes.length;
-      await copy(markerAt, startLength, false);
-      try {
-        await this.fs.fdatasync(tmpFd);
-      } catch (error) {
-        throw new WalIoError(tmpPath, 'sync', error);
+      await copy(markerAt, startLength);
+      // Catch up with what was appended meanwhile, with the event loop running, until little is
+      // left for the paused step (which copies and syncs only that).
+      let copied = startLength;
+      for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round++) {
+        try {
+          await this.fs.fdatasync(tmpFd);
+        } catch (error) {
+          throw new WalIoError(tmpPath, 'sync', error);
+        }
+        const end = this.byteLength;
+        if (end - copied <= PAUSED_COPY_BYTES) break;
+        await copy(copied, end);
+        copied = end;
       }
       let finishError: unknown;
-      await whilePaused(() => {
+      await whilePaused(async () => {
         try {
-          // Nothing is appended now: what came since the bulk copy is the rest of the log.
+          // Nothing is appended now: what came since the last copy is the rest of the log. The
+          // event loop keeps running (the copy's writes and the fdatasync are asynchronous);
+          // only the appends wait.
           this.handle();
-          const end = this.byteLength;
-          for (let position = startLength; position < end; ) {
-            const want = Math.min(chunk.length, end - position);
-            const read = attempt(this.path, 'read', () =>
-              this.fs.readSync(this.handle(), chunk, 0, want, position),
-            );
-            if (read === 0) {
-              throw new WalIoError(
-                this.path,
-                'read',
-                new Error(`the log ended at ${position}, before ${end}`),
-              );
-            }
-            this.writeAll(tmpPath, tmpFd, chunk.subarray(0, read));
-            position += read;
+          await copy(copied, this.byteLength);
+          try {
+            await this.fs.fdatasync(tmpFd);
+          } catch (error) {
+            throw new WalIoError(tmpPath, 'sync', error);
           }
-          attempt(tmpPath, 'sync', () => this.fs.fdatasyncSync(tmpFd));
           closeTmp();
           this.installReplacement(tmpPath);
         } catch (error) {
