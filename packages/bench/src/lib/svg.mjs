@@ -63,6 +63,12 @@ export function batchSeries(results) {
     perCommand['quota-core:sqlite'],
     (b) => `quota-core:${b}:sqlite`,
   );
+  add(
+    'LMDB, quota semantics',
+    { color: '#2a9d4b', dash: '3 3' },
+    undefined,
+    (b) => `quota-core:${b}:lmdb`,
+  );
   return series;
 }
 

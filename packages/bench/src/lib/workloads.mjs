@@ -5,6 +5,7 @@
 // get the next slot per transaction), so that records retire and the tables stay at steady state.
 import { join } from 'node:path';
 import { AllocDbEngine } from 'allocdb-core';
+import { LmdbQuota } from '../peers/lmdb-quota.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
 import { SqliteQuota } from '../peers/sqlite-quota.mjs';
 
@@ -183,6 +184,14 @@ export function quotaWorkload(quota) {
 
     openPeer(file, clients = this.clients) {
       const peer = new SqliteQuota({ file, config });
+      peer.submitBatch(creates(clients), 1n);
+      peer.slot = 2n;
+      return peer;
+    },
+
+    /** The LMDB peer (durable commits) in directory `dir`; `peerLoop` drives it the same way. */
+    openLmdbPeer(dir, clients = this.clients) {
+      const peer = new LmdbQuota({ dir, durable: true, config });
       peer.submitBatch(creates(clients), 1n);
       peer.slot = 2n;
       return peer;

@@ -5,6 +5,8 @@
 // records, must be identical. A mismatch throws, so the quick CI run fails loudly.
 import { AllocDb } from 'allocdb-core/state-machine';
 import { QUICK } from '../lib/common.mjs';
+import { lmdb } from '../peers/lmdb-common.mjs';
+import { LmdbQuota } from '../peers/lmdb-quota.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
 import { sqlite, U64_MAX } from '../peers/sqlite-common.mjs';
 import { SqliteQuota } from '../peers/sqlite-quota.mjs';
@@ -36,10 +38,10 @@ function sameOutcome(a, b) {
   );
 }
 
-function mismatch(what, seed, step, item, ours, peer) {
+function mismatch(what, seed, step, item, ours, peer, store = 'SQLite') {
   return new Error(
-    `SQLite ${what} peer disagrees with the state machine (seed ${seed}, step ${step}): ` +
-      `${show(item)} → engine ${show(ours)}, SQLite ${show(peer)}`,
+    `${store} ${what} peer disagrees with the state machine (seed ${seed}, step ${step}): ` +
+      `${show(item)} → engine ${show(ours)}, ${store} ${show(peer)}`,
   );
 }
 
@@ -161,10 +163,12 @@ function allocdbHistory(seed, length) {
 const QUOTA_CONFIG = { maxBuckets: 4, maxOperations: 12, maxClientRetryWindowSlots: 4n };
 
 /** One random quota history; returns the number of commands compared. */
-function quotaHistory(quota, seed, length) {
+async function quotaHistory(quota, seed, length, Peer = SqliteQuota) {
+  const store = Peer === SqliteQuota ? 'SQLite' : 'LMDB';
+  const mismatch = (...args) => mismatchOf(...args, store);
   const rnd = random(seed);
   const db = new quota.QuotaDb(QUOTA_CONFIG);
-  const peer = new SqliteQuota({ config: QUOTA_CONFIG });
+  const peer = new Peer({ config: QUOTA_CONFIG });
   const huge = seed % 3 === 0; // amounts near 2^64: the refill arithmetic must stay exact
   const amount = (n) => (huge ? U64_MAX - rnd.big(n) * 3n : rnd.big(n));
   const sent = [];
@@ -216,15 +220,38 @@ function quotaHistory(quota, seed, length) {
   if (db.metrics().operations.used !== peer.operationCount) {
     throw mismatch('quota', seed, 'end', 'operation table size', db.metrics(), peer.operationCount);
   }
-  peer.close();
+  await peer.close();
   return length;
 }
 
+const mismatchOf = mismatch;
+
 export async function run(context) {
-  if (!sqlite.available) {
-    console.log('\n### Semantic equivalence of the SQLite peers: skipped (SQLite not loaded)');
-    return;
+  if (sqlite.available) await runSqlite(context);
+  else console.log('\n### Semantic equivalence of the SQLite peers: skipped (SQLite not loaded)');
+  if (lmdb.available && context.quota.hasStateMachine) await runLmdb(context);
+  else if (!lmdb.available) {
+    console.log('\n### Semantic equivalence of the LMDB peer: skipped (lmdb not loaded)');
   }
+}
+
+/** The LMDB quota peer against QuotaDb: the same seeded histories as the SQLite quota peer. */
+async function runLmdb(context) {
+  const histories = QUICK ? 30 : 200;
+  const length = 400;
+  let quotaCommands = 0;
+  for (let seed = 1; seed <= histories; seed++) {
+    quotaCommands += await quotaHistory(context.quota.module, seed, length, LmdbQuota);
+  }
+  console.log('\n### Semantic equivalence of the LMDB peer (checked before timing)\n');
+  console.log(
+    `- quota-core \`QuotaDb\` vs the LMDB quota peer: ${histories} seeded histories, ` +
+      `${quotaCommands.toLocaleString('en')} commands (a third with amounts near 2^64): identical outcomes, buckets and operation-table sizes.`,
+  );
+  context.results.lmdbEquivalence = { histories, quotaCommands };
+}
+
+async function runSqlite(context) {
   const histories = QUICK ? 30 : 200;
   const length = 400;
   let allocCommands = 0;
@@ -232,7 +259,7 @@ export async function run(context) {
   let quotaCommands = 0;
   if (context.quota.hasStateMachine) {
     for (let seed = 1; seed <= histories; seed++)
-      quotaCommands += quotaHistory(context.quota.module, seed, length);
+      quotaCommands += await quotaHistory(context.quota.module, seed, length);
   }
   console.log('\n### Semantic equivalence of the SQLite peers (checked before timing)\n');
   console.log(
