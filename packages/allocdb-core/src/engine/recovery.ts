@@ -215,7 +215,6 @@ function restoreSnapshot(path: string, loaded: LoadedSnapshot, config: AllocDbCo
 
 /** Replays one frame; undecodable bytes, apply failures and slot overflow stop recovery. */
 function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string): void {
-  const where = { offset, lsn: frame.lsn };
   let decoded: DecodedFrame;
   try {
     decoded = decodeFramePayload(frame);
@@ -224,7 +223,7 @@ function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string
       'undecodable_frame',
       walPath,
       `the frame's payload cannot be decoded: ${(error as Error).message}`,
-      { ...where, cause: error },
+      { offset, lsn: frame.lsn, cause: error },
     );
   }
   let outcome: Outcome;
@@ -235,7 +234,7 @@ function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string
       'replay_failed',
       walPath,
       `the frame cannot be replayed: ${(error as Error).message}`,
-      { ...where, cause: error },
+      { offset, lsn: frame.lsn, cause: error },
     );
   }
   // The live engine never logs a command whose slot arithmetic overflows; one in the log would be
@@ -245,7 +244,7 @@ function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string
       'slot_overflow',
       walPath,
       `the frame's request slot ${frame.requestSlot} overflows its slot arithmetic`,
-      where,
+      { offset, lsn: frame.lsn },
     );
   }
 }

@@ -11,7 +11,6 @@ import { checkAllInvariants } from '../state-machine/invariants.js';
 import {
   type AllocDbState,
   isTerminal,
-  memberKey,
   type ReservationEntry,
   type ResourceEntry,
   versionFrom,
@@ -69,8 +68,8 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       memberResources.set(member.reservationId, slots);
     }
     slots[member.memberIndex] = resource;
-    state.members.insert(memberKey(state, member.reservationId, member.memberIndex), resource);
   }
+  state.memberRows = snapshot.members.length;
 
   const retiring: ReservationEntry[] = [];
   for (const record of snapshot.reservations) {
@@ -89,7 +88,6 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       releasedLsn: record.releasedLsn,
       retireAfterSlot: record.retireAfterSlot,
       memberCount: record.memberCount,
-      memberKeyBase: record.reservationId << state.memberIndexBits,
       wheelPosition: -1,
       wheelBucket: undefined,
       memberResources: slots as ResourceEntry[],

@@ -45,7 +45,7 @@ import { OUTCOMES } from './outcomes.js';
 import { toReservationRecord, toResourceRecord } from './records.js';
 import { retireExpiredRecords } from './retirement.js';
 import { slotOverflows } from './slot-check.js';
-import { type AllocDbState, createState, memberKey } from './state.js';
+import { type AllocDbState, createState } from './state.js';
 
 const RETRY_MISS: RetryLookup = Object.freeze({ status: 'miss' });
 const RETRY_CONFLICT: RetryLookup = Object.freeze({ status: 'conflict' });
@@ -337,7 +337,7 @@ export class AllocDb {
     if (entry === undefined) return [];
     const members: ReservationMember[] = [];
     for (let memberIndex = 0; memberIndex < entry.memberCount; memberIndex++) {
-      const resource = this.state.members.get(memberKey(this.state, reservationId, memberIndex))!;
+      const resource = entry.memberResources[memberIndex]!;
       members.push({ reservationId, resourceId: resource.resourceId, memberIndex });
     }
     return members;
@@ -385,7 +385,7 @@ export class AllocDb {
     return {
       resources: { used: state.resources.size, capacity: state.resources.capacity },
       reservations: { used: state.reservations.size, capacity: state.reservations.capacity },
-      reservationMembers: { used: state.members.size, capacity: state.members.capacity },
+      reservationMembers: { used: state.memberRows, capacity: state.memberCapacity },
       operations: { used: state.operations.size, capacity: state.operations.capacity },
       reservationRetireQueue: {
         used: state.reservationRetireQueue.size,

@@ -11,7 +11,6 @@ import {
   type AllocDbState,
   bumpVersion,
   isTerminal,
-  memberKeyAt,
   type ReservationEntry,
   type ResourceEntry,
 } from './state.js';
@@ -106,7 +105,7 @@ function reserve(
     found[i] = resource;
   }
   if (state.reservations.isFull()) return OUTCOMES.reservation_table_full;
-  if (state.members.size + count > state.members.capacity) {
+  if (state.memberRows + count > state.memberCapacity) {
     return OUTCOMES.reservation_member_table_full;
   }
   const deadlineSlot = requestSlot + ttlSlots;
@@ -115,7 +114,6 @@ function reserve(
   const reservationId = state.reservationIdBase | lsn;
   const memberResources = found.slice(0, count) as ResourceEntry[];
   found.fill(undefined, 0, count);
-  const memberKeyBase = reservationId << state.memberIndexBits;
   const reservation: ReservationEntry = {
     reservationId,
     resourceId: memberResources[0]!.resourceId,
@@ -127,7 +125,6 @@ function reserve(
     releasedLsn: undefined,
     retireAfterSlot: undefined,
     memberCount: count,
-    memberKeyBase,
     wheelPosition: -1,
     wheelBucket: undefined,
     memberResources,
@@ -137,13 +134,9 @@ function reserve(
     'reservation',
     reservationId,
   );
+  state.memberRows += count;
   for (let memberIndex = 0; memberIndex < count; memberIndex++) {
     const resource = memberResources[memberIndex]!;
-    expectInserted(
-      state.members.insert(memberKeyAt(state, memberKeyBase, memberIndex), resource),
-      'member',
-      reservationId,
-    );
     resource.state = 'reserved';
     resource.currentReservationId = reservationId;
     bumpVersion(resource);

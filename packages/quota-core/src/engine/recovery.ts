@@ -217,7 +217,6 @@ function restoreSnapshot(path: string, loaded: LoadedSnapshot, config: QuotaConf
 
 /** Replays one frame; undecodable bytes, apply failures and slot overflow stop recovery. */
 function replayOne(db: QuotaDb, frame: WalFrame, offset: number, walPath: string): void {
-  const where = { offset, lsn: frame.lsn };
   let decoded: DecodedFrame;
   try {
     decoded = decodeFramePayload(frame);
@@ -226,7 +225,7 @@ function replayOne(db: QuotaDb, frame: WalFrame, offset: number, walPath: string
       'undecodable_frame',
       walPath,
       `the frame's payload cannot be decoded: ${(error as Error).message}`,
-      { ...where, cause: error },
+      { offset, lsn: frame.lsn, cause: error },
     );
   }
   let outcome: Outcome;
@@ -237,7 +236,7 @@ function replayOne(db: QuotaDb, frame: WalFrame, offset: number, walPath: string
       'replay_failed',
       walPath,
       `the frame cannot be replayed: ${(error as Error).message}`,
-      { ...where, cause: error },
+      { offset, lsn: frame.lsn, cause: error },
     );
   }
   // The live engine never logs a command whose slot arithmetic overflows; one in the log would be
@@ -247,7 +246,7 @@ function replayOne(db: QuotaDb, frame: WalFrame, offset: number, walPath: string
       'slot_overflow',
       walPath,
       `the frame's request slot ${frame.requestSlot} overflows its slot arithmetic`,
-      where,
+      { offset, lsn: frame.lsn },
     );
   }
 }
