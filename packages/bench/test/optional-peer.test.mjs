@@ -53,7 +53,7 @@ describe('lmdb absent', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('- LMDB: not loaded');
-    expect(result.stdout).toContain('equivalence of the LMDB peer: skipped (lmdb not loaded)');
+    expect(result.stdout).toContain('equivalence of the LMDB peers: skipped (lmdb not loaded)');
   });
 
   it('with --require-peers (as CI runs it) the bench fails instead of skipping', () => {

@@ -52,6 +52,12 @@ export function batchSeries(results) {
     (b) => `allocdb-core:${b}:sqlite`,
   );
   add(
+    'LMDB, allocdb semantics',
+    { color: '#7a3fb8', dash: '3 3' },
+    undefined,
+    (b) => `allocdb-core:${b}:lmdb`,
+  );
+  add(
     'quota-core engine',
     { color: '#d1571f', dash: '' },
     perCommand['quota-core:async'],

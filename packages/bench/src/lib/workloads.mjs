@@ -5,6 +5,7 @@
 // get the next slot per transaction), so that records retire and the tables stay at steady state.
 import { join } from 'node:path';
 import { AllocDbEngine } from 'allocdb-core';
+import { LmdbAllocDb } from '../peers/lmdb-allocdb.mjs';
 import { LmdbQuota } from '../peers/lmdb-quota.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
 import { SqliteQuota } from '../peers/sqlite-quota.mjs';
@@ -93,6 +94,18 @@ export const allocdb = {
 
   openPeer(file, clients = this.clients) {
     const peer = new SqliteAllocDb({ file, config: ALLOCDB_CONFIG });
+    const creates = [];
+    for (let r = 0; r < clients; r++) {
+      creates.push(request({ kind: 'create_resource', resourceId: BigInt(r) }));
+    }
+    peer.submitBatch(creates, 1n);
+    peer.slot = 2n;
+    return peer;
+  },
+
+  /** The LMDB peer (durable commits) in directory `dir`; `peerLoop` drives it the same way. */
+  openLmdbPeer(dir, clients = this.clients) {
+    const peer = new LmdbAllocDb({ dir, durable: true, config: ALLOCDB_CONFIG });
     const creates = [];
     for (let r = 0; r < clients; r++) {
       creates.push(request({ kind: 'create_resource', resourceId: BigInt(r) }));

@@ -6,6 +6,7 @@
 import { AllocDb } from 'allocdb-core/state-machine';
 import { QUICK } from '../lib/common.mjs';
 import { lmdb } from '../peers/lmdb-common.mjs';
+import { LmdbAllocDb } from '../peers/lmdb-allocdb.mjs';
 import { LmdbQuota } from '../peers/lmdb-quota.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
 import { sqlite, U64_MAX } from '../peers/sqlite-common.mjs';
@@ -58,10 +59,12 @@ const ALLOC_CONFIG = {
 };
 
 /** One random allocdb history; returns the number of commands compared. */
-function allocdbHistory(seed, length) {
+async function allocdbHistory(seed, length, Peer = SqliteAllocDb) {
+  const store = Peer === SqliteAllocDb ? 'SQLite' : 'LMDB';
+  const mismatch = (...args) => mismatchOf(...args, store);
   const rnd = random(seed);
   const db = new AllocDb(ALLOC_CONFIG);
-  const peer = new SqliteAllocDb({ config: ALLOC_CONFIG });
+  const peer = new Peer({ config: ALLOC_CONFIG });
   const reservations = []; // { id, holderId, deadlineSlot }
   const sent = []; // earlier client requests, for retries
   let lsn = 0n;
@@ -156,7 +159,7 @@ function allocdbHistory(seed, length) {
   ) {
     throw mismatch('allocdb', seed, 'end', 'table sizes', metrics, sizes);
   }
-  peer.close();
+  await peer.close();
   return length;
 }
 
@@ -231,31 +234,40 @@ export async function run(context) {
   else console.log('\n### Semantic equivalence of the SQLite peers: skipped (SQLite not loaded)');
   if (lmdb.available && context.quota.hasStateMachine) await runLmdb(context);
   else if (!lmdb.available) {
-    console.log('\n### Semantic equivalence of the LMDB peer: skipped (lmdb not loaded)');
+    console.log('\n### Semantic equivalence of the LMDB peers: skipped (lmdb not loaded)');
   }
 }
 
-/** The LMDB quota peer against QuotaDb: the same seeded histories as the SQLite quota peer. */
+/** The LMDB peers against AllocDb and QuotaDb: the same seeded histories as the SQLite peers. */
 async function runLmdb(context) {
   const histories = QUICK ? 30 : 200;
   const length = 400;
+  let allocCommands = 0;
+  for (let seed = 1; seed <= histories; seed++) {
+    allocCommands += await allocdbHistory(seed, length, LmdbAllocDb);
+  }
   let quotaCommands = 0;
   for (let seed = 1; seed <= histories; seed++) {
     quotaCommands += await quotaHistory(context.quota.module, seed, length, LmdbQuota);
   }
-  console.log('\n### Semantic equivalence of the LMDB peer (checked before timing)\n');
+  console.log('\n### Semantic equivalence of the LMDB peers (checked before timing)\n');
+  console.log(
+    `- allocdb-core \`AllocDb\` vs the LMDB allocdb peer: ${histories} seeded histories, ` +
+      `${allocCommands.toLocaleString('en')} commands (all eight kinds, retries, conflicts, full tables, ` +
+      'slot overflow): identical outcomes, resources, reservations and table sizes.',
+  );
   console.log(
     `- quota-core \`QuotaDb\` vs the LMDB quota peer: ${histories} seeded histories, ` +
       `${quotaCommands.toLocaleString('en')} commands (a third with amounts near 2^64): identical outcomes, buckets and operation-table sizes.`,
   );
-  context.results.lmdbEquivalence = { histories, quotaCommands };
+  context.results.lmdbEquivalence = { histories, allocCommands, quotaCommands };
 }
 
 async function runSqlite(context) {
   const histories = QUICK ? 30 : 200;
   const length = 400;
   let allocCommands = 0;
-  for (let seed = 1; seed <= histories; seed++) allocCommands += allocdbHistory(seed, length);
+  for (let seed = 1; seed <= histories; seed++) allocCommands += await allocdbHistory(seed, length);
   let quotaCommands = 0;
   if (context.quota.hasStateMachine) {
     for (let seed = 1; seed <= histories; seed++)
