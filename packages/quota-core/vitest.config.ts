@@ -4,6 +4,8 @@ export default defineProject({
   test: {
     name: 'quota-core',
     include: ['test/**/*.test.ts'],
+    // Checkpoint workers run dist/: rebuild it first if it is stale.
+    globalSetup: ['./test/global-setup.ts'],
     testTimeout: 60_000,
   },
 });

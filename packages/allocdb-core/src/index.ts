@@ -32,7 +32,7 @@ export {
   type TickResult,
 } from './engine/engine.js';
 export type { EngineOptions } from './engine/options.js';
-export type { StartupKind } from './engine/recovery.js';
+export type { OpenProgress, StartupKind } from './engine/recovery.js';
 export {
   AllocDbError,
   ApplyOrderError,

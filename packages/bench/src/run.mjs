@@ -3,7 +3,7 @@
 //
 //   --quick          small counts; finishes well under a minute
 //   --suite=a,b      only these suites (equivalence, state-machine, per-command, group-commit,
-//                    recovery, memory, serve)
+//                    recovery, memory, serve, scale)
 //   --svg=PATH       where to write the batch-size chart (default: docs/benchmarks-batch.svg in a
 //                    full run with every suite, nowhere in a quick run)
 //   --json=PATH      also write every measured row as JSON
@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup, load1, loadQuota, machineLine, QUICK } from './lib/common.mjs';
+import { lmdb } from './peers/lmdb-common.mjs';
 import { sqlite } from './peers/sqlite-common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +26,7 @@ const SUITES = [
   'recovery',
   'memory',
   'serve',
+  'scale',
 ];
 
 const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -45,6 +47,13 @@ const jsonPath = arg('json');
 if (!sqlite.available && process.argv.includes('--require-peers')) {
   console.error(
     `bench: the SQLite peer is required (--require-peers) but better-sqlite3 did not load: ${sqlite.reason}`,
+  );
+  process.exit(1);
+}
+// lmdb is optional the same way (the LMDB peer: peers/lmdb-common.mjs).
+if (!lmdb.available && process.argv.includes('--require-peers')) {
+  console.error(
+    `bench: the LMDB peer is required (--require-peers) but lmdb did not load: ${lmdb.reason}`,
   );
   process.exit(1);
 }
@@ -70,6 +79,9 @@ console.log(
   sqlite.available
     ? `- SQLite ${sqlite.version} through better-sqlite3 (WAL, synchronous=FULL)`
     : '- SQLite: not loaded',
+);
+console.log(
+  lmdb.available ? `- LMDB through lmdb ${lmdb.version} (durable commits)` : '- LMDB: not loaded',
 );
 console.log(`- Started ${context.meta.startedAt}, load average (1 min) ${load1().toFixed(2)}`);
 console.log(

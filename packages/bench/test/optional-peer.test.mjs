@@ -9,11 +9,11 @@ import { describe, expect, it } from 'vitest';
 
 const bench = fileURLToPath(new URL('..', import.meta.url));
 
-function runBench(mode, args) {
+function runBench(mode, args, env = { BETTER_SQLITE3: mode }) {
   return spawnSync(
     process.execPath,
     ['--expose-gc', '--import', './test/fixtures/register.mjs', 'src/run.mjs', '--quick', ...args],
-    { cwd: bench, encoding: 'utf8', env: { ...process.env, BETTER_SQLITE3: mode } },
+    { cwd: bench, encoding: 'utf8', env: { ...process.env, ...env } },
   );
 }
 
@@ -43,5 +43,23 @@ describe.each(['absent', 'unbuilt'])('better-sqlite3 %s', (mode) => {
     expect(result.stderr).toContain('the SQLite peer is required (--require-peers)');
     expect(result.stderr).toContain(REASONS[mode]);
     expect(result.stdout).toBe('');
+  });
+});
+
+describe('lmdb absent', () => {
+  const env = { LMDB: 'absent' };
+  it('the bench leaves the LMDB peer out and runs the rest', () => {
+    const result = runBench(undefined, ['--suite=equivalence'], env);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('- LMDB: not loaded');
+    expect(result.stdout).toContain('equivalence of the LMDB peers: skipped (lmdb not loaded)');
+  });
+
+  it('with --require-peers (as CI runs it) the bench fails instead of skipping', () => {
+    const result = runBench(undefined, ['--suite=equivalence', '--require-peers'], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('the LMDB peer is required (--require-peers)');
+    expect(result.stderr).toContain("Cannot find package 'lmdb'");
   });
 });

@@ -30,7 +30,7 @@ export {
   type SubmitResult,
 } from './engine/engine.js';
 export type { EngineOptions } from './engine/options.js';
-export type { StartupKind } from './engine/recovery.js';
+export type { OpenProgress, StartupKind } from './engine/recovery.js';
 export {
   ApplyOrderError,
   type ApplyOrderErrorCode,

@@ -164,10 +164,20 @@ export function encodeClientRequest(request: ClientRequest): Uint8Array {
 
 /** Writes a validated client request's payload (what `encodeClientRequest` returns). */
 export function writeClientRequest(writer: Writer, request: ClientRequest): void {
+  writeClientRequestParts(writer, request.operationId, request.clientId, request.command);
+}
+
+/** `writeClientRequest` from the request's parts (no request object needed). */
+export function writeClientRequestParts(
+  writer: Writer,
+  operationId: bigint,
+  clientId: bigint,
+  command: Command,
+): void {
   writer.u8(COMMAND_CODEC_VERSION);
-  writer.u128(request.operationId);
-  writer.u128(request.clientId);
-  writeCommand(writer, request.command);
+  writer.u128(operationId);
+  writer.u128(clientId);
+  writeCommand(writer, command);
 }
 
 /** Decodes a client request payload; throws CodecError. */

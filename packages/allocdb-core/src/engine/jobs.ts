@@ -2,6 +2,7 @@
  * The allocator's commands as they travel through the commit pipeline: a client request (with
  * its logged bytes, and its in-flight entry for joining) and an internal `expire` from the tick.
  */
+import { CLIENT_REQUEST_COMMAND_OFFSET } from '../codec/command-codec.js';
 import { CommitJob } from '../runtime/commit-pipeline.js';
 import { RecordType } from '../runtime/wal.js';
 import type { AllocDb } from '../state-machine/alloc-db.js';
@@ -28,9 +29,12 @@ export interface JobHost {
 }
 
 /**
- * A client command in the commit pipeline: the engine's copy of the request and its logged
- * bytes. While queued or being flushed it is also the in-flight entry under its operation id, so
- * that an identical request joins it (`promise`) instead of being logged twice.
+ * A client command in the commit pipeline. The job is also the engine's private copy of the
+ * request (`operationId`, `clientId` and a copy of the command: the state machine applies it as
+ * the request) and carries the logged bytes, whose canonical command starts at
+ * `CLIENT_REQUEST_COMMAND_OFFSET`. While queued or being flushed it is the in-flight entry under
+ * its operation id, so that an identical request joins it (`promise`) instead of being logged
+ * twice. One object per command, so that little lives across the fsync.
  */
 export class ClientJob extends CommitJob<SubmitResult> {
   readonly recordType = RecordType.client;
@@ -39,10 +43,11 @@ export class ClientJob extends CommitJob<SubmitResult> {
 
   constructor(
     private readonly host: JobHost,
-    readonly request: ClientRequest,
+    readonly operationId: bigint,
+    readonly clientId: bigint,
+    /** The engine's copy of the caller's command. */
+    readonly command: Command,
     readonly payload: Uint8Array,
-    /** The canonical command bytes (joining compares these). */
-    readonly commandBytes: Uint8Array,
     readonly requestedSlot: bigint | undefined,
     readonly strictSlot: boolean,
   ) {
@@ -50,14 +55,22 @@ export class ClientJob extends CommitJob<SubmitResult> {
   }
 
   admit(slot: bigint): 'slot_overflow' | undefined {
-    return this.host.db.wouldValidatedSlotOverflow(slot, this.request.command, 'client')
+    return this.host.db.wouldValidatedSlotOverflow(slot, this.command, 'client')
       ? 'slot_overflow'
       : undefined;
   }
 
   apply(): SubmitResult {
     const db = this.host.db;
-    const outcome = db.applyValidatedClient(this.lsn, this.requestSlot, this.request);
+    const payload = this.payload;
+    const outcome = db.applyEncodedClient(
+      this.lsn,
+      this.requestSlot,
+      this as unknown as ClientRequest,
+      payload,
+      CLIENT_REQUEST_COMMAND_OFFSET,
+      payload.length,
+    );
     this.host.applied();
     return {
       lsn: this.lsn,
@@ -65,6 +78,15 @@ export class ClientJob extends CommitJob<SubmitResult> {
       outcome,
       fromRetryCache: db.lastClientDisposition === 'retry_cache',
     };
+  }
+
+  /** Whether `other` logs the same command bytes (joining compares these). */
+  sameCommand(other: ClientJob): boolean {
+    const a = this.payload;
+    const b = other.payload;
+    if (a.length !== b.length) return false;
+    for (let i = CLIENT_REQUEST_COMMAND_OFFSET; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
   }
 
   override settled(): void {
@@ -99,16 +121,8 @@ export class ExpireJob extends CommitJob<SubmitResult> {
   }
 }
 
-/** The engine's private copy of a validated request (every field the codec writes, nothing else). */
-export function copyRequest(request: ClientRequest): ClientRequest {
-  return {
-    operationId: request.operationId,
-    clientId: request.clientId,
-    command: copyCommand(request.command),
-  };
-}
-
-function copyCommand(command: Command): Command {
+/** The engine's private copy of a validated command (every field the codec writes, nothing else). */
+export function copyCommand(command: Command): Command {
   switch (command.kind) {
     case 'create_resource':
       return { kind: command.kind, resourceId: command.resourceId };

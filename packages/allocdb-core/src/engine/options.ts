@@ -17,6 +17,7 @@ import {
 } from '../constants.js';
 import { ConfigError } from '../errors.js';
 import { findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
+import type { OpenProgress } from './recovery.js';
 
 /** Automatic checkpoints: after this many frames or bytes of log since the last one. */
 export interface CheckpointPolicy {
@@ -52,6 +53,12 @@ export interface AllocDbEngineOpenOptions {
   readonly clock?: () => bigint;
   /** Accept a requested configuration that only grows capacities of the recorded one. */
   readonly allowCapacityGrowth?: boolean;
+  /**
+   * Called while `open` replays the log: between slices of the replay (which yields to the event
+   * loop after each slice of about 20 ms) and once at the end (`done: true`). Frames replayed,
+   * log bytes scanned and the log's length; for a progress display.
+   */
+  readonly onProgress?: (progress: OpenProgress) => void;
 }
 
 /** The options the engine runs with; the recorded two may still be undefined. */
@@ -65,7 +72,14 @@ export interface ResolvedEngineOptions {
   readonly checkpointPolicy: CheckpointPolicy | undefined;
 }
 
-const OPEN_OPTION_KEYS = ['dir', 'config', 'engine', 'clock', 'allowCapacityGrowth'] as const;
+const OPEN_OPTION_KEYS = [
+  'dir',
+  'config',
+  'engine',
+  'clock',
+  'allowCapacityGrowth',
+  'onProgress',
+] as const;
 const ENGINE_OPTION_KEYS = [
   'maxSubmissionQueue',
   'maxBatch',
@@ -172,7 +186,7 @@ export function checkOpenOptions(options: unknown): AllocDbEngineOpenOptions {
     throw new ConfigError('invalid_value', 'options', 'AllocDbEngine.open needs { dir, config? }');
   }
   refuseUnknownKeys(options, OPEN_OPTION_KEYS, '');
-  const { dir, config, clock, allowCapacityGrowth } = options;
+  const { dir, config, clock, allowCapacityGrowth, onProgress } = options;
   if (typeof dir !== 'string' || dir === '') {
     throw new ConfigError(
       'invalid_value',
@@ -196,6 +210,13 @@ export function checkOpenOptions(options: unknown): AllocDbEngineOpenOptions {
   }
   if (allowCapacityGrowth !== undefined && typeof allowCapacityGrowth !== 'boolean') {
     throw new ConfigError('invalid_value', 'allowCapacityGrowth', 'must be true or false');
+  }
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new ConfigError(
+      'invalid_value',
+      'onProgress',
+      'must be a function called with the replay progress',
+    );
   }
   return options as unknown as AllocDbEngineOpenOptions;
 }

@@ -8,7 +8,11 @@
  * written: a torn tail is only reported.
  */
 import { join } from 'node:path';
-import { decodeClientRequest, decodeInternalCommand } from '../codec/command-codec.js';
+import {
+  CLIENT_REQUEST_COMMAND_OFFSET,
+  decodeClientRequest,
+  decodeInternalCommand,
+} from '../codec/command-codec.js';
 import type { AllocDbConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../constants.js';
 import { RecoveryError } from '../errors.js';
@@ -44,6 +48,8 @@ export interface RecoveryStatus {
 export interface EngineSeams {
   readonly fileSystem?: FileSystem;
   readonly faults?: FaultHooks;
+  /** The replay's slice length instead of `REPLAY_SLICE_MS` (0: yield after every chunk). */
+  readonly replaySliceMs?: number;
 }
 
 export interface RecoverOptions {
@@ -55,6 +61,11 @@ export interface RecoverOptions {
   readonly readOnly?: boolean;
   /** Sees every frame in file order (the `dump` command). */
   readonly onFrame?: (frame: WalFrame, offset: number) => void;
+  /**
+   * Scan only the log's bytes [from, to), whole frames known to be there (a checkpoint's replay
+   * up to the LSN it pins: the log keeps growing behind it). `recover` only, read-only.
+   */
+  readonly walRange?: { readonly from: number; readonly to: number };
 }
 
 export interface Recovered {
@@ -90,12 +101,23 @@ export function applyDecoded(
   lsn: bigint,
   requestSlot: bigint,
   decoded: DecodedFrame,
+  /** The frame's payload, when at hand: its command bytes are not encoded again. */
+  payload?: Uint8Array,
 ): Outcome {
   // Decoded frames are valid by construction (the decoder reads every field at its width), so
   // replay takes the validated path the live engine takes after validating at submission.
-  return decoded.kind === 'client'
+  if (decoded.kind !== 'client')
+    return db.applyValidatedInternal(lsn, requestSlot, decoded.command);
+  return payload === undefined
     ? db.applyValidatedClient(lsn, requestSlot, decoded.request)
-    : db.applyValidatedInternal(lsn, requestSlot, decoded.command);
+    : db.applyEncodedClient(
+        lsn,
+        requestSlot,
+        decoded.request,
+        payload,
+        CLIENT_REQUEST_COMMAND_OFFSET,
+        payload.length,
+      );
 }
 
 /** What the first four bytes of `path` say, for an error about a foreign file. */
@@ -193,7 +215,6 @@ function restoreSnapshot(path: string, loaded: LoadedSnapshot, config: AllocDbCo
 
 /** Replays one frame; undecodable bytes, apply failures and slot overflow stop recovery. */
 function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string): void {
-  const where = { offset, lsn: frame.lsn };
   let decoded: DecodedFrame;
   try {
     decoded = decodeFramePayload(frame);
@@ -202,18 +223,18 @@ function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string
       'undecodable_frame',
       walPath,
       `the frame's payload cannot be decoded: ${(error as Error).message}`,
-      { ...where, cause: error },
+      { offset, lsn: frame.lsn, cause: error },
     );
   }
   let outcome: Outcome;
   try {
-    outcome = applyDecoded(db, frame.lsn, frame.requestSlot, decoded);
+    outcome = applyDecoded(db, frame.lsn, frame.requestSlot, decoded, frame.payload);
   } catch (error) {
     throw new RecoveryError(
       'replay_failed',
       walPath,
       `the frame cannot be replayed: ${(error as Error).message}`,
-      { ...where, cause: error },
+      { offset, lsn: frame.lsn, cause: error },
     );
   }
   // The live engine never logs a command whose slot arithmetic overflows; one in the log would be
@@ -223,7 +244,7 @@ function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string
       'slot_overflow',
       walPath,
       `the frame's request slot ${frame.requestSlot} overflows its slot arithmetic`,
-      where,
+      { offset, lsn: frame.lsn },
     );
   }
 }
@@ -253,12 +274,43 @@ function statusOf(
   };
 }
 
+/** What `onProgress` hears while `open` replays the log (docs/engine.md, "Recovery"). */
+export interface OpenProgress {
+  /** Frames replayed so far (markers and frames the snapshot covers are not counted). */
+  readonly replayedFrames: number;
+  /** Bytes of the log scanned so far, and its length. */
+  readonly walBytesScanned: number;
+  readonly walBytes: number;
+  /** True on the last call, once the whole log is replayed. */
+  readonly done: boolean;
+}
+
 /**
- * Recovers a data directory with `options.config`. Throws `RecoveryError` (fail closed) or, for
- * I/O failures, `WalIoError` / `SnapshotFileError`. On success the WAL is open for append right
- * after the last good frame (unless read-only).
+ * The longest stretch the asynchronous replay runs before it yields to the event loop. A scan
+ * chunk (64 KiB, a few hundred frames) takes a few milliseconds, so slices stay well under the
+ * 50 ms a replay may block the event loop at a time.
  */
-export function recover(options: RecoverOptions, seams: EngineSeams = {}): Recovered {
+export const REPLAY_SLICE_MS = 20;
+
+/** A recovery between its snapshot and its scan (shared by `recover` and `recoverAsync`). */
+interface RecoveryInProgress {
+  readonly started: number;
+  readonly loaded: LoadedSnapshot | undefined;
+  readonly db: AllocDb;
+  readonly snapshot: Recovered['snapshot'];
+  readonly snapshotLsn: bigint;
+  readonly walPath: string;
+  readonly wal: WalFile;
+  readonly guard: ReplayGuard;
+  readonly onFrame: (frame: WalFrame, offset: number) => void;
+  firstFrameAfterSnapshotOffset: number | undefined;
+}
+
+/** Loads and restores the snapshot; opens the log, or answers at once without one (read-only). */
+function beginRecovery(
+  options: RecoverOptions,
+  seams: EngineSeams,
+): RecoveryInProgress | Recovered {
   const started = performance.now();
   const fileSystem = seams.fileSystem ?? nodeFileSystem;
   const snapshotPath = join(options.dir, SNAPSHOT_FILE_NAME);
@@ -290,49 +342,130 @@ export function recover(options: RecoverOptions, seams: EngineSeams = {}): Recov
     fileSystem,
     readOnly: options.readOnly,
   });
-  try {
-    const guard = new ReplayGuard(walPath, snapshotLsn, snapshotSlot);
-    let firstFrameAfterSnapshotOffset: number | undefined;
-    const scan: WalFileScan = wal.scan((frame, offset) => {
+  const guard = new ReplayGuard(walPath, snapshotLsn, snapshotSlot);
+  const progress: RecoveryInProgress = {
+    started,
+    loaded,
+    db,
+    snapshot,
+    snapshotLsn,
+    walPath,
+    wal,
+    guard,
+    firstFrameAfterSnapshotOffset: undefined,
+    onFrame: (frame, offset) => {
       options.onFrame?.(frame, offset);
       if (guard.admit(frame, offset) !== 'apply') return;
-      firstFrameAfterSnapshotOffset ??= offset;
+      progress.firstFrameAfterSnapshotOffset ??= offset;
       replayOne(db, frame, offset, walPath);
       seams.faults?.at('during_replay');
-    });
-    if (scan.stop.kind === 'corruption') {
-      if (scan.stop.reason === 'bad_magic' && scan.stop.offset === 0)
-        throw wrongEngine(walPath, 'log', fileSystem);
-      throw new RecoveryError(
-        'wal_corruption',
-        walPath,
-        `the log is damaged (${scan.stop.reason}) somewhere other than a torn final write; it was left untouched`,
-        { offset: scan.stop.offset },
-      );
-    }
-    let torn = 0;
-    if (!options.readOnly) {
-      // What was replayed is about to be served as committed (a retry is answered from it), but
-      // it may only have reached the page cache: a previous run can have written a frame and
-      // crashed, or failed, before its fsync. Make it durable first (cutting a torn tail
-      // fdatasyncs already), with the log's directory entry (a log created by that run may never
-      // have had its directory synced).
-      if (scan.stop.kind === 'torn_tail') torn = wal.truncateTornTail(scan);
-      else wal.syncSync();
-      fsyncDirectory(fileSystem, options.dir);
-    }
-    return {
-      db,
-      wal,
-      status: statusOf(loaded, guard.replayedFrames, guard.lastReplayedLsn, torn, started),
-      snapshot,
-      snapshotLsn,
-      firstFrameAfterSnapshotOffset: firstFrameAfterSnapshotOffset ?? scan.validUpTo,
-      walStop: scan.stop,
-      walFrames: scan.frameCount,
-    };
+    },
+  };
+  return progress;
+}
+
+/** After the scan: fail closed on corruption, cut a torn tail, make the replayed log durable. */
+function finishRecovery(
+  options: RecoverOptions,
+  seams: EngineSeams,
+  run: RecoveryInProgress,
+  scan: WalFileScan,
+): Recovered {
+  const fileSystem = seams.fileSystem ?? nodeFileSystem;
+  const { wal, walPath } = run;
+  if (scan.stop.kind === 'corruption') {
+    if (scan.stop.reason === 'bad_magic' && scan.stop.offset === 0)
+      throw wrongEngine(walPath, 'log', fileSystem);
+    throw new RecoveryError(
+      'wal_corruption',
+      walPath,
+      `the log is damaged (${scan.stop.reason}) somewhere other than a torn final write; it was left untouched`,
+      { offset: scan.stop.offset },
+    );
+  }
+  let torn = 0;
+  if (!options.readOnly) {
+    // What was replayed is about to be served as committed (a retry is answered from it), but
+    // it may only have reached the page cache: a previous run can have written a frame and
+    // crashed, or failed, before its fsync. Make it durable first (cutting a torn tail
+    // fdatasyncs already), with the log's directory entry (a log created by that run may never
+    // have had its directory synced).
+    if (scan.stop.kind === 'torn_tail') torn = wal.truncateTornTail(scan);
+    else wal.syncSync();
+    fsyncDirectory(fileSystem, options.dir);
+  }
+  const { guard } = run;
+  return {
+    db: run.db,
+    wal,
+    status: statusOf(run.loaded, guard.replayedFrames, guard.lastReplayedLsn, torn, run.started),
+    snapshot: run.snapshot,
+    snapshotLsn: run.snapshotLsn,
+    firstFrameAfterSnapshotOffset: run.firstFrameAfterSnapshotOffset ?? scan.validUpTo,
+    walStop: scan.stop,
+    walFrames: scan.frameCount,
+  };
+}
+
+/**
+ * Recovers a data directory with `options.config`. Throws `RecoveryError` (fail closed) or, for
+ * I/O failures, `WalIoError` / `SnapshotFileError`. On success the WAL is open for append right
+ * after the last good frame (unless read-only). Synchronous: the command-line tools use it;
+ * `open` uses `recoverAsync`.
+ */
+export function recover(options: RecoverOptions, seams: EngineSeams = {}): Recovered {
+  const run = beginRecovery(options, seams);
+  if (!('guard' in run)) return run;
+  try {
+    return finishRecovery(options, seams, run, run.wal.scan(run.onFrame, options.walRange));
   } catch (error) {
-    wal.close();
+    run.wal.close();
+    throw error;
+  }
+}
+
+/**
+ * `recover`, replaying the log in slices: after a scan chunk that ends more than
+ * `REPLAY_SLICE_MS` after the last pause, it reports `onProgress` and yields to the event loop
+ * (`setImmediate`), so that a long replay never blocks the process for long; `onProgress` is
+ * also called once at the end (`done: true`). Same checks, same result, same errors.
+ */
+export async function recoverAsync(
+  options: RecoverOptions,
+  seams: EngineSeams = {},
+  onProgress?: (progress: OpenProgress) => void,
+): Promise<Recovered> {
+  const run = beginRecovery(options, seams);
+  if (!('guard' in run)) return run;
+  const { guard } = run;
+  const sliceMs = seams.replaySliceMs ?? REPLAY_SLICE_MS;
+  let sliceStarted = performance.now();
+  try {
+    const scan = await run.wal.scanAsync(run.onFrame, (scanned, walBytes) => {
+      if (performance.now() - sliceStarted < sliceMs) return undefined;
+      onProgress?.({
+        replayedFrames: guard.replayedFrames,
+        walBytesScanned: scanned,
+        walBytes,
+        done: false,
+      });
+      return new Promise<void>((resolve) =>
+        setImmediate(() => {
+          sliceStarted = performance.now();
+          resolve();
+        }),
+      );
+    });
+    const recovered = finishRecovery(options, seams, run, scan);
+    onProgress?.({
+      replayedFrames: guard.replayedFrames,
+      walBytesScanned: scan.fileLength,
+      walBytes: scan.fileLength,
+      done: true,
+    });
+    return recovered;
+  } catch (error) {
+    run.wal.close();
     throw error;
   }
 }

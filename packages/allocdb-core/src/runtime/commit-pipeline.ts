@@ -137,12 +137,20 @@ export abstract class CommitJob<R> implements WalFrame {
     this.onReject = onReject;
   }
 
+  /**
+   * The job's answer once settled: its result or its error (a synchronous commit reads it here
+   * instead of registering callbacks).
+   */
+  answer: R | SubmissionError | undefined;
+
   resolve(result: R): void {
+    this.answer = result;
     this.settled();
     this.onResolve?.(result);
   }
 
   reject(error: SubmissionError): void {
+    this.answer = error;
     this.settled();
     this.onReject?.(error);
   }
@@ -167,6 +175,20 @@ export interface CommitPipelineMetrics {
   readonly meanBatchSize: number;
   readonly lastFsyncMicros: number;
   readonly walBytes: number;
+}
+
+/**
+ * The settling functions of the promise being created: `enqueue` hands one shared executor to
+ * the Promise constructor (no closure per command) and picks them up right after.
+ */
+let capturedResolve: ((result: unknown) => void) | undefined;
+let capturedReject: ((error: SubmissionError) => void) | undefined;
+function captureSettlers(
+  resolve: (result: never) => void,
+  reject: (error: SubmissionError) => void,
+): void {
+  capturedResolve = resolve as (result: unknown) => void;
+  capturedReject = reject;
 }
 
 /** An I/O step of a batch, performed by a driver; the driver answers with the error, if any. */
@@ -276,19 +298,21 @@ export class CommitPipeline {
         ),
       );
     }
-    return new Promise<R>((resolve, reject) => {
-      job.answerTo(resolve, reject);
-      let tail = this.head + this.count;
-      if (tail >= this.maxQueue) tail -= this.maxQueue;
-      this.ring[tail] = job as CommitJob<unknown>;
-      this.count++;
-      this.scheduleFlush();
-    });
+    const promise = new Promise<R>(captureSettlers);
+    job.answerTo(capturedResolve as (result: R) => void, capturedReject!);
+    capturedResolve = undefined;
+    capturedReject = undefined;
+    let tail = this.head + this.count;
+    if (tail >= this.maxQueue) tail -= this.maxQueue;
+    this.ring[tail] = job as CommitJob<unknown>;
+    this.count++;
+    this.scheduleFlush();
+    return promise;
   }
 
   /**
    * Commits `jobs` now, synchronously: one write and one fdatasync for all of them, settling each
-   * job (`answerTo`) before returning. Only while the asynchronous pipeline is idle, since both
+   * job (its `answer`, and `answerTo` if set) before returning. Only while the asynchronous pipeline is idle, since both
    * share one sequence of LSNs: otherwise `async_in_flight` (a programmer error; nothing done).
    */
   commitSync<R>(jobs: readonly CommitJob<R>[]): void {
@@ -482,9 +506,16 @@ export class CommitPipeline {
     const batch = this.batch;
     this.batches++;
     this.frames += batch.length;
+    // `sequence` gave the batch consecutive LSNs; checked once per batch (bigint arithmetic per
+    // command would allocate), with each job above the one before.
+    assert(
+      batch[0]!.lsn === this.appliedLsn + 1n &&
+        batch[batch.length - 1]!.lsn - batch[0]!.lsn === BigInt(batch.length - 1),
+      'applied LSNs rise by one',
+    );
     for (let i = 0; i < batch.length; i++) {
       const job = batch[i]!;
-      assert(job.lsn === this.appliedLsn + 1n, 'applied LSNs rise by one');
+      assert(job.lsn > this.appliedLsn, 'applied LSNs rise by one');
       let result: unknown;
       try {
         result = job.apply();

@@ -123,6 +123,51 @@ export function writeFileAtomically(
   step(`fsync of the directory of ${path}`, () => fsyncDirectory(fileSystem, dirname(path) || '.'));
 }
 
+/** Bytes per write call of `writeFileAtomicallyAsync` (the event loop runs between them). */
+const ASYNC_WRITE_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * `writeFileAtomically` with the writes and the fdatasync of `path.tmp` on the thread pool, in
+ * chunks, so that a large file (a snapshot) does not block the event loop while it is written;
+ * the rename and the directory fsync (short) stay synchronous. Same crash guarantees.
+ */
+export async function writeFileAtomicallyAsync(
+  fileSystem: FileSystem,
+  path: string,
+  bytes: Uint8Array,
+  fail: (step: string, cause: unknown) => Error,
+): Promise<void> {
+  const tmpPath = `${path}.tmp`;
+  const step = <T>(what: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (cause) {
+      throw fail(what, cause);
+    }
+  };
+  const fd = step(`opening ${tmpPath}`, () => fileSystem.openSync(tmpPath, 'w'));
+  try {
+    let written = 0;
+    while (written < bytes.length) {
+      const length = Math.min(ASYNC_WRITE_CHUNK_BYTES, bytes.length - written);
+      try {
+        written += await fileSystem.write(fd, bytes, written, length, null);
+      } catch (cause) {
+        throw fail(`writing ${tmpPath}`, cause);
+      }
+    }
+    try {
+      await fileSystem.fdatasync(fd);
+    } catch (cause) {
+      throw fail(`fdatasync of ${tmpPath}`, cause);
+    }
+  } finally {
+    step(`closing ${tmpPath}`, () => fileSystem.closeSync(fd));
+  }
+  step(`renaming ${tmpPath} over ${path}`, () => fileSystem.renameSync(tmpPath, path));
+  step(`fsync of the directory of ${path}`, () => fsyncDirectory(fileSystem, dirname(path) || '.'));
+}
+
 /** Why `readFileBounded` could not read a file. */
 export type BoundedReadFailure = 'io' | 'too_large' | 'truncated';
 

@@ -27,6 +27,7 @@ import {
   nodeFileSystem,
   readFileBounded,
   writeFileAtomically,
+  writeFileAtomicallyAsync,
 } from './file-system.js';
 import { PackageError } from './package-error.js';
 
@@ -127,6 +128,36 @@ export function writeSnapshotFile(
       new SnapshotFileError(path, 0, 'io', `${step} failed: ${(cause as Error).message}`, cause),
   );
   return bytes.length;
+}
+
+/**
+ * Writes a snapshot file already encoded by `encodeSnapshotFile` (which may have run on another
+ * thread) crash-safely, with the write and the fdatasync off the event loop
+ * (`writeFileAtomicallyAsync`). Checks the size against `maxSnapshotBytes` before writing
+ * anything. Returns the number of bytes written.
+ */
+export async function writeSnapshotFileBytesAsync(
+  path: string,
+  fileBytes: Uint8Array,
+  options: SnapshotFileOptions,
+): Promise<number> {
+  const fs = options.fileSystem ?? nodeFileSystem;
+  if (fileBytes.length > options.maxSnapshotBytes) {
+    throw new SnapshotFileError(
+      path,
+      0,
+      'too_large',
+      `the snapshot needs ${fileBytes.length} bytes, over maxSnapshotBytes ${options.maxSnapshotBytes}; raise the limit`,
+    );
+  }
+  await writeFileAtomicallyAsync(
+    fs,
+    path,
+    fileBytes,
+    (step, cause) =>
+      new SnapshotFileError(path, 0, 'io', `${step} failed: ${(cause as Error).message}`, cause),
+  );
+  return fileBytes.length;
 }
 
 export interface LoadedSnapshot {

@@ -16,6 +16,7 @@ import {
   type CorruptionReason,
   encodeFrames,
   FrameScanner,
+  type ScanStop,
   type StreamScanSummary,
   type WalCodecOptions,
   type WalFrame,
@@ -23,6 +24,20 @@ import {
 
 /** Default read size of the streaming scan. */
 export const DEFAULT_SCAN_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * `replaceWithTailAsync` copies with the event loop running until at most this many bytes
+ * appended meanwhile are left (or `MAX_CATCH_UP_ROUNDS` passes were made), then copies the rest
+ * while appends are paused.
+ */
+const PAUSED_COPY_BYTES = 256 * 1024;
+const MAX_CATCH_UP_ROUNDS = 8;
+
+/**
+ * The largest append buffer a handle keeps for reuse: a batch's frames are encoded into the
+ * buffer of the previous batch when it is large enough, instead of a new one per batch.
+ */
+const MAX_KEPT_APPEND_BYTES = 4 * 1024 * 1024;
 
 export type WalIoOperation =
   | 'open'
@@ -100,6 +115,8 @@ export class WalFile {
   private fd: number | undefined;
   private byteLength: number;
   private unavailable: string | undefined;
+  /** The buffer the last append encoded into, reused by the next (appends never overlap). */
+  private appendScratch: Uint8Array | undefined;
 
   private constructor(path: string, options: WalFileOptions, fd: number, byteLength: number) {
     this.path = path;
@@ -148,7 +165,7 @@ export class WalFile {
    * Returns the number of bytes written.
    */
   appendSync(frames: readonly WalFrame[]): number {
-    const bytes = encodeFrames(frames, this.options);
+    const bytes = this.encodeForAppend(frames);
     const fd = this.handle();
     try {
       let written = 0;
@@ -164,7 +181,7 @@ export class WalFile {
 
   /** As `appendSync`, on the thread pool so the event loop keeps running during the write. */
   async append(frames: readonly WalFrame[]): Promise<number> {
-    const bytes = encodeFrames(frames, this.options);
+    const bytes = this.encodeForAppend(frames);
     const fd = this.handle();
     try {
       let written = 0;
@@ -176,6 +193,19 @@ export class WalFile {
     }
     this.byteLength += bytes.length;
     return bytes.length;
+  }
+
+  /**
+   * Encodes an append's frames, into the previous append's buffer when it is large enough. The
+   * commit pipeline runs one append at a time and awaits it, so a buffer is never reused while a
+   * write still reads it.
+   */
+  private encodeForAppend(frames: readonly WalFrame[]): Uint8Array {
+    const bytes = encodeFrames(frames, this.options, this.appendScratch);
+    if (bytes.buffer !== this.appendScratch?.buffer && bytes.byteLength <= MAX_KEPT_APPEND_BYTES) {
+      this.appendScratch = bytes;
+    }
+    return bytes;
   }
 
   /** fdatasync: everything appended so far is durable when this returns. */
@@ -203,7 +233,49 @@ export class WalFile {
    * read buffer is reused): copy it to keep it. Reads stop early once corruption makes the verdict
    * final.
    */
-  scan(onFrame: (frame: WalFrame, offset: number) => void = () => {}): WalFileScan {
+  scan(
+    onFrame: (frame: WalFrame, offset: number) => void = () => {},
+    range?: { readonly from: number; readonly to: number },
+  ): WalFileScan {
+    const fd = this.fd;
+    if (fd === undefined) throw new WalUnavailableError(this.path, 'it is closed');
+    const fileLength = attempt(this.path, 'stat', () => this.fs.fstatSync(fd).size);
+    // A range (a checkpoint's replay of frames it knows to be whole) is scanned as if it were the
+    // whole log: offsets stay the file's, and the range must end at a frame boundary to be clean.
+    const from = range?.from ?? 0;
+    const end = range === undefined ? fileLength : Math.min(range.to, fileLength);
+    const scanner = new FrameScanner(
+      this.options,
+      from === 0 ? onFrame : (frame, offset) => onFrame(frame, from + offset),
+    );
+    const chunkBytes = Math.max(1, this.options.scanChunkBytes ?? DEFAULT_SCAN_CHUNK_BYTES);
+    const chunk = new Uint8Array(Math.min(chunkBytes, Math.max(1, end - from)));
+    let position = from;
+    while (position < end && !scanner.decided) {
+      const want = Math.min(chunk.length, end - position);
+      const read = attempt(this.path, 'read', () => this.fs.readSync(fd, chunk, 0, want, position));
+      if (read === 0) break;
+      scanner.push(chunk.subarray(0, read));
+      position += read;
+    }
+    const summary = scanner.finish();
+    if (from === 0) return { ...summary, fileLength };
+    const stop: ScanStop =
+      summary.stop.kind === 'clean'
+        ? summary.stop
+        : { ...summary.stop, offset: from + summary.stop.offset };
+    return { ...summary, validUpTo: from + summary.validUpTo, stop, fileLength };
+  }
+
+  /**
+   * `scan`, reading chunk after chunk as `scan` does, but calling `between(bytesScanned)` after
+   * each chunk and awaiting the promise it returns, if any: a long scan can give the event loop
+   * its turn (and report progress) without changing what it verifies or hands to `onFrame`.
+   */
+  async scanAsync(
+    onFrame: (frame: WalFrame, offset: number) => void,
+    between: (bytesScanned: number, fileLength: number) => Promise<void> | undefined,
+  ): Promise<WalFileScan> {
     const fd = this.fd;
     if (fd === undefined) throw new WalUnavailableError(this.path, 'it is closed');
     const fileLength = attempt(this.path, 'stat', () => this.fs.fstatSync(fd).size);
@@ -213,10 +285,14 @@ export class WalFile {
     let position = 0;
     while (position < fileLength && !scanner.decided) {
       const want = Math.min(chunk.length, fileLength - position);
+      // The handle is this scan's own until it returns: recovery runs before anything appends.
       const read = attempt(this.path, 'read', () => this.fs.readSync(fd, chunk, 0, want, position));
       if (read === 0) break;
       scanner.push(chunk.subarray(0, read));
       position += read;
+      const pause = between(position, fileLength);
+      if (pause !== undefined) await pause;
+      if (this.fd !== fd) throw new WalUnavailableError(this.path, 'it was closed during a scan');
     }
     return { ...scanner.finish(), fileLength };
   }
@@ -297,6 +373,121 @@ export class WalFile {
     });
   }
 
+  /**
+   * `replaceWithTail` for a log that keeps growing while it is copied (a checkpoint that does not
+   * stop the submitters): the new log is the bytes from `fromOffset` to `markerAt`, the `marker`
+   * frame, then the bytes from `markerAt` to the end. The bulk is copied and fdatasynced with the
+   * event loop running (reads in chunks, writes on the thread pool), catching up with what is
+   * appended meanwhile; then `whilePaused` runs the final step, during which the caller
+   * guarantees nothing is appended: copy the little appended since, fdatasync, rename, fsync the
+   * directory, reopen. Same crash guarantees as
+   * `replaceWith`. Returns the offset in the new log just past the marker.
+   */
+  async replaceWithTailAsync(
+    fromOffset: number,
+    markerAt: number,
+    marker: WalFrame,
+    whilePaused: (finish: () => Promise<void>) => Promise<void>,
+  ): Promise<number> {
+    const markerBytes = encodeFrames([marker], this.options);
+    this.handle();
+    const startLength = this.byteLength;
+    if (
+      !Number.isSafeInteger(fromOffset) ||
+      !Number.isSafeInteger(markerAt) ||
+      fromOffset < 0 ||
+      fromOffset > markerAt ||
+      markerAt > startLength
+    ) {
+      throw new RangeError(
+        `replaceWithTailAsync offsets ${fromOffset}..${markerAt} are outside the log (0..${startLength})`,
+      );
+    }
+    const tmpPath = `${this.path}.tmp`;
+    const tmpFd = attempt(tmpPath, 'open', () => this.fs.openSync(tmpPath, 'w'));
+    let closed = false;
+    const closeTmp = () => {
+      if (closed) return;
+      closed = true;
+      attempt(tmpPath, 'close', () => this.fs.closeSync(tmpFd));
+    };
+    const chunk = new Uint8Array(DEFAULT_SCAN_CHUNK_BYTES);
+    /** Copies the live log's bytes [from, to) to the temporary file. */
+    const copy = async (from: number, to: number): Promise<void> => {
+      for (let position = from; position < to; ) {
+        const want = Math.min(chunk.length, to - position);
+        const source = this.handle();
+        const read = attempt(this.path, 'read', () =>
+          this.fs.readSync(source, chunk, 0, want, position),
+        );
+        if (read === 0) {
+          throw new WalIoError(
+            this.path,
+            'read',
+            new Error(`the log ended at ${position}, before ${to}`),
+          );
+        }
+        await this.writeAllAsync(tmpPath, tmpFd, chunk.subarray(0, read));
+        position += read;
+      }
+    };
+    let markerEnd = 0;
+    try {
+      await copy(fromOffset, markerAt);
+      await this.writeAllAsync(tmpPath, tmpFd, markerBytes);
+      markerEnd = markerAt - fromOffset + markerBytes.length;
+      await copy(markerAt, startLength);
+      // Catch up with what was appended meanwhile, with the event loop running, until little is
+      // left for the paused step (which copies and syncs only that).
+      let copied = startLength;
+      for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round++) {
+        try {
+          await this.fs.fdatasync(tmpFd);
+        } catch (error) {
+          throw new WalIoError(tmpPath, 'sync', error);
+        }
+        const end = this.byteLength;
+        if (end - copied <= PAUSED_COPY_BYTES) break;
+        await copy(copied, end);
+        copied = end;
+      }
+      let finishError: unknown;
+      await whilePaused(async () => {
+        try {
+          // Nothing is appended now: what came since the last copy is the rest of the log. The
+          // event loop keeps running (the copy's writes and the fdatasync are asynchronous);
+          // only the appends wait.
+          this.handle();
+          await copy(copied, this.byteLength);
+          try {
+            await this.fs.fdatasync(tmpFd);
+          } catch (error) {
+            throw new WalIoError(tmpPath, 'sync', error);
+          }
+          closeTmp();
+          this.installReplacement(tmpPath);
+        } catch (error) {
+          finishError = error;
+        }
+      });
+      if (finishError !== undefined) throw finishError;
+    } finally {
+      closeTmp();
+    }
+    return markerEnd;
+  }
+
+  private async writeAllAsync(path: string, fd: number, bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.length) {
+      try {
+        written += await this.fs.write(fd, bytes, written, bytes.length - written, null);
+      } catch (error) {
+        throw new WalIoError(path, 'write', error);
+      }
+    }
+  }
+
   private writeAll(path: string, fd: number, bytes: Uint8Array): void {
     let written = 0;
     while (written < bytes.length) {
@@ -317,6 +508,11 @@ export class WalFile {
     } finally {
       attempt(tmpPath, 'close', () => this.fs.closeSync(tmpFd));
     }
+    this.installReplacement(tmpPath);
+  }
+
+  /** Renames the finished `tmpPath` over the log, fsyncs the directory and reopens the handle. */
+  private installReplacement(tmpPath: string): void {
     // From the rename on, the old handle points at a replaced file: failures leave it unusable.
     try {
       this.fs.renameSync(tmpPath, this.path);

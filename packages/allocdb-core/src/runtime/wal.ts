@@ -27,7 +27,7 @@
  * and `src/runtime/`.
  */
 import { assert } from './assert.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cUpdate } from './crc32c.js';
 import { PackageError } from './package-error.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -83,6 +83,24 @@ const HEADER_CRC_AT = headerOffset('headerCrc');
 export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + FRAME_TRAILER_BYTES;
 /** The largest payload length the u32 field can express. */
 export const MAX_ENCODABLE_PAYLOAD_BYTES = 0xffff_ffff;
+/**
+ * The CRC32C state after any header followed by its own (matching) header CRC: a constant, since
+ * the CRC of a message followed by its CRC does not depend on the message (docs/format.md,
+ * "Why two checksums"). Continuing from it over the payload gives the frame CRC without reading
+ * the 32 header bytes a second time. Computed and checked once at load.
+ */
+const HEADER_RESIDUE = (() => {
+  const probe = (fill: number): number => {
+    const bytes = new Uint8Array(FRAME_HEADER_BYTES).fill(fill);
+    const crc = crc32c(bytes, 0, HEADER_CRC_AT);
+    new DataView(bytes.buffer).setUint32(HEADER_CRC_AT, crc, true);
+    return crc32c(bytes);
+  };
+  const residue = probe(0);
+  assert(residue === probe(0xa5), 'a header followed by its CRC leaves a constant CRC state');
+  return residue;
+})();
+
 /** Sector size used to recognise a write that never fully reached the disk. */
 export const SECTOR_BYTES = 512;
 
@@ -197,27 +215,39 @@ function writeFrame(
   view.setBigUint64(at + REQUEST_SLOT_AT, frame.requestSlot, true);
   view.setUint32(at + PAYLOAD_LENGTH_AT, n, true);
   view.setUint32(at + HEADER_CRC_AT, crc32c(target, at, at + HEADER_CRC_AT), true);
-  target.set(frame.payload, at + FRAME_HEADER_BYTES);
-  const payloadEnd = at + FRAME_HEADER_BYTES + n;
-  view.setUint32(payloadEnd, crc32c(target, at, payloadEnd), true);
+  const payloadStart = at + FRAME_HEADER_BYTES;
+  target.set(frame.payload, payloadStart);
+  const payloadEnd = payloadStart + n;
+  // The frame CRC covers bytes at..payloadEnd; the header part of it is the constant residue.
+  view.setUint32(payloadEnd, crc32cUpdate(HEADER_RESIDUE, target, payloadStart, payloadEnd), true);
   return payloadEnd + FRAME_TRAILER_BYTES;
 }
 
 /**
  * Encodes frames back to back into one buffer (one write call for a whole group-commit batch).
- * Every frame is validated before anything is encoded.
+ * Every frame is validated before anything is encoded. With `scratch` large enough, the frames
+ * are encoded into it and a view of it is returned (the caller owns the reuse); otherwise into a
+ * new buffer.
  */
-export function encodeFrames(frames: readonly WalFrame[], options: WalCodecOptions): Uint8Array {
+export function encodeFrames(
+  frames: readonly WalFrame[],
+  options: WalCodecOptions,
+  scratch?: Uint8Array,
+): Uint8Array {
   const magic = resolveMagic(options);
   let total = 0;
-  for (const frame of frames) {
+  for (let i = 0; i < frames.length; i++) {
+    const frame = frames[i]!;
     assertEncodable(frame, options.maxPayloadBytes);
     total += encodedFrameLength(frame.payload.length);
   }
-  const buffer = new Uint8Array(total);
+  const buffer =
+    scratch !== undefined && scratch.byteLength >= total
+      ? scratch.subarray(0, total)
+      : new Uint8Array(total);
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   let at = 0;
-  for (const frame of frames) at = writeFrame(buffer, view, at, frame, magic);
+  for (let i = 0; i < frames.length; i++) at = writeFrame(buffer, view, at, frames[i]!, magic);
   return buffer;
 }
 
@@ -270,8 +300,12 @@ function frameChecksumMatches(
   at: number,
   frameLength: number,
 ): boolean {
+  // Called only after the header CRC matched: the header's part of the frame CRC is the residue.
   const crcAt = at + frameLength - FRAME_TRAILER_BYTES;
-  return crc32c(bytes, at, crcAt) === view.getUint32(crcAt, true);
+  return (
+    crc32cUpdate(HEADER_RESIDUE, bytes, at + FRAME_HEADER_BYTES, crcAt) ===
+    view.getUint32(crcAt, true)
+  );
 }
 
 /**

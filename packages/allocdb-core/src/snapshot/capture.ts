@@ -1,5 +1,5 @@
 import { toReservationRecord, toResourceRecord } from '../state-machine/records.js';
-import { type AllocDbState, memberKey } from '../state-machine/state.js';
+import type { AllocDbState } from '../state-machine/state.js';
 import type { AllocDbSnapshot, OperationRecord, ReservationMember } from '../types.js';
 
 /** Ascending bigint order for sort(). */
@@ -21,7 +21,7 @@ export function captureSnapshot(state: AllocDbState): AllocDbSnapshot {
   const members: ReservationMember[] = [];
   for (const reservation of reservationEntries) {
     for (let memberIndex = 0; memberIndex < reservation.memberCount; memberIndex++) {
-      const resource = state.members.get(memberKey(state, reservation.reservationId, memberIndex))!;
+      const resource = reservation.memberResources[memberIndex]!;
       members.push({
         reservationId: reservation.reservationId,
         resourceId: resource.resourceId,

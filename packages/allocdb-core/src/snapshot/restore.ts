@@ -7,12 +7,10 @@
  */
 
 import { InvariantViolation, SnapshotError } from '../errors.js';
-import { Writer } from '../runtime/binary.js';
 import { checkAllInvariants } from '../state-machine/invariants.js';
 import {
   type AllocDbState,
   isTerminal,
-  memberKey,
   type ReservationEntry,
   type ResourceEntry,
   versionFrom,
@@ -70,8 +68,8 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       memberResources.set(member.reservationId, slots);
     }
     slots[member.memberIndex] = resource;
-    state.members.insert(memberKey(state, member.reservationId, member.memberIndex), resource);
   }
+  state.memberRows = snapshot.members.length;
 
   const retiring: ReservationEntry[] = [];
   for (const record of snapshot.reservations) {
@@ -90,8 +88,8 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       releasedLsn: record.releasedLsn,
       retireAfterSlot: record.retireAfterSlot,
       memberCount: record.memberCount,
-      memberKeyBase: record.reservationId << state.memberIndexBits,
       wheelPosition: -1,
+      wheelBucket: undefined,
       memberResources: slots as ResourceEntry[],
     };
     state.reservations.insert(record.reservationId, entry);
@@ -118,13 +116,12 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       compareBigint(a.retireAfterSlot, b.retireAfterSlot) ||
       compareBigint(a.appliedLsn, b.appliedLsn),
   );
-  const commandBytes = new Writer();
   for (const record of operations) {
-    commandBytes.reset();
-    commandBytes.bytes(record.command);
     state.operations.record(
       record.operationId,
-      commandBytes,
+      record.command,
+      0,
+      record.command.byteLength,
       freezeOutcome(record.outcome),
       record.appliedLsn,
       record.retireAfterSlot,

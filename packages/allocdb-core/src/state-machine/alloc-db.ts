@@ -45,13 +45,7 @@ import { OUTCOMES } from './outcomes.js';
 import { toReservationRecord, toResourceRecord } from './records.js';
 import { retireExpiredRecords } from './retirement.js';
 import { slotOverflows } from './slot-check.js';
-import {
-  type AllocDbState,
-  createState,
-  memberKey,
-  type ReservationEntry,
-  type ResourceEntry,
-} from './state.js';
+import { type AllocDbState, createState } from './state.js';
 
 const RETRY_MISS: RetryLookup = Object.freeze({ status: 'miss' });
 const RETRY_CONFLICT: RetryLookup = Object.freeze({ status: 'conflict' });
@@ -135,6 +129,25 @@ export class AllocDb {
    * @internal
    */
   applyValidatedClient(lsn: bigint, requestSlot: bigint, request: ClientRequest): Outcome {
+    const bytes = this.encodeScratch(request.command).written();
+    return this.applyEncodedClient(lsn, requestSlot, request, bytes, 0, bytes.byteLength);
+  }
+
+  /**
+   * `applyValidatedClient` for a request whose canonical command bytes the caller already holds
+   * (`bytes[start, end)`: the logged payload from `CLIENT_REQUEST_COMMAND_OFFSET`), so that the
+   * durable engine and replay do not encode every command a second time. Not part of the public
+   * contract.
+   * @internal
+   */
+  applyEncodedClient(
+    lsn: bigint,
+    requestSlot: bigint,
+    request: ClientRequest,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+  ): Outcome {
     const state = this.state;
     const command = request.command;
     if (slotOverflows(state, requestSlot, command, true)) {
@@ -143,11 +156,10 @@ export class AllocDb {
     }
     this.advance(lsn, requestSlot);
 
-    const bytes = this.encodeScratch(command);
     const operations = state.operations;
     const existing = operations.slotOf(request.operationId);
     if (existing >= 0) {
-      if (operations.commandMatches(existing, bytes)) {
+      if (operations.commandMatches(existing, bytes, start, end)) {
         this.disposition = 'retry_cache';
         return operations.outcomeAt(existing);
       }
@@ -164,8 +176,16 @@ export class AllocDb {
     if (state.operationRetireQueue.push(request.operationId, retireAfterSlot) !== 'ok') {
       throw new InvariantViolation('retire_queue_bound', 'operation retire queue is full');
     }
-    const slot = operations.record(request.operationId, bytes, outcome, lsn, retireAfterSlot);
-    this.checkApplied(command, outcome, slot);
+    const slot = operations.record(
+      request.operationId,
+      bytes,
+      start,
+      end,
+      outcome,
+      lsn,
+      retireAfterSlot,
+    );
+    this.checkApplied(slot);
     this.disposition = 'executed';
     return outcome;
   }
@@ -193,7 +213,7 @@ export class AllocDb {
     if (slotOverflows(state, requestSlot, command, false)) return OUTCOMES.slot_overflow;
     this.advance(lsn, requestSlot);
     const outcome = executeCommand(state, lsn, requestSlot, command);
-    this.checkApplied(command, outcome, -1);
+    this.checkApplied(-1);
     return outcome;
   }
 
@@ -233,10 +253,31 @@ export class AllocDb {
     if (!(commandBytes instanceof Uint8Array)) {
       throw new InvalidRequestError('invalid_type', 'commandBytes', 'must be a Uint8Array');
     }
+    return this.lookupEncodedRetry(
+      operationId,
+      commandBytes,
+      0,
+      commandBytes.byteLength,
+      requestSlot,
+    );
+  }
+
+  /**
+   * `lookupRetry` with the command bytes at `bytes[start, end)` and the arguments already
+   * validated (the durable engine's submission path). Not part of the public contract.
+   * @internal
+   */
+  lookupEncodedRetry(
+    operationId: bigint,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    requestSlot: bigint,
+  ): RetryLookup {
     const operations = this.state.operations;
     const slot = operations.slotOf(operationId);
     if (slot < 0 || operations.retireAfterSlotAt(slot) < requestSlot) return RETRY_MISS;
-    if (!operations.commandEquals(slot, commandBytes)) return RETRY_CONFLICT;
+    if (!operations.commandMatches(slot, bytes, start, end)) return RETRY_CONFLICT;
     return {
       status: 'hit',
       outcome: operations.outcomeAt(slot),
@@ -296,7 +337,7 @@ export class AllocDb {
     if (entry === undefined) return [];
     const members: ReservationMember[] = [];
     for (let memberIndex = 0; memberIndex < entry.memberCount; memberIndex++) {
-      const resource = this.state.members.get(memberKey(this.state, reservationId, memberIndex))!;
+      const resource = entry.memberResources[memberIndex]!;
       members.push({ reservationId, resourceId: resource.resourceId, memberIndex });
     }
     return members;
@@ -344,7 +385,7 @@ export class AllocDb {
     return {
       resources: { used: state.resources.size, capacity: state.resources.capacity },
       reservations: { used: state.reservations.size, capacity: state.reservations.capacity },
-      reservationMembers: { used: state.members.size, capacity: state.members.capacity },
+      reservationMembers: { used: state.memberRows, capacity: state.memberCapacity },
       operations: { used: state.operations.size, capacity: state.operations.capacity },
       reservationRetireQueue: {
         used: state.reservationRetireQueue.size,
@@ -411,26 +452,10 @@ export class AllocDb {
     return writer;
   }
 
-  /** Checks the invariants of whatever the command touched. */
-  private checkApplied(command: Command, outcome: Outcome, recordedSlot: number): void {
+  /** Checks the invariants of whatever the command touched (the execution noted it). */
+  private checkApplied(recordedSlot: number): void {
     const state = this.state;
-    let reservation: ReservationEntry | undefined;
-    let resource: ResourceEntry | undefined;
-    switch (command.kind) {
-      case 'create_resource':
-        resource = state.resources.get(command.resourceId);
-        break;
-      case 'reserve':
-      case 'reserve_bundle':
-        if (outcome.reservationId !== undefined) {
-          reservation = state.reservations.get(outcome.reservationId);
-        }
-        break;
-      default:
-        reservation = state.reservations.get(command.reservationId);
-        break;
-    }
-    checkAfterApply(state, reservation, resource, recordedSlot);
+    checkAfterApply(state, state.touchedReservation, state.touchedResource, recordedSlot);
   }
 }
 

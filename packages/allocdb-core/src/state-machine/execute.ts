@@ -11,7 +11,6 @@ import {
   type AllocDbState,
   bumpVersion,
   isTerminal,
-  memberKeyAt,
   type ReservationEntry,
   type ResourceEntry,
 } from './state.js';
@@ -23,6 +22,8 @@ export function executeCommand(
   requestSlot: bigint,
   command: Command,
 ): Outcome {
+  state.touchedReservation = undefined;
+  state.touchedResource = undefined;
   switch (command.kind) {
     case 'create_resource':
       return createResource(state, command.resourceId);
@@ -58,15 +59,21 @@ const singleResource: bigint[] = [0n];
 
 function createResource(state: AllocDbState, resourceId: bigint): Outcome {
   const resources = state.resources;
-  if (resources.has(resourceId)) return OUTCOMES.already_exists;
+  const existing = resources.get(resourceId);
+  if (existing !== undefined) {
+    state.touchedResource = existing;
+    return OUTCOMES.already_exists;
+  }
   if (resources.isFull()) return OUTCOMES.resource_table_full;
-  resources.insert(resourceId, {
+  const resource: ResourceEntry = {
     resourceId,
     state: 'available',
     currentReservationId: undefined,
     version: 0,
     bundleMark: 0,
-  });
+  };
+  resources.insert(resourceId, resource);
+  state.touchedResource = resource;
   return OUTCOMES.ok;
 }
 
@@ -98,7 +105,7 @@ function reserve(
     found[i] = resource;
   }
   if (state.reservations.isFull()) return OUTCOMES.reservation_table_full;
-  if (state.members.size + count > state.members.capacity) {
+  if (state.memberRows + count > state.memberCapacity) {
     return OUTCOMES.reservation_member_table_full;
   }
   const deadlineSlot = requestSlot + ttlSlots;
@@ -107,7 +114,6 @@ function reserve(
   const reservationId = state.reservationIdBase | lsn;
   const memberResources = found.slice(0, count) as ResourceEntry[];
   found.fill(undefined, 0, count);
-  const memberKeyBase = reservationId << state.memberIndexBits;
   const reservation: ReservationEntry = {
     reservationId,
     resourceId: memberResources[0]!.resourceId,
@@ -119,8 +125,8 @@ function reserve(
     releasedLsn: undefined,
     retireAfterSlot: undefined,
     memberCount: count,
-    memberKeyBase,
     wheelPosition: -1,
+    wheelBucket: undefined,
     memberResources,
   };
   expectInserted(
@@ -128,18 +134,15 @@ function reserve(
     'reservation',
     reservationId,
   );
+  state.memberRows += count;
   for (let memberIndex = 0; memberIndex < count; memberIndex++) {
     const resource = memberResources[memberIndex]!;
-    expectInserted(
-      state.members.insert(memberKeyAt(state, memberKeyBase, memberIndex), resource),
-      'member',
-      reservationId,
-    );
     resource.state = 'reserved';
     resource.currentReservationId = reservationId;
     bumpVersion(resource);
   }
   state.wheel.schedule(reservation);
+  state.touchedReservation = reservation;
   return reservedOutcome(reservationId, INITIAL_LEASE_EPOCH, deadlineSlot);
 }
 
@@ -157,6 +160,7 @@ function checkHolder(
 
 function confirm(state: AllocDbState, command: ConfirmCommand): Outcome {
   const reservation = state.reservations.get(command.reservationId);
+  state.touchedReservation = reservation;
   const failed = checkHolder(reservation, command);
   if (failed !== undefined) return failed;
   if (reservation!.state !== 'reserved') return OUTCOMES.invalid_state;
@@ -176,6 +180,7 @@ function release(
   command: ReleaseCommand,
 ): Outcome {
   const reservation = state.reservations.get(command.reservationId);
+  state.touchedReservation = reservation;
   const failed = checkHolder(reservation, command);
   if (failed !== undefined) return failed;
   if (reservation!.state === 'revoking') return OUTCOMES.invalid_state;
@@ -185,6 +190,7 @@ function release(
 
 function revoke(state: AllocDbState, reservationId: bigint): Outcome {
   const reservation = state.reservations.get(reservationId);
+  state.touchedReservation = reservation;
   if (reservation === undefined) return OUTCOMES.reservation_not_found;
   if (isTerminal(reservation.state)) return OUTCOMES.reservation_retired;
   if (reservation.state !== 'confirmed') return OUTCOMES.invalid_state;
@@ -204,6 +210,7 @@ function reclaim(
   reservationId: bigint,
 ): Outcome {
   const reservation = state.reservations.get(reservationId);
+  state.touchedReservation = reservation;
   if (reservation === undefined) return OUTCOMES.reservation_not_found;
   if (isTerminal(reservation.state)) return OUTCOMES.reservation_retired;
   if (reservation.state !== 'revoking') return OUTCOMES.invalid_state;
@@ -219,6 +226,7 @@ function expire(
   command: ExpireCommand,
 ): Outcome {
   const reservation = state.reservations.get(command.reservationId);
+  state.touchedReservation = reservation;
   if (reservation === undefined) return OUTCOMES.reservation_not_found;
   if (reservation.deadlineSlot !== command.deadlineSlot) return OUTCOMES.noop;
   if (reservation.state !== 'reserved') return OUTCOMES.noop;

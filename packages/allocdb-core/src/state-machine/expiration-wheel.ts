@@ -27,9 +27,12 @@ export interface WheelEntry {
   readonly deadlineSlot: bigint;
   /** Index in the heap while scheduled, −1 otherwise. Owned by the wheel. */
   wheelPosition: number;
+  /** The length counter of its bucket while scheduled (no lookup to unschedule). Owned by the wheel. */
+  wheelBucket: BucketLength | undefined;
 }
 
-interface BucketLength {
+/** A bucket's length counter (one object per non-empty bucket). */
+export interface BucketLength {
   length: number;
 }
 
@@ -103,9 +106,14 @@ export class ExpirationWheel<E extends WheelEntry> {
       throw new InvariantViolation('wheel_bound', `no room for ${entry.reservationId}`);
     }
     const bucket = this.bucketOf(entry.deadlineSlot);
-    const length = this.bucketLengths.get(bucket);
-    if (length === undefined) this.bucketLengths.insert(bucket, { length: 1 });
-    else length.length++;
+    let length = this.bucketLengths.get(bucket);
+    if (length === undefined) {
+      length = { length: 1 };
+      this.bucketLengths.insert(bucket, length);
+    } else {
+      length.length++;
+    }
+    entry.wheelBucket = length;
     const position = this.count++;
     this.heap[position] = entry;
     entry.wheelPosition = position;
@@ -118,9 +126,9 @@ export class ExpirationWheel<E extends WheelEntry> {
     if (position < 0 || this.heap[position] !== entry) {
       throw new InvariantViolation('wheel_membership', `${entry.reservationId} is not scheduled`);
     }
-    const bucket = this.bucketOf(entry.deadlineSlot);
-    const length = this.bucketLengths.get(bucket)!;
-    if (--length.length === 0) this.bucketLengths.remove(bucket);
+    const length = entry.wheelBucket!;
+    entry.wheelBucket = undefined;
+    if (--length.length === 0) this.bucketLengths.remove(this.bucketOf(entry.deadlineSlot));
 
     const last = --this.count;
     const moved = this.heap[last]!;
@@ -201,6 +209,9 @@ export class ExpirationWheel<E extends WheelEntry> {
       const entry = this.heap[i];
       if (entry === undefined || entry.wheelPosition !== i) {
         throw new InvariantViolation('wheel_position', `heap slot ${i} is inconsistent`);
+      }
+      if (entry.wheelBucket !== this.bucketLengths.get(this.bucketOf(entry.deadlineSlot))) {
+        throw new InvariantViolation('wheel_bucket_lengths', `heap slot ${i} has a stale bucket`);
       }
       if (i > 0 && precedes(entry, this.heap[(i - 1) >> 1]!)) {
         throw new InvariantViolation('wheel_order', `heap order broken at ${i}`);

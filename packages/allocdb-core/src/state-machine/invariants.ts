@@ -16,10 +16,8 @@ import { RESERVATION_STATES, RESOURCE_STATES, RESULT_CODES } from '../types.js';
 import {
   type AllocDbState,
   isTerminal,
-  memberKey,
   type ReservationEntry,
   type ResourceEntry,
-  splitMemberKey,
   versionOf,
 } from './state.js';
 
@@ -70,7 +68,7 @@ function checkHeldResource(state: AllocDbState, resource: ResourceEntry): void {
 
 /**
  * One reservation: its fields, its member resources (through the member cache) and its wheel
- * membership. The member table itself is checked against the cache by `checkMemberTable`.
+ * membership. Its member rows are checked against the resource table by `checkMemberTable`.
  */
 export function checkReservation(state: AllocDbState, reservation: ReservationEntry): void {
   const id = reservation.reservationId;
@@ -154,21 +152,15 @@ export function checkReservation(state: AllocDbState, reservation: ReservationEn
   }
 }
 
-/** The member table rows of a reservation agree with its member cache. */
+/** The member rows of a reservation (its member cache) name entries of the resource table. */
 function checkMemberTable(state: AllocDbState, reservation: ReservationEntry): void {
   const id = reservation.reservationId;
-  if (reservation.memberKeyBase !== id << state.memberIndexBits) {
-    fail('reservation_member_key', `${id} has a wrong member key base`);
-  }
   for (let memberIndex = 0; memberIndex < reservation.memberCount; memberIndex++) {
-    const resource = state.members.get(memberKey(state, id, memberIndex));
+    const resource = reservation.memberResources[memberIndex];
     if (resource === undefined) {
       fail('reservation_member_missing', `${id} lacks member ${memberIndex}`);
     }
-    if (
-      resource !== reservation.memberResources[memberIndex] ||
-      state.resources.get(resource.resourceId) !== resource
-    ) {
+    if (state.resources.get(resource.resourceId) !== resource) {
       fail('reservation_member_cache', `${id} member ${memberIndex} disagrees with the tables`);
     }
   }
@@ -271,16 +263,8 @@ export function checkAllInvariants(state: AllocDbState): void {
     );
   }
 
-  state.members.forEach((resource, key) => {
-    const { reservationId, memberIndex } = splitMemberKey(state, key);
-    const owner = state.reservations.get(reservationId);
-    if (owner === undefined) fail('orphan_member', `member of missing ${reservationId}`);
-    if (memberIndex >= owner.memberCount || owner.memberResources[memberIndex] !== resource) {
-      fail('member_index', `member ${memberIndex} of ${reservationId} is not in its reservation`);
-    }
-  });
-  if (memberTotal !== state.members.size) {
-    fail('member_count', `${state.members.size} members for memberCount total ${memberTotal}`);
+  if (memberTotal !== state.memberRows) {
+    fail('member_count', `${state.memberRows} member rows for memberCount total ${memberTotal}`);
   }
 
   state.wheel.checkStructure();

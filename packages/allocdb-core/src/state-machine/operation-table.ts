@@ -15,7 +15,6 @@
 
 import { INLINE_COMMAND_BYTES } from '../constants.js';
 import { InvariantViolation } from '../errors.js';
-import type { Writer } from '../runtime/binary.js';
 import { FixedMap } from '../runtime/fixed-map.js';
 import type { OperationRecord, Outcome } from '../types.js';
 
@@ -76,23 +75,14 @@ export class OperationTable {
     return this.retireAfterSlots[slot]!;
   }
 
-  /** Whether the record in `slot` holds exactly the bytes `writer` has written. */
-  commandMatches(slot: number, writer: Writer): boolean {
+  /** Whether the record in `slot` holds exactly `bytes[start, end)` (no copy). */
+  commandMatches(slot: number, bytes: Uint8Array, start: number, end: number): boolean {
     const length = this.commandLengths[slot]!;
-    const long = this.longCommands[slot];
-    return long === undefined
-      ? writer.matches(this.inlineCommands, slot * INLINE_COMMAND_BYTES, length)
-      : writer.matches(long, 0, length);
-  }
-
-  /** Whether the record in `slot` holds exactly `bytes` (no copy). */
-  commandEquals(slot: number, bytes: Uint8Array): boolean {
-    const length = this.commandLengths[slot]!;
-    if (bytes.byteLength !== length) return false;
+    if (end - start !== length) return false;
     const long = this.longCommands[slot];
     const stored = long ?? this.inlineCommands;
-    const start = long === undefined ? slot * INLINE_COMMAND_BYTES : 0;
-    for (let i = 0; i < length; i++) if (stored[start + i] !== bytes[i]) return false;
+    const at = long === undefined ? slot * INLINE_COMMAND_BYTES : 0;
+    for (let i = 0; i < length; i++) if (stored[at + i] !== bytes[start + i]) return false;
     return true;
   }
 
@@ -105,12 +95,14 @@ export class OperationTable {
   }
 
   /**
-   * Adds a record and returns its slot; the caller has checked that the id is absent and the
-   * table not full.
+   * Adds a record of the command bytes `bytes[start, end)` and returns its slot; the caller has
+   * checked that the id is absent and the table not full.
    */
   record(
     operationId: bigint,
-    command: Writer,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
     outcome: Outcome,
     appliedLsn: bigint,
     retireAfterSlot: bigint,
@@ -121,12 +113,14 @@ export class OperationTable {
       this.freeTop++;
       throw new InvariantViolation('operation_insert', `cannot record ${operationId}`);
     }
-    const length = command.length;
+    const length = end - start;
     if (length <= INLINE_COMMAND_BYTES) {
-      command.copyTo(this.inlineCommands, slot * INLINE_COMMAND_BYTES);
+      const inline = this.inlineCommands;
+      const at = slot * INLINE_COMMAND_BYTES;
+      for (let i = 0; i < length; i++) inline[at + i] = bytes[start + i]!;
       this.longCommands[slot] = undefined;
     } else {
-      this.longCommands[slot] = command.finish();
+      this.longCommands[slot] = bytes.slice(start, end);
     }
     this.commandLengths[slot] = length;
     this.operationIds[slot] = operationId;

@@ -1,10 +1,10 @@
-import { type AllocDbState, memberKeyAt } from './state.js';
+import type { AllocDbState } from './state.js';
 
 /**
  * Step 3 of every apply at slot `slot`: delete every reservation, then every operation record,
  * whose `retireAfterSlot < slot` (a record lives through its `retireAfterSlot` inclusive).
  * Queue entries whose record is gone or carries another `retireAfterSlot` are stale and only
- * dropped. Allocation-free apart from the member keys.
+ * dropped. Allocation-free.
  */
 export function retireExpiredRecords(state: AllocDbState, slot: bigint): void {
   const reservationQueue = state.reservationRetireQueue;
@@ -16,9 +16,7 @@ export function retireExpiredRecords(state: AllocDbState, slot: bigint): void {
     reservationQueue.dropFront();
     const reservation = reservations.get(reservationId);
     if (reservation === undefined || reservation.retireAfterSlot !== retireAfterSlot) continue;
-    for (let memberIndex = 0; memberIndex < reservation.memberCount; memberIndex++) {
-      state.members.remove(memberKeyAt(state, reservation.memberKeyBase, memberIndex));
-    }
+    state.memberRows -= reservation.memberCount;
     reservations.remove(reservationId);
     state.terminalReservations--;
     const watermark = state.maxRetiredReservationId;

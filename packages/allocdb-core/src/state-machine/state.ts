@@ -36,12 +36,11 @@ export interface ReservationEntry extends WheelEntry {
   releasedLsn: bigint | undefined;
   retireAfterSlot: bigint | undefined;
   readonly memberCount: number;
-  /** `reservationId << memberIndexBits`: member keys are this OR-ed with the index. */
-  readonly memberKeyBase: bigint;
   /**
-   * The member resources in member order: the same entries the member table leads to, kept here
-   * so that confirm, release, revoke, reclaim and expire touch them without two hash lookups per
-   * member. The invariant check verifies it against the member table.
+   * The member resources in member order: the reservation's rows of the spec's member table
+   * (reservationId, memberIndex) → resourceId, kept with the reservation itself, so that no
+   * command needs a lookup per member. The snapshot's member list is written from it; the
+   * invariant check verifies it against the resource table.
    */
   readonly memberResources: readonly ResourceEntry[];
 }
@@ -54,14 +53,12 @@ export interface AllocDbState {
   readonly resources: FixedMap<ResourceEntry>;
   readonly reservations: FixedMap<ReservationEntry>;
   /**
-   * The member table: key `memberKey(reservationId, memberIndex)`, value the member's resource
-   * (resources are never deleted, so the reference stays valid; the key carries the rest).
+   * Rows of the member table (the members of every reservation in the table), and its capacity
+   * (`maxReservations × maxBundleSize`): the rows themselves live with each reservation
+   * (`memberResources`), so a reserve or a retirement costs no member-table lookups.
    */
-  readonly members: FixedMap<ResourceEntry>;
-  /** Bits of a member key that hold the member index: enough for `maxBundleSize − 1`. */
-  readonly memberIndexBits: bigint;
-  /** `BigInt(i)` for every member index, so building a member key allocates one bigint less. */
-  readonly memberIndexes: readonly bigint[];
+  memberRows: number;
+  readonly memberCapacity: number;
   readonly operations: OperationTable;
   readonly wheel: ExpirationWheel<ReservationEntry>;
   readonly reservationRetireQueue: RetireQueue<bigint>;
@@ -79,36 +76,13 @@ export interface AllocDbState {
   bundleMarkCounter: number;
   /** Scratch for the resources of the bundle being reserved (length maxBundleSize). */
   readonly bundleScratch: (ResourceEntry | undefined)[];
-}
-
-/**
- * Key of member `memberIndex` of `reservationId` in the member table:
- * `(reservationId << memberIndexBits) | memberIndex`. Using only as many index bits as the
- * bundle size needs keeps the keys of shard 0 below 2^53 for LSNs up to 2^(53 − bits), where
- * FixedMap hashes them without allocating.
- */
-export function memberKey(state: AllocDbState, reservationId: bigint, memberIndex: number): bigint {
-  return memberKeyAt(state, reservationId << state.memberIndexBits, memberIndex);
-}
-
-/** `memberKey` from a precomputed `memberKeyBase` (member 0's key is the base itself). */
-export function memberKeyAt(
-  state: AllocDbState,
-  memberKeyBase: bigint,
-  memberIndex: number,
-): bigint {
-  return memberIndex === 0 ? memberKeyBase : memberKeyBase | state.memberIndexes[memberIndex]!;
-}
-
-/** The reservation id and member index packed in a member key. */
-export function splitMemberKey(
-  state: AllocDbState,
-  key: bigint,
-): { reservationId: bigint; memberIndex: number } {
-  return {
-    reservationId: key >> state.memberIndexBits,
-    memberIndex: Number(key & ((1n << state.memberIndexBits) - 1n)),
-  };
+  /**
+   * What the last executed command looked up or created (its reservation; for
+   * `create_resource`, its resource), so that the invariant check after it needs no second
+   * lookup. Scratch, not persisted.
+   */
+  touchedReservation: ReservationEntry | undefined;
+  touchedResource: ResourceEntry | undefined;
 }
 
 /** Adds one to a resource's version, exactly, in whichever representation it has. */
@@ -143,11 +117,8 @@ export function createState(config: AllocDbConfig): AllocDbState {
     reservationIdBase: config.shardId << RESERVATION_ID_SHARD_SHIFT,
     resources: new FixedMap<ResourceEntry>(config.maxResources),
     reservations: new FixedMap<ReservationEntry>(config.maxReservations),
-    members: new FixedMap<ResourceEntry>(derived.memberCapacity),
-    memberIndexBits: BigInt(
-      config.maxBundleSize <= 1 ? 0 : (config.maxBundleSize - 1).toString(2).length,
-    ),
-    memberIndexes: Array.from({ length: config.maxBundleSize }, (_, i) => BigInt(i)),
+    memberRows: 0,
+    memberCapacity: derived.memberCapacity,
     operations: new OperationTable(config.maxOperations),
     wheel: new ExpirationWheel<ReservationEntry>(
       config.maxTtlSlots,
@@ -164,5 +135,7 @@ export function createState(config: AllocDbConfig): AllocDbState {
     terminalReservations: 0,
     bundleMarkCounter: 0,
     bundleScratch: new Array<ResourceEntry | undefined>(config.maxBundleSize).fill(undefined),
+    touchedReservation: undefined,
+    touchedResource: undefined,
   };
 }

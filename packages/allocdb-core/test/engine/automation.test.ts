@@ -1,15 +1,24 @@
 import { describe, expect, it } from 'vitest';
+import type { AllocDbEngine } from '../../src/engine/engine.js';
 import { useTempDirs } from '../support/temp-dir.js';
 import { openEngine, request } from './engine-fixtures.js';
 
 const tempDir = useTempDirs();
 
+/** Waits until no checkpoint runs (they run beside the submissions, not between them). */
+async function checkpointsSettled(engine: AllocDbEngine): Promise<void> {
+  while (engine.metrics().checkpointInProgress)
+    await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('automatic checkpoints and the ticker', () => {
   it('checkpoints after every N frames and recovers from the latest one', async () => {
     const dir = tempDir();
     const engine = await openEngine(dir, { engine: { checkpointPolicy: { everyFrames: 5 } } });
-    for (let i = 0n; i < 12n; i++)
+    for (let i = 0n; i < 12n; i++) {
       await engine.submit(request({ kind: 'create_resource', resourceId: i }));
+      await checkpointsSettled(engine);
+    }
     await engine.close();
     expect(engine.metrics().checkpoints).toBe(2);
     expect(engine.metrics().snapshotLsn).toBe(10n);
@@ -26,8 +35,10 @@ describe('automatic checkpoints and the ticker', () => {
   it('checkpoints after N bytes of log', async () => {
     const dir = tempDir();
     const engine = await openEngine(dir, { engine: { checkpointPolicy: { everyBytes: 400 } } });
-    for (let i = 0n; i < 20n; i++)
+    for (let i = 0n; i < 20n; i++) {
       await engine.submit(request({ kind: 'create_resource', resourceId: i }));
+      await checkpointsSettled(engine);
+    }
     await engine.close();
     expect(engine.metrics().checkpoints).toBeGreaterThanOrEqual(3);
   });

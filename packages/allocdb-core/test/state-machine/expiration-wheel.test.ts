@@ -9,6 +9,7 @@ const entry = (reservationId: bigint, deadlineSlot: bigint): WheelEntry => ({
   reservationId,
   deadlineSlot,
   wheelPosition: -1,
+  wheelBucket: undefined,
 });
 
 const byDeadlineThenId = (a: WheelEntry, b: WheelEntry) =>

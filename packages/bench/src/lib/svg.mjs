@@ -52,6 +52,12 @@ export function batchSeries(results) {
     (b) => `allocdb-core:${b}:sqlite`,
   );
   add(
+    'LMDB, allocdb semantics',
+    { color: '#7a3fb8', dash: '3 3' },
+    undefined,
+    (b) => `allocdb-core:${b}:lmdb`,
+  );
+  add(
     'quota-core engine',
     { color: '#d1571f', dash: '' },
     perCommand['quota-core:async'],
@@ -62,6 +68,12 @@ export function batchSeries(results) {
     { color: '#d1571f', dash: '7 4' },
     perCommand['quota-core:sqlite'],
     (b) => `quota-core:${b}:sqlite`,
+  );
+  add(
+    'LMDB, quota semantics',
+    { color: '#2a9d4b', dash: '3 3' },
+    undefined,
+    (b) => `quota-core:${b}:lmdb`,
   );
   return series;
 }

@@ -5,6 +5,8 @@
 // get the next slot per transaction), so that records retire and the tables stay at steady state.
 import { join } from 'node:path';
 import { AllocDbEngine } from 'allocdb-core';
+import { LmdbAllocDb } from '../peers/lmdb-allocdb.mjs';
+import { LmdbQuota } from '../peers/lmdb-quota.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
 import { SqliteQuota } from '../peers/sqlite-quota.mjs';
 
@@ -101,6 +103,18 @@ export const allocdb = {
     return peer;
   },
 
+  /** The LMDB peer (durable commits) in directory `dir`; `peerLoop` drives it the same way. */
+  openLmdbPeer(dir, clients = this.clients) {
+    const peer = new LmdbAllocDb({ dir, durable: true, config: ALLOCDB_CONFIG });
+    const creates = [];
+    for (let r = 0; r < clients; r++) {
+      creates.push(request({ kind: 'create_resource', resourceId: BigInt(r) }));
+    }
+    peer.submitBatch(creates, 1n);
+    peer.slot = 2n;
+    return peer;
+  },
+
   /**
    * `clients` clients, one command each per transaction, until `commands` are done: the same
    * reserve/release cycle, with one commit (one WAL fsync) per transaction.
@@ -183,6 +197,14 @@ export function quotaWorkload(quota) {
 
     openPeer(file, clients = this.clients) {
       const peer = new SqliteQuota({ file, config });
+      peer.submitBatch(creates(clients), 1n);
+      peer.slot = 2n;
+      return peer;
+    },
+
+    /** The LMDB peer (durable commits) in directory `dir`; `peerLoop` drives it the same way. */
+    openLmdbPeer(dir, clients = this.clients) {
+      const peer = new LmdbQuota({ dir, durable: true, config });
       peer.submitBatch(creates(clients), 1n);
       peer.slot = 2n;
       return peer;

@@ -5,6 +5,9 @@
 // records, must be identical. A mismatch throws, so the quick CI run fails loudly.
 import { AllocDb } from 'allocdb-core/state-machine';
 import { QUICK } from '../lib/common.mjs';
+import { LmdbAllocDb } from '../peers/lmdb-allocdb.mjs';
+import { lmdb } from '../peers/lmdb-common.mjs';
+import { LmdbQuota } from '../peers/lmdb-quota.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
 import { sqlite, U64_MAX } from '../peers/sqlite-common.mjs';
 import { SqliteQuota } from '../peers/sqlite-quota.mjs';
@@ -36,10 +39,10 @@ function sameOutcome(a, b) {
   );
 }
 
-function mismatch(what, seed, step, item, ours, peer) {
+function mismatch(what, seed, step, item, ours, peer, store = 'SQLite') {
   return new Error(
-    `SQLite ${what} peer disagrees with the state machine (seed ${seed}, step ${step}): ` +
-      `${show(item)} → engine ${show(ours)}, SQLite ${show(peer)}`,
+    `${store} ${what} peer disagrees with the state machine (seed ${seed}, step ${step}): ` +
+      `${show(item)} → engine ${show(ours)}, ${store} ${show(peer)}`,
   );
 }
 
@@ -56,10 +59,12 @@ const ALLOC_CONFIG = {
 };
 
 /** One random allocdb history; returns the number of commands compared. */
-function allocdbHistory(seed, length) {
+async function allocdbHistory(seed, length, Peer = SqliteAllocDb) {
+  const store = Peer === SqliteAllocDb ? 'SQLite' : 'LMDB';
+  const mismatch = (...args) => mismatchOf(...args, store);
   const rnd = random(seed);
   const db = new AllocDb(ALLOC_CONFIG);
-  const peer = new SqliteAllocDb({ config: ALLOC_CONFIG });
+  const peer = new Peer({ config: ALLOC_CONFIG });
   const reservations = []; // { id, holderId, deadlineSlot }
   const sent = []; // earlier client requests, for retries
   let lsn = 0n;
@@ -154,17 +159,19 @@ function allocdbHistory(seed, length) {
   ) {
     throw mismatch('allocdb', seed, 'end', 'table sizes', metrics, sizes);
   }
-  peer.close();
+  await peer.close();
   return length;
 }
 
 const QUOTA_CONFIG = { maxBuckets: 4, maxOperations: 12, maxClientRetryWindowSlots: 4n };
 
 /** One random quota history; returns the number of commands compared. */
-function quotaHistory(quota, seed, length) {
+async function quotaHistory(quota, seed, length, Peer = SqliteQuota) {
+  const store = Peer === SqliteQuota ? 'SQLite' : 'LMDB';
+  const mismatch = (...args) => mismatchOf(...args, store);
   const rnd = random(seed);
   const db = new quota.QuotaDb(QUOTA_CONFIG);
-  const peer = new SqliteQuota({ config: QUOTA_CONFIG });
+  const peer = new Peer({ config: QUOTA_CONFIG });
   const huge = seed % 3 === 0; // amounts near 2^64: the refill arithmetic must stay exact
   const amount = (n) => (huge ? U64_MAX - rnd.big(n) * 3n : rnd.big(n));
   const sent = [];
@@ -216,23 +223,55 @@ function quotaHistory(quota, seed, length) {
   if (db.metrics().operations.used !== peer.operationCount) {
     throw mismatch('quota', seed, 'end', 'operation table size', db.metrics(), peer.operationCount);
   }
-  peer.close();
+  await peer.close();
   return length;
 }
 
+const mismatchOf = mismatch;
+
 export async function run(context) {
-  if (!sqlite.available) {
-    console.log('\n### Semantic equivalence of the SQLite peers: skipped (SQLite not loaded)');
-    return;
+  if (sqlite.available) await runSqlite(context);
+  else console.log('\n### Semantic equivalence of the SQLite peers: skipped (SQLite not loaded)');
+  if (lmdb.available && context.quota.hasStateMachine) await runLmdb(context);
+  else if (!lmdb.available) {
+    console.log('\n### Semantic equivalence of the LMDB peers: skipped (lmdb not loaded)');
   }
+}
+
+/** The LMDB peers against AllocDb and QuotaDb: the same seeded histories as the SQLite peers. */
+async function runLmdb(context) {
   const histories = QUICK ? 30 : 200;
   const length = 400;
   let allocCommands = 0;
-  for (let seed = 1; seed <= histories; seed++) allocCommands += allocdbHistory(seed, length);
+  for (let seed = 1; seed <= histories; seed++) {
+    allocCommands += await allocdbHistory(seed, length, LmdbAllocDb);
+  }
+  let quotaCommands = 0;
+  for (let seed = 1; seed <= histories; seed++) {
+    quotaCommands += await quotaHistory(context.quota.module, seed, length, LmdbQuota);
+  }
+  console.log('\n### Semantic equivalence of the LMDB peers (checked before timing)\n');
+  console.log(
+    `- allocdb-core \`AllocDb\` vs the LMDB allocdb peer: ${histories} seeded histories, ` +
+      `${allocCommands.toLocaleString('en')} commands (all eight kinds, retries, conflicts, full tables, ` +
+      'slot overflow): identical outcomes, resources, reservations and table sizes.',
+  );
+  console.log(
+    `- quota-core \`QuotaDb\` vs the LMDB quota peer: ${histories} seeded histories, ` +
+      `${quotaCommands.toLocaleString('en')} commands (a third with amounts near 2^64): identical outcomes, buckets and operation-table sizes.`,
+  );
+  context.results.lmdbEquivalence = { histories, allocCommands, quotaCommands };
+}
+
+async function runSqlite(context) {
+  const histories = QUICK ? 30 : 200;
+  const length = 400;
+  let allocCommands = 0;
+  for (let seed = 1; seed <= histories; seed++) allocCommands += await allocdbHistory(seed, length);
   let quotaCommands = 0;
   if (context.quota.hasStateMachine) {
     for (let seed = 1; seed <= histories; seed++)
-      quotaCommands += quotaHistory(context.quota.module, seed, length);
+      quotaCommands += await quotaHistory(context.quota.module, seed, length);
   }
   console.log('\n### Semantic equivalence of the SQLite peers (checked before timing)\n');
   console.log(

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { compare, printComparison, QUICK, removeDir, tempDir } from '../lib/common.mjs';
 import { groupFrames, rawAsyncLoop, readFrames } from '../lib/raw-disk.mjs';
 import { allocdb, quotaWorkload, walPath } from '../lib/workloads.mjs';
+import { lmdb } from '../peers/lmdb-common.mjs';
 import { sqlite } from '../peers/sqlite-common.mjs';
 
 export const BATCHES = [16, 256, 4096];
@@ -59,6 +60,21 @@ function participantsFor(workload, batch, perClient, frames) {
       },
     );
   }
+  if (lmdb.available && workload.openLmdbPeer !== undefined) {
+    list.push({
+      key: `${name}:${batch}:lmdb`,
+      name: `LMDB, ${workload.peerName.replace(/^SQLite, /, '')}, ${batch} commands per transaction`,
+      setup: () => {
+        const dir = tempDir('lmdb');
+        return { dir, peer: workload.openLmdbPeer(dir, batch) };
+      },
+      run: ({ peer }) => workload.peerLoop(peer, batch, batch * perClient),
+      teardown: async ({ dir, peer }) => {
+        await peer.close();
+        removeDir(dir);
+      },
+    });
+  }
   if (!sqlite.available) return list;
   list.push({
     key: `${name}:${batch}:sqlite`,
@@ -105,7 +121,7 @@ export async function run(context) {
       results[r.key] = r;
       if (r.key.endsWith(':engine')) {
         const prefix = r.key.slice(0, -':engine'.length);
-        baseline[r.name] = [`${prefix}:sqlite`, `${prefix}:raw`]
+        baseline[r.name] = [`${prefix}:sqlite`, `${prefix}:lmdb`, `${prefix}:raw`]
           .map((key) => rows.find((x) => x.key === key)?.name)
           .filter(Boolean);
         const mean = r.notes.reduce((a, b) => a + b, 0) / r.notes.length;
@@ -115,7 +131,7 @@ export async function run(context) {
       }
     }
     printComparison(
-      `Durable, group commit at batch ${batch}: ${batch * perClient} commands per run, ${rows[0].runs} runs (commands/s; target ≥ 3× SQLite)`,
+      `Durable, group commit at batch ${batch}: ${batch * perClient} commands per run, ${rows[0].runs} runs (commands/s; target ≥ 3× SQLite, ahead of LMDB)`,
       rows,
       { baseline },
     );

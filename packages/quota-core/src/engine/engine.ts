@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLIENT_REQUEST_COMMAND_OFFSET, writeClientRequest } from '../codec/command-codec.js';
+import { CLIENT_REQUEST_COMMAND_OFFSET, writeClientRequestParts } from '../codec/command-codec.js';
 import type { QuotaConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION, U64_MAX } from '../constants.js';
 import {
@@ -21,11 +21,12 @@ import {
 import { Writer } from '../runtime/binary.js';
 import { CommitPipeline } from '../runtime/commit-pipeline.js';
 import { nodeFileSystem } from '../runtime/file-system.js';
+import { FixedMap } from '../runtime/fixed-map.js';
 import { countKeys, findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
 import { acquireDirectoryLock, type DirectoryLock } from '../runtime/lock-file.js';
 import { PayloadSlab } from '../runtime/payload-slab.js';
-import { writeSnapshotFile } from '../runtime/snapshot-file.js';
-import { RecordType } from '../runtime/wal.js';
+import { writeSnapshotFile, writeSnapshotFileBytesAsync } from '../runtime/snapshot-file.js';
+import { RecordType, type WalFrame } from '../runtime/wal.js';
 import type { WalFile } from '../runtime/wal-file.js';
 import { encodeSnapshotBody } from '../snapshot/body-codec.js';
 import { QuotaDb } from '../state-machine/quota-db.js';
@@ -41,6 +42,12 @@ import type {
 } from '../types.js';
 import { validateClientRequest } from '../validate.js';
 import {
+  type CheckpointRequest,
+  checkpointWorkerAvailable,
+  encodeCheckpointAt,
+  encodeCheckpointInWorker,
+} from './checkpoint-body.js';
+import {
   examineDirectory,
   grownConfig,
   holdsUnrecordedData,
@@ -50,7 +57,7 @@ import {
   settleConfig,
   writeRecordedConfig,
 } from './directory.js';
-import { ClientJob, copyRequest, type JobHost, type SubmitResult } from './jobs.js';
+import { ClientJob, copyCommand, type JobHost, type SubmitResult } from './jobs.js';
 import {
   type CheckpointPolicy,
   checkOpenOptions,
@@ -59,7 +66,13 @@ import {
   resolveEngineOptions,
   wallClock,
 } from './options.js';
-import { configFileProblem, type EngineSeams, type RecoveryStatus, recover } from './recovery.js';
+import {
+  configFileProblem,
+  type EngineSeams,
+  type OpenProgress,
+  type RecoveryStatus,
+  recoverAsync,
+} from './recovery.js';
 
 export type { SubmitResult };
 
@@ -108,17 +121,28 @@ export interface QuotaEngineMetrics {
   readonly meanBatchSize: number;
   readonly lastFsyncMicros: number;
   readonly checkpoints: number;
+  /**
+   * Whether a checkpoint is running. Submissions go on meanwhile (docs/engine.md,
+   * "Checkpoints"); `close()` waits for it.
+   */
+  readonly checkpointInProgress: boolean;
   /** LSN of the snapshot on disk (0 when there is none). */
   readonly snapshotLsn: bigint;
   readonly lastCheckpointError: string | undefined;
   readonly core: QuotaDbMetrics & { readonly logicalSlotLag: bigint };
 }
 
-export type { CheckpointPolicy, EngineSeams, QuotaEngineOpenOptions, RecoveryStatus };
+export type { CheckpointPolicy, EngineSeams, OpenProgress, QuotaEngineOpenOptions, RecoveryStatus };
 
 const SUBMIT_OPTION_KEYS = ['requestSlot', 'strictSlot'] as const;
 
 const CONFLICT: Outcome = Object.freeze({ resultCode: 'operation_conflict' });
+
+/**
+ * Marks a job registered in the in-flight table before its promise exists (`enqueue` may settle
+ * it at once, which must unregister it). Never awaited.
+ */
+const PENDING: Promise<SubmitResult> = Promise.resolve() as unknown as Promise<SubmitResult>;
 
 function isU64(value: unknown): value is bigint {
   return typeof value === 'bigint' && value >= 0n && value <= U64_MAX;
@@ -127,17 +151,6 @@ function isU64(value: unknown): value is bigint {
 function invalid(message: string, cause?: unknown): SubmissionError {
   return new SubmissionError('invalid_request', `${message}; nothing was written`, { cause });
 }
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** What `prepare` decided: an answer without logging, or a job to log. */
-type Prepared =
-  | { readonly answer: SubmitResult; readonly job?: undefined }
-  | { readonly answer?: undefined; readonly job: ClientJob };
 
 /** Everything open hands the constructor. */
 interface Opened {
@@ -183,15 +196,13 @@ function writeCheckpoint(
     { maxSnapshotBytes, fileSystem: seams.fileSystem },
   );
   seams.faults?.at('after_snapshot_write');
-  wal.replaceWithTail(keepFromOffset, [
-    {
-      recordType: RecordType.snapshotMarker,
-      lsn: lastAppliedLsn,
-      requestSlot: lastRequestSlot,
-      payload: new Uint8Array(0),
-    },
-  ]);
+  wal.replaceWithTail(keepFromOffset, [markerFrame(lastAppliedLsn, lastRequestSlot)]);
   return snapshotBytes;
+}
+
+/** The snapshot-marker frame of a snapshot at `lsn` (docs/format.md, record type 3). */
+function markerFrame(lsn: bigint, requestSlot: bigint): WalFrame {
+  return { recordType: RecordType.snapshotMarker, lsn, requestSlot, payload: new Uint8Array(0) };
 }
 
 export class QuotaEngine {
@@ -205,8 +216,11 @@ export class QuotaEngine {
   private readonly options: ResolvedEngineOptions & { readonly maxCommandBytes: number };
   private readonly clock: () => bigint;
   private readonly seams: EngineSeams;
-  /** Requests queued or being flushed, by operationId: an identical one joins instead. */
-  private readonly inflight = new Map<bigint, ClientJob>();
+  /**
+   * Requests queued or being flushed, by operationId: an identical one joins instead. At most
+   * `maxSubmissionQueue` are queued and `maxBatch` flushing, so the table never fills.
+   */
+  private readonly inflight: FixedMap<ClientJob>;
   /** What jobs see of this engine (one object shared by every job). */
   private readonly host: JobHost;
   /** Encodes each submission's payload, which is then copied into `payloads`. */
@@ -235,12 +249,16 @@ export class QuotaEngine {
     this.snapshotLsn = opened.snapshotLsn;
     this.firstFrameAfterSnapshotOffset = opened.firstFrameAfterSnapshotOffset;
     this.framesSinceCheckpoint = opened.status.replayedFrames;
-    const inflight = this.inflight;
+    const inflight = new FixedMap<ClientJob>(
+      opened.options.maxSubmissionQueue + opened.options.maxBatch,
+    );
+    this.inflight = inflight;
     this.host = {
       db: opened.db,
       applied: () => this.afterApply(),
+      // A job with a promise is the registered one (joiners and unregistered jobs have none).
       forget: (job) => {
-        if (inflight.get(job.request.operationId) === job) inflight.delete(job.request.operationId);
+        if (job.promise !== undefined) inflight.remove(job.operationId);
       },
     };
     this.pipeline = new CommitPipeline(opened.wal, {
@@ -268,7 +286,8 @@ export class QuotaEngine {
     options: QuotaEngineOpenOptions,
     seams: EngineSeams,
   ): Promise<QuotaEngine> {
-    const { dir, config, engine, clock, allowCapacityGrowth } = checkOpenOptions(options);
+    const { dir, config, engine, clock, allowCapacityGrowth, onProgress } =
+      checkOpenOptions(options);
     const resolved = resolveEngineOptions(engine);
     const requested = {
       config: config ?? {},
@@ -313,7 +332,7 @@ export class QuotaEngine {
       const fresh = recorded === undefined && !holdsUnrecordedData(kind);
       // A new directory records its configuration before anything else is written.
       if (fresh) writeRecordedConfig(dir, effective, fileSystem);
-      const recovered = recover(
+      const recovered = await recoverAsync(
         {
           dir,
           config: effective.config,
@@ -321,6 +340,7 @@ export class QuotaEngine {
           maxSnapshotBytes: resolved.maxSnapshotBytes,
         },
         seams,
+        onProgress,
       );
       wal = recovered.wal!;
       let { db } = recovered;
@@ -391,8 +411,14 @@ export class QuotaEngine {
   // -------------------------------------------------------------------------------------------
   // Submitting
 
-  /** Validates, answers from the retry cache, or prepares a request for the log. */
-  private prepare(request: ClientRequest, options: SubmitOptions | undefined): Prepared {
+  /**
+   * Validates, answers from the retry cache (a `SubmitResult`), or prepares a request for the log
+   * (a `ClientJob`).
+   */
+  private prepare(
+    request: ClientRequest,
+    options: SubmitOptions | undefined,
+  ): ClientJob | SubmitResult {
     const refused = this.pipeline.refusal();
     if (refused !== undefined) throw refused;
     try {
@@ -400,28 +426,35 @@ export class QuotaEngine {
     } catch (error) {
       throw invalid((error as Error).message, error);
     }
-    const requestedSlot = options?.requestSlot;
-    if (requestedSlot !== undefined && !isU64(requestedSlot)) {
-      throw invalid(`requestSlot must be a u64 bigint, got ${String(requestedSlot)}`);
-    }
-    if (options !== undefined && countKeys(options) > 0) {
-      const unknown = findUnknownKey(options, SUBMIT_OPTION_KEYS);
-      if (unknown !== undefined) {
-        throw invalid(
-          `${quoteKey(unknown)} is not a submit option; ${unknownKeyHint(unknown, SUBMIT_OPTION_KEYS)}`,
-        );
+    let requestedSlot: bigint | undefined;
+    let strictSlot = false;
+    if (options !== undefined) {
+      requestedSlot = options.requestSlot;
+      if (requestedSlot !== undefined && !isU64(requestedSlot)) {
+        throw invalid(`requestSlot must be a u64 bigint, got ${String(requestedSlot)}`);
       }
-    }
-    const strictSlot = options?.strictSlot ?? false;
-    if (typeof strictSlot !== 'boolean') {
-      throw invalid(`strictSlot must be true or false, got ${String(strictSlot)}`);
+      if (countKeys(options) > 0) {
+        const unknown = findUnknownKey(options, SUBMIT_OPTION_KEYS);
+        if (unknown !== undefined) {
+          throw invalid(
+            `${quoteKey(unknown)} is not a submit option; ${unknownKeyHint(unknown, SUBMIT_OPTION_KEYS)}`,
+          );
+        }
+      }
+      const strict = options.strictSlot ?? false;
+      if (typeof strict !== 'boolean') {
+        throw invalid(`strictSlot must be true or false, got ${String(strict)}`);
+      }
+      strictSlot = strict;
     }
     // From here on the engine works from its own copy, never from the caller's objects, so a
     // request changed after submission cannot make the applied command differ from the logged one.
-    const copy = copyRequest(request);
+    const operationId = request.operationId;
+    const clientId = request.clientId;
+    const command = copyCommand(request.command);
     const writer = this.payloadWriter;
     writer.reset();
-    writeClientRequest(writer, copy);
+    writeClientRequestParts(writer, operationId, clientId, command);
     if (writer.length > this.options.maxCommandBytes) {
       throw new SubmissionError(
         'command_too_large',
@@ -436,37 +469,44 @@ export class QuotaEngine {
       );
     }
     const payload = this.payloads.copy(writer.written());
-    const commandBytes = payload.subarray(CLIENT_REQUEST_COMMAND_OFFSET);
-    const cached = this.db.lookupRetry(copy.operationId, commandBytes, slot);
+    const cached = this.db.lookupEncodedRetry(
+      operationId,
+      payload,
+      CLIENT_REQUEST_COMMAND_OFFSET,
+      payload.length,
+      slot,
+    );
     if (cached.status === 'hit') {
       return {
-        answer: {
-          lsn: cached.appliedLsn,
-          requestSlot: slot,
-          outcome: cached.outcome,
-          fromRetryCache: true,
-        },
+        lsn: cached.appliedLsn,
+        requestSlot: slot,
+        outcome: cached.outcome,
+        fromRetryCache: true,
       };
     }
     if (cached.status === 'conflict') {
       return {
-        answer: {
-          lsn: this.lastAppliedLsn,
-          requestSlot: slot,
-          outcome: CONFLICT,
-          fromRetryCache: true,
-        },
+        lsn: this.lastAppliedLsn,
+        requestSlot: slot,
+        outcome: CONFLICT,
+        fromRetryCache: true,
       };
     }
-    if (this.db.wouldValidatedSlotOverflow(slot, copy.command, 'client')) {
+    if (this.db.wouldValidatedSlotOverflow(slot, command, 'client')) {
       throw new SubmissionError(
         'slot_overflow',
         `the command's slot arithmetic overflows u64 at slot ${slot}; nothing was written`,
       );
     }
-    return {
-      job: new ClientJob(this.host, copy, payload, commandBytes, requestedSlot, strictSlot),
-    };
+    return new ClientJob(
+      this.host,
+      operationId,
+      clientId,
+      command,
+      payload,
+      requestedSlot,
+      strictSlot,
+    );
   }
 
   /**
@@ -513,26 +553,28 @@ export class QuotaEngine {
   }
 
   private submitRequest(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> {
-    let prepared: Prepared;
+    let prepared: ClientJob | SubmitResult;
     try {
       prepared = this.prepare(request, options);
     } catch (error) {
       return Promise.reject(error);
     }
-    const { answer, job } = prepared;
-    if (job === undefined) return Promise.resolve(answer);
-    const operationId = job.request.operationId;
+    if (!(prepared instanceof ClientJob)) return Promise.resolve(prepared);
+    const job = prepared;
+    const operationId = job.operationId;
     const inflight = this.inflight.get(operationId);
-    if (inflight?.promise !== undefined && bytesEqual(inflight.commandBytes, job.commandBytes)) {
-      return inflight.promise;
-    }
+    if (inflight?.sameCommand(job)) return inflight.promise!;
     // A different command under an in-flight operationId is logged too (and not registered): the
     // state machine answers it (operation_conflict, or executes it if the first one was not
     // recorded). Otherwise the job is registered before it is queued, so that a refusal while
     // queueing (which settles it at once) removes it again.
-    if (inflight === undefined) this.inflight.set(operationId, job);
-    job.promise = this.pipeline.enqueue(job);
-    return job.promise;
+    if (inflight === undefined) {
+      job.promise = PENDING;
+      this.inflight.insert(operationId, job);
+    }
+    const promise = this.pipeline.enqueue(job);
+    if (job.promise === PENDING) job.promise = promise;
+    return promise;
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
@@ -571,8 +613,9 @@ export class QuotaEngine {
     }
     const results: (SubmitResult | SubmissionError)[] = new Array(requests.length);
     const jobs: ClientJob[] = [];
+    const at: number[] = [];
     for (let index = 0; index < requests.length; index++) {
-      let prepared: Prepared;
+      let prepared: ClientJob | SubmitResult;
       try {
         prepared = this.prepare(requests[index]!, options);
       } catch (error) {
@@ -582,22 +625,17 @@ export class QuotaEngine {
         }
         throw error;
       }
-      if (prepared.job === undefined) {
-        results[index] = prepared.answer;
+      if (!(prepared instanceof ClientJob)) {
+        results[index] = prepared;
         continue;
       }
-      const slot = index;
-      prepared.job.answerTo(
-        (result) => {
-          results[slot] = result;
-        },
-        (error) => {
-          results[slot] = error;
-        },
-      );
-      jobs.push(prepared.job);
+      jobs.push(prepared);
+      at.push(index);
     }
-    if (jobs.length > 0) this.pipeline.commitSync(jobs);
+    if (jobs.length > 0) {
+      this.pipeline.commitSync(jobs);
+      for (let i = 0; i < jobs.length; i++) results[at[i]!] = jobs[i]!.answer!;
+    }
     const indefinite = results.find((entry) => entry instanceof SubmissionError && !entry.definite);
     if (indefinite !== undefined) throw indefinite;
     return results;
@@ -618,7 +656,7 @@ export class QuotaEngine {
 
   private startCheckpoint(): Promise<CheckpointResult> {
     if (this.checkpointInFlight !== undefined) return this.checkpointInFlight;
-    const run = this.pipeline.exclusive(() => this.checkpointNow());
+    const run = this.checkpointNow();
     this.checkpointInFlight = run;
     const done = () => {
       if (this.checkpointInFlight === run) this.checkpointInFlight = undefined;
@@ -627,28 +665,62 @@ export class QuotaEngine {
     return run;
   }
 
-  private checkpointNow(): CheckpointResult {
-    if (this.pipeline.halted) throw new EngineHaltedError(this.pipeline.haltReason);
+  /**
+   * A checkpoint that does not stop the submitters (docs/engine.md, "Checkpoints"): it pins an
+   * LSN between two flushes (the only moment it pauses the pipeline, besides the final step of
+   * the log rewrite), rebuilds the state at that LSN from the snapshot file and the log on a
+   * worker thread, writes the snapshot file with the event loop running, then rewrites the log
+   * with the marker after that LSN's frame while commands keep being committed.
+   */
+  private async checkpointNow(): Promise<CheckpointResult> {
     const started = performance.now();
+    const pin = await this.pipeline.exclusive(() => {
+      if (this.pipeline.halted) throw new EngineHaltedError(this.pipeline.haltReason);
+      return {
+        lsn: this.db.lastAppliedLsn ?? 0n,
+        slot: this.db.lastRequestSlot ?? 0n,
+        // Nothing is in flight: the log ends with the frame of the pinned LSN (or a marker).
+        walEnd: this.wal.length,
+        keepFrom: this.firstFrameAfterSnapshotOffset,
+        frames: this.framesSinceCheckpoint,
+      };
+    });
     try {
-      const lsn = this.db.lastAppliedLsn ?? 0n;
-      const snapshotBytes = writeCheckpoint(
-        this.dir,
-        this.wal,
-        this.db,
-        encodeSnapshotBody(this.db.snapshot()),
-        this.firstFrameAfterSnapshotOffset,
-        this.options.maxSnapshotBytes,
-        this.seams,
+      const request: CheckpointRequest = {
+        dir: this.dir,
+        config: this.recorded.config,
+        maxCommandBytes: this.options.maxCommandBytes,
+        maxSnapshotBytes: this.options.maxSnapshotBytes,
+        walFrom: pin.keepFrom,
+        walTo: pin.walEnd,
+        lsn: pin.lsn,
+      };
+      // An injected file system (tests) is not visible from another thread: rebuild here.
+      const file =
+        this.seams.fileSystem === undefined && checkpointWorkerAvailable
+          ? await encodeCheckpointInWorker(request)
+          : encodeCheckpointAt(request, this.seams.fileSystem);
+      if (this.pipeline.halted) throw new EngineHaltedError(this.pipeline.haltReason);
+      const snapshotBytes = await writeSnapshotFileBytesAsync(
+        join(this.dir, SNAPSHOT_FILE_NAME),
+        file.fileBytes,
+        { maxSnapshotBytes: this.options.maxSnapshotBytes, fileSystem: this.seams.fileSystem },
       );
-      this.snapshotLsn = lsn;
-      this.firstFrameAfterSnapshotOffset = this.wal.length;
-      this.framesSinceCheckpoint = 0;
+      this.seams.faults?.at('after_snapshot_write');
+      const firstFrameAfterSnapshotOffset = await this.wal.replaceWithTailAsync(
+        pin.keepFrom,
+        pin.walEnd,
+        markerFrame(pin.lsn, pin.slot),
+        (finish) => this.pipeline.exclusive(finish),
+      );
+      this.snapshotLsn = pin.lsn;
+      this.firstFrameAfterSnapshotOffset = firstFrameAfterSnapshotOffset;
+      this.framesSinceCheckpoint -= pin.frames;
       this.checkpoints++;
       this.lastCheckpointError = undefined;
       this.seams.faults?.at('after_wal_rewrite');
       return {
-        snapshotLsn: lsn,
+        snapshotLsn: pin.lsn,
         snapshotBytes,
         walBytes: this.wal.length,
         durationMs: performance.now() - started,
@@ -731,6 +803,7 @@ export class QuotaEngine {
       meanBatchSize: pipeline.meanBatchSize,
       lastFsyncMicros: pipeline.lastFsyncMicros,
       checkpoints: this.checkpoints,
+      checkpointInProgress: this.checkpointInFlight !== undefined,
       snapshotLsn: this.snapshotLsn,
       lastCheckpointError: this.lastCheckpointError,
       core: { ...db.metrics(), logicalSlotLag: db.logicalSlotLag(now) },

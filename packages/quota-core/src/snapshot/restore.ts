@@ -5,7 +5,6 @@
  */
 
 import { InvariantViolation, SnapshotError } from '../errors.js';
-import { Writer } from '../runtime/binary.js';
 import { newBucket } from '../state-machine/bucket.js';
 import { checkAllInvariants } from '../state-machine/invariants.js';
 import { OUTCOMES } from '../state-machine/outcomes.js';
@@ -37,13 +36,12 @@ export function restoreInto(state: QuotaState, snapshot: QuotaDbSnapshot): void 
       compareBigint(a.retireAfterSlot, b.retireAfterSlot) ||
       compareBigint(a.appliedLsn, b.appliedLsn),
   );
-  const commandBytes = new Writer();
   for (const record of operations) {
-    commandBytes.reset();
-    commandBytes.bytes(record.command);
     const tableSlot = state.operations.record(
       record.operationId,
-      commandBytes,
+      record.command,
+      0,
+      record.command.byteLength,
       sharedOutcome(state, record.outcome),
       record.appliedLsn,
       record.retireAfterSlot,

@@ -14,7 +14,6 @@
 
 import { MAX_COMMAND_BYTES } from '../constants.js';
 import { InvariantViolation } from '../errors.js';
-import type { Writer } from '../runtime/binary.js';
 import { FixedMap } from '../runtime/fixed-map.js';
 import type { OperationRecord, Outcome } from '../types.js';
 
@@ -77,18 +76,13 @@ export class OperationTable {
     return this.retireAfterSlots[slot]!;
   }
 
-  /** Whether the record in `slot` holds exactly the bytes `writer` has written. */
-  commandMatches(slot: number, writer: Writer): boolean {
-    return writer.matches(this.commands, slot * MAX_COMMAND_BYTES, this.commandLengths[slot]!);
-  }
-
-  /** Whether the record in `slot` holds exactly `bytes` (no copy). */
-  commandEquals(slot: number, bytes: Uint8Array): boolean {
+  /** Whether the record in `slot` holds exactly `bytes[start, end)` (no copy). */
+  commandMatches(slot: number, bytes: Uint8Array, start: number, end: number): boolean {
     const length = this.commandLengths[slot]!;
-    if (bytes.byteLength !== length) return false;
+    if (end - start !== length) return false;
     const stored = this.commands;
-    const start = slot * MAX_COMMAND_BYTES;
-    for (let i = 0; i < length; i++) if (stored[start + i] !== bytes[i]) return false;
+    const at = slot * MAX_COMMAND_BYTES;
+    for (let i = 0; i < length; i++) if (stored[at + i] !== bytes[start + i]) return false;
     return true;
   }
 
@@ -104,12 +98,14 @@ export class OperationTable {
    */
   record(
     operationId: bigint,
-    command: Writer,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
     outcome: Outcome,
     appliedLsn: bigint,
     retireAfterSlot: bigint,
   ): number {
-    const length = command.length;
+    const length = end - start;
     if (length > MAX_COMMAND_BYTES) {
       throw new InvariantViolation('operation_insert', `a ${length}-byte command does not fit`);
     }
@@ -119,7 +115,9 @@ export class OperationTable {
       this.freeTop++;
       throw new InvariantViolation('operation_insert', `cannot record ${operationId}`);
     }
-    command.copyTo(this.commands, slot * MAX_COMMAND_BYTES);
+    const commands = this.commands;
+    const at = slot * MAX_COMMAND_BYTES;
+    for (let i = 0; i < length; i++) commands[at + i] = bytes[start + i]!;
     this.commandLengths[slot] = length;
     this.operationIds[slot] = operationId;
     this.outcomes[slot] = outcome;

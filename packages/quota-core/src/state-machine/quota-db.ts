@@ -119,6 +119,25 @@ export class QuotaDb {
    * @internal
    */
   applyValidatedClient(lsn: bigint, requestSlot: bigint, request: ClientRequest): Outcome {
+    const bytes = this.encodeScratch(request.command).written();
+    return this.applyEncodedClient(lsn, requestSlot, request, bytes, 0, bytes.byteLength);
+  }
+
+  /**
+   * `applyValidatedClient` for a request whose canonical command bytes the caller already holds
+   * (`bytes[start, end)`: the logged payload from `CLIENT_REQUEST_COMMAND_OFFSET`), so that the
+   * durable engine and replay do not encode every command a second time. Not part of the public
+   * contract.
+   * @internal
+   */
+  applyEncodedClient(
+    lsn: bigint,
+    requestSlot: bigint,
+    request: ClientRequest,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+  ): Outcome {
     const state = this.state;
     // Step 1: nothing changes, not even the watermarks.
     if (requestSlot > state.lastClientSlot) {
@@ -128,13 +147,12 @@ export class QuotaDb {
     this.advance(lsn, requestSlot);
 
     const command = request.command;
-    const bytes = this.encodeScratch(command);
     const operations = state.operations;
     const operationId = request.operationId;
     const existing = operations.slotOf(operationId);
     if (existing >= 0) {
       if (requestSlot <= operations.retireAfterSlotAt(existing)) {
-        if (operations.commandMatches(existing, bytes)) {
+        if (operations.commandMatches(existing, bytes, start, end)) {
           this.disposition = 'retry_cache';
           return operations.outcomeAt(existing);
         }
@@ -156,7 +174,15 @@ export class QuotaDb {
       this.recordedRetireAfterSlot = requestSlot + state.config.maxClientRetryWindowSlots;
     }
     const retireAfterSlot = this.recordedRetireAfterSlot;
-    const tableSlot = operations.record(operationId, bytes, outcome, lsn, retireAfterSlot);
+    const tableSlot = operations.record(
+      operationId,
+      bytes,
+      start,
+      end,
+      outcome,
+      lsn,
+      retireAfterSlot,
+    );
     queueForRetirement(state, tableSlot, retireAfterSlot);
     this.disposition = 'executed';
     return outcome;
@@ -221,10 +247,31 @@ export class QuotaDb {
     if (!(commandBytes instanceof Uint8Array)) {
       throw new InvalidRequestError('invalid_type', 'commandBytes', 'must be a Uint8Array');
     }
+    return this.lookupEncodedRetry(
+      operationId,
+      commandBytes,
+      0,
+      commandBytes.byteLength,
+      requestSlot,
+    );
+  }
+
+  /**
+   * `lookupRetry` with the command bytes at `bytes[start, end)` and the arguments already
+   * validated (the durable engine's submission path). Not part of the public contract.
+   * @internal
+   */
+  lookupEncodedRetry(
+    operationId: bigint,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    requestSlot: bigint,
+  ): RetryLookup {
     const operations = this.state.operations;
     const slot = operations.slotOf(operationId);
     if (slot < 0 || operations.retireAfterSlotAt(slot) < requestSlot) return RETRY_MISS;
-    if (!operations.commandEquals(slot, commandBytes)) return RETRY_CONFLICT;
+    if (!operations.commandMatches(slot, bytes, start, end)) return RETRY_CONFLICT;
     return {
       status: 'hit',
       outcome: operations.outcomeAt(slot),

@@ -300,7 +300,11 @@ describe('checkpoints', () => {
     const dir = tempDir();
     const engine = await openEngine(dir, { engine: { checkpointPolicy: { everyFrames: 10 } } });
     await engine.submit(request(createBucket(1n, 100n)));
-    for (let i = 0; i < 25; i++) await engine.submit(request(debit(1n, 1n)));
+    for (let i = 0; i < 25; i++) {
+      await engine.submit(request(debit(1n, 1n)));
+      // Checkpoints run beside the submissions: let each finish before the next frame.
+      while (engine.metrics().checkpointInProgress) await new Promise((r) => setImmediate(r));
+    }
     await engine.checkpoint(); // waits for any automatic one in flight
     expect(engine.metrics().checkpoints).toBeGreaterThanOrEqual(3);
     await engine.close();
@@ -308,7 +312,10 @@ describe('checkpoints', () => {
       engine: { checkpointPolicy: { everyBytes: 500 } },
     });
     await byBytes.submit(request(createBucket(1n, 100n)));
-    for (let i = 0; i < 12; i++) await byBytes.submit(request(debit(1n, 1n)));
+    for (let i = 0; i < 12; i++) {
+      await byBytes.submit(request(debit(1n, 1n)));
+      while (byBytes.metrics().checkpointInProgress) await new Promise((r) => setImmediate(r));
+    }
     expect(byBytes.metrics().checkpoints).toBeGreaterThanOrEqual(1);
     await byBytes.close();
   });
