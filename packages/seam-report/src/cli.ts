@@ -47,6 +47,8 @@ Options:
                           extract (a seam should be extracted now), drift (needs --base),
                           diverged (a seam's copies diverged)
       --no-history        compare today's copies only, without reading git history
+      --pairs <which>     canonical (default: each copy against its seam's canonical copy)
+                          or all (every pair of copies; grows with the square of the copies)
       --strict            treat configuration warnings (entries that match nothing) as errors
       --color, --no-color force colour on or off (default: on when writing to a terminal)
   -q, --quiet             no progress indicator
@@ -65,6 +67,7 @@ interface CliArguments {
   readonly base: string | undefined;
   readonly failOn: readonly FailOn[];
   readonly history: boolean;
+  readonly pairs: 'canonical' | 'all';
   readonly color: boolean | undefined;
   readonly quiet: boolean;
   readonly strict: boolean;
@@ -87,6 +90,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       report = await analyze({
         root: parsed.directory,
         history: parsed.history,
+        pairs: parsed.pairs,
         ...(parsed.config !== undefined ? { configPath: parsed.config } : {}),
         ...(parsed.base !== undefined ? { base: parsed.base } : {}),
         ...(progress ? { onProgress: progress.update } : {}),
@@ -139,6 +143,7 @@ function parseCliArguments(
         base: { type: 'string', short: 'b' },
         'fail-on': { type: 'string', multiple: true },
         'no-history': { type: 'boolean' },
+        pairs: { type: 'string' },
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
@@ -194,6 +199,14 @@ function parseCliArguments(
       'Name the revision the change is compared with, e.g. --base origin/main.',
     );
   }
+  const pairs = (values.pairs as string | undefined) ?? 'canonical';
+  if (pairs !== 'canonical' && pairs !== 'all') {
+    throw new UsageError(
+      'bad_argument',
+      `unknown --pairs value "${pairs}"`,
+      'Use --pairs canonical (each copy against the canonical one) or --pairs all (every pair).',
+    );
+  }
   if (values.color && values['no-color']) {
     throw new UsageError('bad_argument', '--color and --no-color together', 'Pass one of them.');
   }
@@ -205,6 +218,7 @@ function parseCliArguments(
     base: values.base as string | undefined,
     failOn: failOn as FailOn[],
     history: values['no-history'] !== true,
+    pairs,
     color: values.color ? true : values['no-color'] ? false : undefined,
     quiet: values.quiet === true,
     strict: values.strict === true,

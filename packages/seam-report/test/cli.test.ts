@@ -64,7 +64,7 @@ describe('exit status 0: the report was produced', () => {
 
   it('uses the current directory by default and prints every format', async () => {
     const json = await cli(['--format', 'json'], { cwd: root() });
-    expect(JSON.parse(json.stdout).schemaVersion).toBe(2);
+    expect(JSON.parse(json.stdout).schemaVersion).toBe(3);
     const markdown = await cli(['-f', 'markdown'], { cwd: root() });
     expect(markdown.stdout.startsWith('## Seam report')).toBe(true);
     const html = await cli(['-f', 'html'], { cwd: root() });
@@ -115,7 +115,7 @@ describe('exit status 1: a --fail-on condition holds', () => {
     const result = await cli([root(), '--base', 'base', '--fail-on', 'drift', '-f', 'markdown']);
     expect(result.code).toBe(EXIT.failOn);
     expect(result.stderr).toContain('--fail-on drift holds: retire_queue, wal');
-    expect(result.stdout).toContain('### Drift against');
+    expect(result.stdout).toContain('### ⚠️ Drift against');
   });
 
   it('fails on diverged copies', async () => {

@@ -4,19 +4,26 @@
  */
 import type { SeamReport, SeamResult, TriggerResult, Verdict } from '../report.js';
 import {
+  clusterLabel,
+  clusterSummary,
   commitLine,
   convergenceLine,
+  copiesByInterest,
   copyOrigin,
+  declarationCount,
   declarationLine,
   firedTriggers,
   historyCounts,
   LIST_LIMIT,
   limited,
+  listNames,
   literalLine,
   mirrorLine,
   moveLine,
   nameLine,
   oneSidedLine,
+  outlierLine,
+  outliersOf,
   plural,
   ratio,
   revertLine,
@@ -26,6 +33,12 @@ import {
 export interface TextOptions {
   readonly color?: boolean;
 }
+
+/** Seams named in the extraction order line before the rest are counted. */
+const ORDER_NAMES = 20;
+
+/** Copies listed one per line before the rest of a cluster is summarised. */
+const COPY_LINES = 12;
 
 type Paint = (text: string) => string;
 
@@ -68,13 +81,20 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     `${p.bold('Decision:')} ${report.decision.extractNow ? p.green(report.decision.summary) : report.decision.summary}`,
   );
   if (report.decision.order.length > 0)
-    out.push(`${p.bold('Order:')} ${report.decision.order.join(', ')}`);
+    out.push(
+      `${p.bold('Order:')} ${report.decision.order.slice(0, ORDER_NAMES).join(', ')}${report.decision.order.length > ORDER_NAMES ? `, … ${report.decision.order.length - ORDER_NAMES} more` : ''}`,
+    );
   out.push('');
   out.push(
     `${p.bold('Engines:')} ${
       report.engines.length === 0
         ? 'none found'
-        : report.engines.map((engine) => `${engine.name} (${engine.path})`).join(', ')
+        : report.engines.length > 8
+          ? `${report.engines.length}: ${listNames(
+              report.engines.map((engine) => engine.name),
+              8,
+            )}`
+          : report.engines.map((engine) => `${engine.name} (${engine.path})`).join(', ')
     }`,
   );
 
@@ -86,12 +106,21 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
       String(seam.copies.length),
       seam.comparison.classification,
       ratio(seam.comparison.similarity),
+      clusterSummary(seam),
       firedTriggers(seam)
         .map((t) => t.trigger)
         .join(', ') || '—',
       seam.verdict.verdict,
     ]);
-    const header = ['seam', 'copies', 'class', 'similarity', 'triggers fired', 'verdict'];
+    const header = [
+      'seam',
+      'copies',
+      'class',
+      'similarity',
+      'clusters',
+      'triggers fired',
+      'verdict',
+    ];
     const widths = header.map((title, i) =>
       Math.max(title.length, ...rows.map((row) => row[i]!.length)),
     );
@@ -152,8 +181,16 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     out.push(`${p.bold('Drift')} against ${commitLine(report.drift.base)}`);
     if (report.drift.findings.length === 0)
       out.push('  no seam drifted: every change reached all copies or none');
-    for (const finding of report.drift.findings)
+    for (const finding of report.drift.findings) {
       out.push(`  ${p.yellow('!')} ${finding.seam}: ${finding.message}`);
+      if (finding.outliers.length > 0)
+        out.push(`    left out (not in step at the base): ${listNames(finding.outliers)}`);
+      pushList(
+        out,
+        finding.drifted.map((copy) => `${copy.path}:${copy.line}: ${copy.message}`),
+        '    ',
+      );
+    }
   }
 
   if (report.warnings.length > 0) {
@@ -178,26 +215,35 @@ function seamDetails(
   const out: string[] = [];
   const { comparison } = seam;
   out.push(
-    `${p.bold(p.cyan(seam.name))}  ${comparison.classification}, similarity ${ratio(comparison.similarity)}, reference ${comparison.reference}`,
+    `${p.bold(p.cyan(seam.name))}  ${comparison.classification}, similarity ${ratio(comparison.similarity)}, canonical ${comparison.reference}${seam.copies.length > 2 ? ` (${clusterSummary(seam)})` : ''}`,
   );
   if (seam.extracted) {
     out.push(
       `  extracted: to ${seam.extracted.to} in ${commitLine(seam.extracted.commit)}; history below is the adapters' since`,
     );
   }
-  for (const copy of seam.copies) {
-    out.push(
-      `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')}), ${copyOrigin(seam, copy)}`,
+  out.push(...copyLines(seam));
+  const outliers = outliersOf(seam);
+  if (outliers.length > 0) {
+    out.push('  outliers (not near the canonical copy):');
+    pushList(
+      out,
+      outliers.map((engine) => outlierLine(seam, engine)),
+      '    ',
     );
   }
-  if (comparison.pairs.length > 1) {
-    for (const pair of comparison.pairs) {
-      out.push(`  ${pair.a} ↔ ${pair.b}: ${pair.classification} ${ratio(pair.similarity)}`);
-    }
+  if (comparison.pairs.length > 0 && seam.copies.length > 2 && pairsAreAll(seam)) {
+    out.push('  pairs:');
+    pushList(
+      out,
+      comparison.pairs.map(
+        (pair) => `${pair.a} ↔ ${pair.b}: ${pair.classification} ${ratio(pair.similarity)}`,
+      ),
+      '    ',
+      PAIR_LINES,
+    );
   }
-  out.push(
-    `  declarations: ${comparison.declarations.same} of ${comparison.declarations.total} the same`,
-  );
+  out.push(`  declarations: ${declarationCount(seam)}`);
   pushList(out, declarationLine(seam), '    ');
   if (comparison.literalDifferences.length > 0) {
     out.push(`  literals that differ: ${comparison.literalDifferences.length}`);
@@ -218,12 +264,16 @@ function seamDetails(
   if (seam.history) {
     const h = seam.history;
     out.push(`  history: ${historyCounts(h)}`);
-    for (const event of h.copyEvents) {
-      if (event.source === null) continue;
-      out.push(
-        `    ${event.copied ? 'copied' : 'appeared'}: ${event.engine} ${event.copied ? 'from' : 'beside'} ${event.source} (${ratio(event.similarity ?? 0)}) in ${commitLine(event.commit)}`,
-      );
-    }
+    pushList(
+      out,
+      h.copyEvents
+        .filter((event) => event.source !== null)
+        .map(
+          (event) =>
+            `${event.copied ? 'copied' : 'appeared'}: ${event.engine} ${event.copied ? 'from' : 'beside'} ${event.source} (${ratio(event.similarity ?? 0)}) in ${commitLine(event.commit)}`,
+        ),
+      '    ',
+    );
     pushList(out, h.mirroredChanges.map(mirrorLine), '    ');
     pushList(out, h.oneSidedChanges.map(oneSidedLine), '    ');
     pushList(out, h.reverts.map(revertLine), '    ');
@@ -243,13 +293,53 @@ function seamDetails(
   return out;
 }
 
+/** Pair lines printed with `--pairs all` before the rest are counted (the JSON has them all). */
+const PAIR_LINES = 40;
+
+/** Whether the report holds every pair (`--pairs all`) rather than each copy against the canonical one. */
+function pairsAreAll(seam: SeamResult): boolean {
+  return seam.comparison.pairs.length > seam.copies.length - 1;
+}
+
+/**
+ * One line per copy, with its standing against the canonical copy; past `COPY_LINES` copies, the
+ * canonical copy and each cluster's first few, and a count of the rest.
+ */
+function copyLines(seam: SeamResult): string[] {
+  const line = (copy: SeamResult['copies'][number]) =>
+    `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')}; ${clusterLabel(copy)}), ${copyOrigin(seam, copy)}`;
+  if (seam.copies.length <= COPY_LINES) return seam.copies.map(line);
+  const out: string[] = [];
+  const ordered = copiesByInterest(seam);
+  const byCluster = new Map<string, SeamResult['copies'][number][]>();
+  for (const copy of ordered) {
+    const key = copy.cluster === 'canonical' ? 'canonical' : copy.cluster;
+    byCluster.set(key, [...(byCluster.get(key) ?? []), copy]);
+  }
+  for (const [cluster, copies] of byCluster) {
+    const shown = cluster === 'canonical' ? copies : copies.slice(0, LIST_LIMIT / 2);
+    out.push(...shown.map(line));
+    const rest = copies.slice(shown.length);
+    if (rest.length > 0)
+      out.push(
+        `  … and ${rest.length} more ${cluster} (${listNames(rest.map((copy) => copy.engine))})`,
+      );
+  }
+  return out;
+}
+
 function triggerMark(trigger: TriggerResult, p: ReturnType<typeof palette>): string {
   if (!trigger.applicable) return p.dim('·');
   return trigger.fired ? p.red('✔') : p.dim('✗');
 }
 
-function pushList(out: string[], items: readonly string[], indent: string): void {
-  const { shown, more } = limited(items, LIST_LIMIT);
+function pushList(
+  out: string[],
+  items: readonly string[],
+  indent: string,
+  limit = LIST_LIMIT,
+): void {
+  const { shown, more } = limited(items, limit);
   for (const item of shown) out.push(`${indent}${item}`);
   if (more > 0) out.push(`${indent}… and ${more} more`);
 }
