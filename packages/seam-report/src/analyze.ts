@@ -37,6 +37,7 @@ import {
 import { planSlices, type SlicePlan, summarizeSlices } from './slices.js';
 import { type PreparedSource, prepareSource } from './source.js';
 import { evaluateTriggers } from './triggers.js';
+import { findUnwatchedCopies } from './unwatched.js';
 import { decide, savingsOf, seamVerdict } from './verdict.js';
 import { TOOL_VERSION } from './version.js';
 import { configWarnings } from './warnings.js';
@@ -93,6 +94,22 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     strict: true,
   });
   const warnings = configWarnings({ config, matcher, paths: candidates, discovery });
+  const unwatched = await findUnwatchedCopies({
+    root,
+    matcher,
+    config,
+    seamNames: new Set([...discovery.seams.keys(), ...discovery.unwatched.keys()]),
+  });
+  const where = `in ${config.source === 'defaults' ? 'the configuration' : config.source}`;
+  for (const entry of unwatched.unusedLocal)
+    warnings.push(
+      `local entry ${JSON.stringify(entry.paths)} matches no file outside the seams ${where}`,
+    );
+  for (const { entry, path } of unwatched.localSeamCopies)
+    warnings.push(
+      `local entry ${JSON.stringify(entry.paths)} matches ${path}, a seam copy: a file is a seam or local, not both ${where}`,
+    );
+
   const current = [...discovery.seams].map(([name, copies]) => ({
     name,
     copies: copies.map((copy) => ({ location: copy, source: prepared.get(copy.path)! })),
@@ -285,6 +302,8 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         savings: config.savings,
         slices: config.slices,
         pairs,
+        local: config.local,
+        discover: config.discover,
         seams: config.seams,
         fileGroups: config.fileGroups,
       },
@@ -304,6 +323,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         seam,
         copies: copies.map((copy) => ({ engine: copy.engine, path: copy.path })),
       })),
+      unwatchedCopies: unwatched.groups,
       history:
         walk === null || slices === null
           ? null

@@ -49,6 +49,8 @@ Options:
       --no-history        compare today's copies only, without reading git history
       --pairs <which>     canonical (default: each copy against its seam's canonical copy)
                           or all (every pair of copies; grows with the square of the copies)
+      --discover          list the unwatched copies (files copied across engines outside
+                          the seams) in the text report; JSON always has them
       --strict            treat configuration warnings (entries that match nothing) as errors
       --color, --no-color force colour on or off (default: on when writing to a terminal)
   -q, --quiet             no progress indicator
@@ -68,6 +70,7 @@ interface CliArguments {
   readonly failOn: readonly FailOn[];
   readonly history: boolean;
   readonly pairs: 'canonical' | 'all';
+  readonly discover: boolean;
   readonly color: boolean | undefined;
   readonly quiet: boolean;
   readonly strict: boolean;
@@ -113,7 +116,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         io.stdout.isTTY === true &&
         io.env.NO_COLOR === undefined &&
         io.env.TERM !== 'dumb');
-    const text = render(report, parsed.format, { color });
+    const text = render(report, parsed.format, { color, discover: parsed.discover });
     if (parsed.output === undefined) io.stdout.write(text);
     else await writeReport(parsed.output, text);
 
@@ -144,6 +147,7 @@ function parseCliArguments(
         'fail-on': { type: 'string', multiple: true },
         'no-history': { type: 'boolean' },
         pairs: { type: 'string' },
+        discover: { type: 'boolean' },
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
@@ -219,6 +223,7 @@ function parseCliArguments(
     failOn: failOn as FailOn[],
     history: values['no-history'] !== true,
     pairs,
+    discover: values.discover === true,
     color: values.color ? true : values['no-color'] ? false : undefined,
     quiet: values.quiet === true,
     strict: values.strict === true,

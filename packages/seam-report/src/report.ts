@@ -51,6 +51,12 @@ export interface SeamReport {
   readonly excludedFiles: readonly ExcludedFile[];
   /** Modules with copies in two or more engines that the configured `seams` leave out. */
   readonly unwatchedModules: readonly UnwatchedModule[];
+  /**
+   * Files outside every seam that are identical or near-identical across engines: copies nobody
+   * declared (with a configuration entry that would watch them), or copies the configuration
+   * declares deliberately local (with its reason).
+   */
+  readonly unwatchedCopies: readonly UnwatchedCopies[];
   readonly history: HistorySummary | null;
   readonly decision: Decision;
   readonly drift: DriftReport | null;
@@ -73,6 +79,40 @@ export interface ExcludedFile {
 export interface UnwatchedModule {
   readonly seam: string;
   readonly copies: readonly { readonly engine: string; readonly path: string }[];
+}
+
+/** A group of files outside every seam whose contents are copies of one another. */
+export interface UnwatchedCopies {
+  /** A seam name for them: the module name in snake_case (made unique among the seams). */
+  readonly name: string;
+  /**
+   * How the files were grouped before their contents were compared: the same path inside each
+   * engine (`path`), the same file name elsewhere (`name`), or the same code anywhere (`content`).
+   */
+  readonly foundBy: 'path' | 'name' | 'content';
+  /** The weakest relation of a file to the canonical one (never `diverged`: those are left out). */
+  readonly classification: Classification;
+  /** The lowest similarity of a file to the canonical one. */
+  readonly similarity: number;
+  /** The canonical file's path. */
+  readonly canonical: string;
+  /** One file per engine, in engine order, with its similarity to the canonical file. */
+  readonly files: readonly {
+    readonly engine: string;
+    readonly path: string;
+    readonly similarity: number;
+  }[];
+  /** Set when the configuration declares the files deliberately local (`local`): why. */
+  readonly local: { readonly reason: string; readonly paths: readonly string[] } | null;
+  /**
+   * For copies not declared local: a `seams` entry that watches exactly these files, and, when
+   * they sit at one path inside every engine, the `seamPaths` pattern for it (which watches every
+   * module beside them too). Null when local.
+   */
+  readonly suggestion: {
+    readonly seams: readonly { readonly name: string; readonly files: readonly string[] }[];
+    readonly seamPath: string | null;
+  } | null;
 }
 
 export interface RepositoryInfo {
@@ -123,6 +163,10 @@ export interface ReportSettings {
   readonly slices: SliceMode;
   /** Which pairs `comparison.pairs` holds: `canonical` (each copy against it) or `all`. */
   readonly pairs: 'canonical' | 'all';
+  /** Files deliberately kept local (not seams), with the reason: `local` in the configuration. */
+  readonly local: readonly { readonly paths: readonly string[]; readonly reason: string }[];
+  /** What the discovery of unwatched copies counts as a copy. */
+  readonly discover: { readonly similarity: number; readonly minTokens: number };
   /** The grid seams watched (null: every module in two or more engines). */
   readonly seams: readonly string[] | null;
   /** Seams declared as file groups. */

@@ -9,8 +9,10 @@ import type {
   ConvergenceRef,
   MirroredChange,
   RevertRef,
+  SeamReport,
   SeamResult,
   TriggerResult,
+  UnwatchedCopies,
 } from '../report.js';
 import { formatRatio } from '../similarity.js';
 
@@ -311,4 +313,34 @@ export function copyOrigin(seam: SeamResult, copy: SeamResult['copies'][number])
   if (copy.appeared) return `since ${commitLine(copy.appeared)}`;
   if (!copy.committed) return 'not committed';
   return seam.history === null ? 'committed (history not read)' : 'committed';
+}
+
+/** Files shown in a suggested file group before the rest are counted (the JSON has them all). */
+const GROUP_FILES_SHOWN = 4;
+
+/** The suggested `seams` entry of unwatched copies, its file list cut for a person to read. */
+export function abbreviatedGroup(group: UnwatchedCopies): { name: string; files: string[] } {
+  const entry = group.suggestion?.seams[0] ?? { name: group.name, files: [] };
+  const files = [...entry.files];
+  if (files.length <= GROUP_FILES_SHOWN) return { name: entry.name, files };
+  return {
+    name: entry.name,
+    files: [
+      ...files.slice(0, GROUP_FILES_SHOWN - 1),
+      `… and ${files.length - GROUP_FILES_SHOWN + 1} more files (all in the JSON report)`,
+    ],
+  };
+}
+
+/**
+ * "2 groups of files copied across engines outside the seams; 12 more kept local by the
+ * configuration", or "none to watch outside the seams; 12 groups kept local by the configuration".
+ */
+export function unwatchedSummary(report: SeamReport): string {
+  const local = report.unwatchedCopies.filter((group) => group.local !== null).length;
+  const unwatched = report.unwatchedCopies.length - local;
+  const kept = (more: string) =>
+    local === 0 ? '' : `; ${more}${plural(local, 'group')} kept local by the configuration`;
+  if (unwatched === 0) return `none to watch outside the seams${kept('')}`;
+  return `${plural(unwatched, 'group')} of files copied across engines outside the seams${kept('')}`;
 }

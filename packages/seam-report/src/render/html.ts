@@ -9,6 +9,7 @@ import type { Hunk } from '../hunks.js';
 import type { SeamReport, SeamResult, TriggerResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  abbreviatedGroup,
   clusterLabel,
   clusterSummary,
   commitLine,
@@ -168,6 +169,7 @@ export function renderHtml(report: SeamReport): string {
         .join('')}</ul>`,
     );
   }
+  if (report.unwatchedCopies.length > 0) body.push(unwatchedSection(report));
   if (report.warnings.length > 0) {
     body.push(
       `<h2>Configuration warnings</h2><ul>${report.warnings.map((warning) => `<li>${esc(warning)}</li>`).join('')}</ul>`,
@@ -663,4 +665,22 @@ function sideBySide(reference: string, other: string, hunks: readonly Hunk[]): s
   }
   rows.push('</tbody></table>');
   return rows.join('');
+}
+
+function unwatchedSection(report: SeamReport): string {
+  const out: string[] = [
+    '<section id="unwatched"><h2>Unwatched copies</h2><p class="quiet">Files outside every seam whose contents are copies of one another across engines.</p><ul>',
+  ];
+  for (const group of report.unwatchedCopies.slice(0, HTML_LIST_LIMIT)) {
+    const files = group.files.map((file) => file.path);
+    out.push(
+      `<li><code>${esc(group.name)}</code>: ${plural(group.files.length, 'file')}, ${group.classification} (similarity ${ratio(group.similarity)}): <code>${esc(listNames(files, 4))}</code>${
+        group.local !== null
+          ? `<br><span class="badge v-keep_local">kept local</span>${esc(group.local.reason)}`
+          : `<br>To watch them: <code>${esc(`"seams": [${JSON.stringify(abbreviatedGroup(group))}]`)}</code>`
+      }</li>`,
+    );
+  }
+  out.push('</ul>', moreNote(report.unwatchedCopies.length), '</section>');
+  return out.join('');
 }

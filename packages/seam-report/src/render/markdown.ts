@@ -11,6 +11,7 @@
 import type { SeamReport, SeamResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  abbreviatedGroup,
   clusterSummary,
   convergenceLine,
   copiesByInterest,
@@ -32,6 +33,7 @@ import {
   ratio,
   revertLine,
   shortHash,
+  unwatchedSummary,
 } from './format.js';
 
 /** The most characters a markdown report has: under a pull-request comment's 65,536. */
@@ -108,6 +110,7 @@ export function renderMarkdown(report: SeamReport): string {
   const sections: string[][] = [];
   if (report.drift && report.drift.findings.length > 0) sections.push(driftDetails(report));
   for (const seam of report.seams) sections.push(seamDetails(seam));
+  if (report.unwatchedCopies.length > 0) sections.push(unwatchedDetails(report));
   let left = 0;
   for (const section of sections) {
     const size = length(section) + 1;
@@ -178,6 +181,23 @@ function driftDetails(report: SeamReport): string[] {
     out.push('');
   }
   out.push('</details>');
+  return out;
+}
+
+function unwatchedDetails(report: SeamReport): string[] {
+  const out = ['<details>', `<summary>Unwatched copies: ${unwatchedSummary(report)}</summary>`, ''];
+  const items = report.unwatchedCopies.map((group) => {
+    const files = listNames(
+      group.files.map((file) => `\`${file.path}\``),
+      3,
+    );
+    const what = `\`${group.name}\`: ${plural(group.files.length, 'file')}, ${group.classification} (${ratio(group.similarity)}): ${files}`;
+    return group.local !== null
+      ? `${what} — kept local: ${group.local.reason}`
+      : `${what} — watch them with \`"seams": [${JSON.stringify(abbreviatedGroup(group))}]\``;
+  });
+  listItems(out, items);
+  out.push('', '</details>');
   return out;
 }
 

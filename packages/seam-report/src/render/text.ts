@@ -2,8 +2,9 @@
  * The terminal report. Colour (ANSI) only when asked for: the CLI asks when stdout is a TTY
  * and NO_COLOR is not set.
  */
-import type { SeamReport, SeamResult, TriggerResult, Verdict } from '../report.js';
+import type { SeamReport, SeamResult, TriggerResult, UnwatchedCopies, Verdict } from '../report.js';
 import {
+  abbreviatedGroup,
   clusterLabel,
   clusterSummary,
   commitLine,
@@ -28,10 +29,13 @@ import {
   ratio,
   revertLine,
   shortHash,
+  unwatchedSummary,
 } from './format.js';
 
 export interface TextOptions {
   readonly color?: boolean;
+  /** List the unwatched copies found outside the seams (`--discover`); otherwise one line counts them. */
+  readonly discover?: boolean;
 }
 
 /** Seams named in the extraction order line before the rest are counted. */
@@ -160,6 +164,19 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
         .map((module) => `${module.seam} [${module.copies.map((copy) => copy.engine).join(', ')}]`)
         .join(', ')}`,
     );
+  }
+
+  const unwatched = report.unwatchedCopies.filter((group) => group.local === null);
+  const local = report.unwatchedCopies.filter((group) => group.local !== null);
+  if (report.unwatchedCopies.length > 0 && options.discover !== true) {
+    out.push('');
+    out.push(`${p.bold('Unwatched copies:')} ${unwatchedSummary(report)} (--discover lists them)`);
+  } else if (options.discover === true) {
+    out.push('');
+    out.push(p.bold('Unwatched copies (--discover)'));
+    if (report.unwatchedCopies.length === 0)
+      out.push('  none: no file outside the seams is a copy of a file in another engine');
+    for (const group of [...unwatched, ...local]) out.push(...unwatchedLines(group));
   }
 
   if (report.history) {
@@ -323,6 +340,25 @@ function copyLines(seam: SeamResult): string[] {
     if (rest.length > 0)
       out.push(
         `  … and ${rest.length} more ${cluster} (${listNames(rest.map((copy) => copy.engine))})`,
+      );
+  }
+  return out;
+}
+
+/** A group of unwatched copies: where, how alike, and the entry that would watch them. */
+function unwatchedLines(group: UnwatchedCopies): string[] {
+  const out = [
+    `  ${group.name}: ${plural(group.files.length, 'file')} ${group.classification} (similarity ${ratio(group.similarity)}), found by ${group.foundBy}: ${listNames(
+      group.files.map((file) => file.path),
+      3,
+    )}`,
+  ];
+  if (group.local !== null) out.push(`    kept local: ${group.local.reason}`);
+  else if (group.suggestion !== null) {
+    out.push(`    watch them: "seams": [${JSON.stringify(abbreviatedGroup(group))}]`);
+    if (group.suggestion.seamPath !== null)
+      out.push(
+        `    or add "${group.suggestion.seamPath}" to "seamPaths" (watches every module beside them too)`,
       );
   }
   return out;
