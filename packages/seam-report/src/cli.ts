@@ -37,7 +37,7 @@ Compares the runtime modules that sibling engines keep as copies, mines git hist
 made to several copies, and says whether extracting a shared runtime is justified.
 
 Options:
-  -f, --format <format>   text, markdown, json or html (default: text)
+  -f, --format <format>   text, markdown, json, html or sarif (default: text)
   -o, --output <file>     write the report to a file instead of standard output
   -c, --config <file>     configuration file (default: seam-report.config.json at the
                           repository root, else the "seamReport" key of its package.json)

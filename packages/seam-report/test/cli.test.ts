@@ -69,6 +69,8 @@ describe('exit status 0: the report was produced', () => {
     expect(markdown.stdout.startsWith('## Seam report')).toBe(true);
     const html = await cli(['-f', 'html'], { cwd: root() });
     expect(html.stdout.startsWith('<!doctype html>')).toBe(true);
+    const sarif = await cli(['-f', 'sarif'], { cwd: root() });
+    expect(JSON.parse(sarif.stdout)).toMatchObject({ version: '2.1.0' });
   });
 
   it('writes to --output instead of standard output', async () => {
@@ -143,7 +145,7 @@ describe('exit status 2: bad usage or configuration', () => {
     );
     await usage(
       [root(), '-f', 'pdf'],
-      /unknown format "pdf" \[bad_argument\] — Use one of: text, markdown, json, html\./,
+      /unknown format "pdf" \[bad_argument\] — Use one of: text, markdown, json, html, sarif\./,
     );
     await usage([root(), '--fail-on', 'bugs'], /unknown --fail-on condition "bugs"/);
     await usage([root(), root()], /expected at most one directory/);
