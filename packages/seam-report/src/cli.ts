@@ -39,6 +39,8 @@ made to several copies, and says whether extracting a shared runtime is justifie
 Options:
   -f, --format <format>   text, markdown, json, html or sarif (default: text)
   -o, --output <file>     write the report to a file instead of standard output
+      --also <fmt>=<file> also write the same report in another format to a file
+                          (repeatable; e.g. --also json=report.json --also sarif=report.sarif)
   -c, --config <file>     configuration file (default: seam-report.config.json at the
                           repository root, else the "seamReport" key of its package.json)
   -b, --base <ref>        also check drift against this revision (a pull request's base)
@@ -65,6 +67,8 @@ interface CliArguments {
   readonly directory: string;
   readonly format: Format;
   readonly output: string | undefined;
+  /** More formats of the same report, each to its file. */
+  readonly also: readonly { readonly format: Format; readonly file: string }[];
   readonly config: string | undefined;
   readonly base: string | undefined;
   readonly failOn: readonly FailOn[];
@@ -119,6 +123,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const text = render(report, parsed.format, { color, discover: parsed.discover });
     if (parsed.output === undefined) io.stdout.write(text);
     else await writeReport(parsed.output, text);
+    for (const { format, file } of parsed.also)
+      await writeReport(file, render(report, format, { color: false, discover: parsed.discover }));
 
     const held = failOnConditionsHolding(report, parsed.failOn);
     for (const line of held) io.stderr.write(`seam-report: --fail-on ${line}\n`);
@@ -142,6 +148,7 @@ function parseCliArguments(
       options: {
         format: { type: 'string', short: 'f' },
         output: { type: 'string', short: 'o' },
+        also: { type: 'string', multiple: true },
         config: { type: 'string', short: 'c' },
         base: { type: 'string', short: 'b' },
         'fail-on': { type: 'string', multiple: true },
@@ -183,6 +190,18 @@ function parseCliArguments(
       `Use one of: ${FORMATS.join(', ')}.`,
     );
   }
+  const also = ((values.also as string[] | undefined) ?? []).map((value) => {
+    const at = value.indexOf('=');
+    const format = value.slice(0, at);
+    if (at <= 0 || at === value.length - 1 || !FORMATS.includes(format as Format)) {
+      throw new UsageError(
+        'bad_argument',
+        `--also ${value}: expected <format>=<file>`,
+        `Name one of ${FORMATS.join(', ')} and a file, e.g. --also json=report.json.`,
+      );
+    }
+    return { format: format as Format, file: resolve(cwd, value.slice(at + 1)) };
+  });
   const failOn = ((values['fail-on'] as string[] | undefined) ?? [])
     .flatMap((value) => value.split(','))
     .map((value) => value.trim())
@@ -218,6 +237,7 @@ function parseCliArguments(
     directory: resolve(cwd, positionals[0] ?? '.'),
     format: format as Format,
     output: values.output === undefined ? undefined : resolve(cwd, values.output as string),
+    also,
     config: values.config === undefined ? undefined : resolve(cwd, values.config as string),
     base: values.base as string | undefined,
     failOn: failOn as FailOn[],

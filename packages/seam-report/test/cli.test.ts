@@ -73,6 +73,28 @@ describe('exit status 0: the report was produced', () => {
     expect(JSON.parse(sarif.stdout)).toMatchObject({ version: '2.1.0' });
   });
 
+  it('writes more formats of the same report with --also', async () => {
+    const json = join(plain, 'also.json');
+    const sarif = join(plain, 'also.sarif');
+    const result = await cli([
+      root(),
+      '-f',
+      'markdown',
+      '--also',
+      `json=${json}`,
+      '--also',
+      `sarif=${sarif}`,
+    ]);
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout.startsWith('## Seam report')).toBe(true);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(result.stdout.split('\n')[0]).toBe(`## Seam report: ${report.decision.summary}`);
+    expect(JSON.parse(readFileSync(sarif, 'utf8')).version).toBe('2.1.0');
+    const bad = await cli([root(), '--also', 'yaml=x.yaml']);
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.stderr).toMatch(/--also yaml=x\.yaml: expected <format>=<file>/);
+  });
+
   it('writes to --output instead of standard output', async () => {
     const output = join(plain, 'report.html');
     const result = await cli([root(), '--format', 'html', '--output', output]);
