@@ -140,6 +140,10 @@ describe('the report of a thirty-copy seam', () => {
       expect(markdown).toContain('| `wal` | 30 | similar |');
       expect(markdown).toContain('21 identical, 7 near, 2 outliers');
       expect(markdown).not.toMatch(/only in e-01, e-02/);
+      // the same repository, the same bytes, in every format
+      const again = await analyze({ root: repo.root });
+      for (const format of ['text', 'markdown', 'json', 'html', 'sarif'] as const)
+        expect(render(again, format), format).toBe(render(report, format));
     } finally {
       repo.dispose();
     }
