@@ -20,7 +20,7 @@ const FUNCTIONS_PER_MODULE = 24;
 const STATEMENTS_PER_FUNCTION = 6;
 
 /** mulberry32: a small, well-mixed 32-bit PRNG. */
-function random(seed) {
+export function random(seed) {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -31,7 +31,7 @@ function random(seed) {
   };
 }
 
-function statement(rand, fn, k) {
+export function statement(rand, fn, k) {
   const constant = Math.floor(rand() * 0xffff);
   const forms = [
     `const v${k} = (input[${k}] ?? 0) ^ 0x${constant.toString(16)};`,
@@ -44,13 +44,13 @@ function statement(rand, fn, k) {
 }
 
 /** A module as a list of functions, each a list of statement lines. */
-function newModule(rand) {
+export function newModule(rand) {
   return Array.from({ length: FUNCTIONS_PER_MODULE }, (_, fn) =>
     Array.from({ length: STATEMENTS_PER_FUNCTION }, (_, k) => statement(rand, fn, k)),
   );
 }
 
-function moduleText(seam, functions) {
+export function moduleText(seam, functions) {
   const lines = [`/** ${seam}: generated runtime module for the seam-report benchmark. */`, ''];
   functions.forEach((body, fn) => {
     lines.push(`export function step${fn}(state: State, input: number[]): number {`);
@@ -61,7 +61,7 @@ function moduleText(seam, functions) {
 }
 
 /** An edit that can be applied to any copy of a module (the same edit, so mirrors match). */
-function randomEdit(rand, seq) {
+export function randomEdit(rand, seq) {
   const fn = Math.floor(rand() * FUNCTIONS_PER_MODULE);
   const at = Math.floor(rand() * STATEMENTS_PER_FUNCTION);
   const kind = rand();
@@ -71,7 +71,7 @@ function randomEdit(rand, seq) {
   return { fn, at, op: 'delete' };
 }
 
-function applyEdit(functions, edit) {
+export function applyEdit(functions, edit) {
   const body = functions[edit.fn];
   const at = Math.min(edit.at, body.length - 1);
   if (edit.op === 'replace') body[at] = edit.line;
@@ -164,7 +164,17 @@ function* generateStream(commits) {
 
 /** A generated repository with `commits` commits, cached under the OS temp directory. */
 export async function generatedRepository(commits) {
-  const dir = join(tmpdir(), `seam-report-bench-${commits}-v${GENERATOR_VERSION}`);
+  return cachedRepository(`seam-report-bench-${commits}-v${GENERATOR_VERSION}`, () =>
+    generateStream(commits),
+  );
+}
+
+/**
+ * A repository built from a stream of fast-import commits, cached under the OS temp directory
+ * by `name` (the generators are deterministic: the same name is the same repository).
+ */
+export async function cachedRepository(name, stream) {
+  const dir = join(tmpdir(), name);
   const marker = join(dir, '.generated');
   if (existsSync(marker)) return dir;
   rmSync(dir, { recursive: true, force: true });
@@ -181,7 +191,7 @@ export async function generatedRepository(commits) {
     );
   });
   let batch = '';
-  for (const commit of generateStream(commits)) {
+  for (const commit of stream()) {
     batch += commit;
     if (batch.length < 1 << 20) continue;
     if (!child.stdin.write(batch)) await once(child.stdin, 'drain');
@@ -190,7 +200,7 @@ export async function generatedRepository(commits) {
   child.stdin.end(batch);
   await done;
   execFileSync('git', ['checkout', '-q', '-f', 'main'], { cwd: dir });
-  writeFileSync(marker, `${commits} commits\n`);
+  writeFileSync(marker, `${name}\n`);
   // keep the marker out of the repository's view of itself
   writeFileSync(join(dir, '.git', 'info', 'exclude'), '.generated\n');
   return dir;

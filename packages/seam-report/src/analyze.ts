@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compareCopies } from './compare.js';
+import { type CopyComparison, compareCopies, type PairsMode } from './compare.js';
 import { loadConfig, type ResolvedConfig, type SeamReportConfig } from './config.js';
 import { type CopyLocation, CopyMatcher, discover } from './discover.js';
 import { type CurrentSeam, checkDrift } from './drift.js';
@@ -37,6 +37,7 @@ import {
 import { planSlices, type SlicePlan, summarizeSlices } from './slices.js';
 import { type PreparedSource, prepareSource } from './source.js';
 import { evaluateTriggers } from './triggers.js';
+import { findUnwatchedCopies } from './unwatched.js';
 import { decide, savingsOf, seamVerdict } from './verdict.js';
 import { TOOL_VERSION } from './version.js';
 import { configWarnings } from './warnings.js';
@@ -54,6 +55,11 @@ export interface AnalyzeOptions {
   readonly history?: boolean;
   /** Called while the history walk runs (every 100 commits). */
   readonly onProgress?: (progress: HistoryProgress) => void;
+  /**
+   * Which pairs of copies `comparison.pairs` holds: each copy against the canonical one
+   * (`canonical`, the default: proportional to the number of copies), or every pair (`all`).
+   */
+  readonly pairs?: PairsMode;
 }
 
 export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport> {
@@ -69,8 +75,16 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     committedPaths(root, matcher),
   ]);
   const prepared = new Map<string, PreparedSource>();
+  // copies with the same text are tokenised once (four hundred identical copies hold one)
+  const byText = new Map<string, PreparedSource>();
   for (const [path, text] of texts) {
-    const source = prepareSource(text, matcher.match(path)!.language);
+    const language = matcher.match(path)!.language;
+    const key = `${language}\u0000${text}`;
+    let source = byText.get(key);
+    if (source === undefined) {
+      source = prepareSource(text, language);
+      byText.set(key, source);
+    }
     const header = generatedHeader(source);
     if (header === undefined) prepared.set(path, source);
     else matcher.ignoreGenerated(path, header);
@@ -80,17 +94,34 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     strict: true,
   });
   const warnings = configWarnings({ config, matcher, paths: candidates, discovery });
+  const unwatched = await findUnwatchedCopies({
+    root,
+    matcher,
+    config,
+    seamNames: new Set([...discovery.seams.keys(), ...discovery.unwatched.keys()]),
+  });
+  const where = `in ${config.source === 'defaults' ? 'the configuration' : config.source}`;
+  for (const entry of unwatched.unusedLocal)
+    warnings.push(
+      `local entry ${JSON.stringify(entry.paths)} matches no file outside the seams ${where}`,
+    );
+  for (const { entry, path } of unwatched.localSeamCopies)
+    warnings.push(
+      `local entry ${JSON.stringify(entry.paths)} matches ${path}, a seam copy: a file is a seam or local, not both ${where}`,
+    );
 
   const current = [...discovery.seams].map(([name, copies]) => ({
     name,
     copies: copies.map((copy) => ({ location: copy, source: prepared.get(copy.path)! })),
   }));
-  const comparisons = new Map(
+  const pairs = options.pairs ?? 'canonical';
+  const comparisons = new Map<string, CopyComparison>(
     current.map((seam) => [
       seam.name,
       compareCopies(
         seam.copies.map((copy) => ({ engine: copy.location.engine, source: copy.source })),
         config.thresholds.similar,
+        pairs,
       ),
     ]),
   );
@@ -109,6 +140,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         matcher,
         seams: new Set(discovery.seams.keys()),
         copyEventThreshold: config.thresholds.copyEvent,
+        similarThreshold: config.thresholds.similar,
         headTime: Date.parse(repository.head!.date) / 1000,
         sliceOf: plan.sliceOf,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -183,16 +215,17 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       }
     }
     const seams: SeamResult[] = current.map((seam) => {
-      const comparison = comparisons.get(seam.name)!;
+      const { comparison, copies: clusters } = comparisons.get(seam.name)!;
       const seamWalk = walk?.seams.get(seam.name);
       const extraction = extractionEvents.get(seam.name);
       const history = seamWalk === undefined ? null : seamHistory(seamWalk, config, extraction);
-      const copies: SeamCopy[] = seam.copies.map(({ location, source }) =>
+      const copies: SeamCopy[] = seam.copies.map(({ location, source }, index) =>
         seamCopy(
           location,
           source,
           seamWalk?.appeared.get(location.engine) ?? null,
           committed.has(location.path),
+          clusters[index]!,
         ),
       );
       const triggers = evaluateTriggers({ seam: seam.name, copies, history, slices, now, config });
@@ -212,7 +245,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           config,
           extractions.get(seam.name) ?? null,
           savings,
-          copies.length,
+          copies,
           history,
         ),
       };
@@ -242,7 +275,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
             seams: current.map(
               (seam): CurrentSeam => ({
                 name: seam.name,
-                classification: comparisons.get(seam.name)!.classification,
+                classification: comparisons.get(seam.name)!.comparison.classification,
                 copies: seam.copies.map((copy) => ({
                   engine: copy.location.engine,
                   path: copy.location.path,
@@ -268,6 +301,9 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         triggers: config.triggers,
         savings: config.savings,
         slices: config.slices,
+        pairs,
+        local: config.local,
+        discover: config.discover,
         seams: config.seams,
         fileGroups: config.fileGroups,
       },
@@ -287,6 +323,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         seam,
         copies: copies.map((copy) => ({ engine: copy.engine, path: copy.path })),
       })),
+      unwatchedCopies: unwatched.groups,
       history:
         walk === null || slices === null
           ? null
@@ -391,6 +428,7 @@ function seamCopy(
   source: PreparedSource,
   appeared: CommitRef | null,
   committed: boolean,
+  cluster: Pick<SeamCopy, 'cluster' | 'similarity'>,
 ): SeamCopy {
   const lines =
     source.text === '' ? 0 : source.text.split('\n').length - (source.text.endsWith('\n') ? 1 : 0);
@@ -402,6 +440,8 @@ function seamCopy(
     tokens: source.tokens.filter((token) => token.kind !== 'comment').length,
     appeared,
     committed,
+    cluster: cluster.cluster,
+    similarity: cluster.similarity,
   };
 }
 

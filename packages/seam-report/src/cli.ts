@@ -37,8 +37,10 @@ Compares the runtime modules that sibling engines keep as copies, mines git hist
 made to several copies, and says whether extracting a shared runtime is justified.
 
 Options:
-  -f, --format <format>   text, markdown, json or html (default: text)
+  -f, --format <format>   text, markdown, json, html or sarif (default: text)
   -o, --output <file>     write the report to a file instead of standard output
+      --also <fmt>=<file> also write the same report in another format to a file
+                          (repeatable; e.g. --also json=report.json --also sarif=report.sarif)
   -c, --config <file>     configuration file (default: seam-report.config.json at the
                           repository root, else the "seamReport" key of its package.json)
   -b, --base <ref>        also check drift against this revision (a pull request's base)
@@ -47,6 +49,10 @@ Options:
                           extract (a seam should be extracted now), drift (needs --base),
                           diverged (a seam's copies diverged)
       --no-history        compare today's copies only, without reading git history
+      --pairs <which>     canonical (default: each copy against its seam's canonical copy)
+                          or all (every pair of copies; grows with the square of the copies)
+      --discover          list the unwatched copies (files copied across engines outside
+                          the seams) in the text report; JSON always has them
       --strict            treat configuration warnings (entries that match nothing) as errors
       --color, --no-color force colour on or off (default: on when writing to a terminal)
   -q, --quiet             no progress indicator
@@ -61,10 +67,14 @@ interface CliArguments {
   readonly directory: string;
   readonly format: Format;
   readonly output: string | undefined;
+  /** More formats of the same report, each to its file. */
+  readonly also: readonly { readonly format: Format; readonly file: string }[];
   readonly config: string | undefined;
   readonly base: string | undefined;
   readonly failOn: readonly FailOn[];
   readonly history: boolean;
+  readonly pairs: 'canonical' | 'all';
+  readonly discover: boolean;
   readonly color: boolean | undefined;
   readonly quiet: boolean;
   readonly strict: boolean;
@@ -87,6 +97,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       report = await analyze({
         root: parsed.directory,
         history: parsed.history,
+        pairs: parsed.pairs,
         ...(parsed.config !== undefined ? { configPath: parsed.config } : {}),
         ...(parsed.base !== undefined ? { base: parsed.base } : {}),
         ...(progress ? { onProgress: progress.update } : {}),
@@ -109,9 +120,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         io.stdout.isTTY === true &&
         io.env.NO_COLOR === undefined &&
         io.env.TERM !== 'dumb');
-    const text = render(report, parsed.format, { color });
+    const text = render(report, parsed.format, { color, discover: parsed.discover });
     if (parsed.output === undefined) io.stdout.write(text);
     else await writeReport(parsed.output, text);
+    for (const { format, file } of parsed.also)
+      await writeReport(file, render(report, format, { color: false, discover: parsed.discover }));
 
     const held = failOnConditionsHolding(report, parsed.failOn);
     for (const line of held) io.stderr.write(`seam-report: --fail-on ${line}\n`);
@@ -135,10 +148,13 @@ function parseCliArguments(
       options: {
         format: { type: 'string', short: 'f' },
         output: { type: 'string', short: 'o' },
+        also: { type: 'string', multiple: true },
         config: { type: 'string', short: 'c' },
         base: { type: 'string', short: 'b' },
         'fail-on': { type: 'string', multiple: true },
         'no-history': { type: 'boolean' },
+        pairs: { type: 'string' },
+        discover: { type: 'boolean' },
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
@@ -174,6 +190,18 @@ function parseCliArguments(
       `Use one of: ${FORMATS.join(', ')}.`,
     );
   }
+  const also = ((values.also as string[] | undefined) ?? []).map((value) => {
+    const at = value.indexOf('=');
+    const format = value.slice(0, at);
+    if (at <= 0 || at === value.length - 1 || !FORMATS.includes(format as Format)) {
+      throw new UsageError(
+        'bad_argument',
+        `--also ${value}: expected <format>=<file>`,
+        `Name one of ${FORMATS.join(', ')} and a file, e.g. --also json=report.json.`,
+      );
+    }
+    return { format: format as Format, file: resolve(cwd, value.slice(at + 1)) };
+  });
   const failOn = ((values['fail-on'] as string[] | undefined) ?? [])
     .flatMap((value) => value.split(','))
     .map((value) => value.trim())
@@ -194,6 +222,14 @@ function parseCliArguments(
       'Name the revision the change is compared with, e.g. --base origin/main.',
     );
   }
+  const pairs = (values.pairs as string | undefined) ?? 'canonical';
+  if (pairs !== 'canonical' && pairs !== 'all') {
+    throw new UsageError(
+      'bad_argument',
+      `unknown --pairs value "${pairs}"`,
+      'Use --pairs canonical (each copy against the canonical one) or --pairs all (every pair).',
+    );
+  }
   if (values.color && values['no-color']) {
     throw new UsageError('bad_argument', '--color and --no-color together', 'Pass one of them.');
   }
@@ -201,10 +237,13 @@ function parseCliArguments(
     directory: resolve(cwd, positionals[0] ?? '.'),
     format: format as Format,
     output: values.output === undefined ? undefined : resolve(cwd, values.output as string),
+    also,
     config: values.config === undefined ? undefined : resolve(cwd, values.config as string),
     base: values.base as string | undefined,
     failOn: failOn as FailOn[],
     history: values['no-history'] !== true,
+    pairs,
+    discover: values.discover === true,
     color: values.color ? true : values['no-color'] ? false : undefined,
     quiet: values.quiet === true,
     strict: values.strict === true,

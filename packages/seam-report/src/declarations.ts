@@ -8,7 +8,7 @@
  * the leading keyword of each item; anything it does not recognise is skipped as a statement.
  */
 import { normalizedText, TokenTable } from './normalize.js';
-import { similarityRatio } from './similarity.js';
+import { roundRatio, similarityRatio } from './similarity.js';
 import type { Language, Token } from './tokenize/token.js';
 
 export type DeclarationKind =
@@ -555,45 +555,83 @@ class RustScanner {
 // Comparing the declarations of several copies
 
 export type DeclarationStatus =
-  /** present in every copy; equal after dropping comments */
+  /** in every copy, equal to the canonical copy's after dropping comments */
   | 'same'
-  /** present in every copy; equal once names and literals are replaced by placeholders */
+  /** in every copy; some copies' versions equal the canonical one's only once names and literals are placeholders */
   | 'renamed'
-  /** present in every copy; different code */
+  /** in every copy; some copies' code differs from the canonical one's */
   | 'differs'
-  /** missing from at least one copy */
+  /** missing from some copies, or only in some */
   | 'partial';
 
+/** How one copy's version of a declaration differs from the canonical copy's. */
+export interface DeclarationInCopy {
+  readonly engine: string;
+  /**
+   * `missing`: the canonical copy has it, this copy does not; `extra`: this copy has it, the
+   * canonical copy does not; `renamed`: same shape, other names or literals; `differs`: other code.
+   */
+  readonly status: 'missing' | 'extra' | 'renamed' | 'differs';
+  /** Token similarity to the canonical version (`renamed`, `differs`), else null. */
+  readonly similarity: number | null;
+  /** The declaration's line in this copy, or null when the copy lacks it. */
+  readonly line: number | null;
+}
+
+/**
+ * A declaration compared across the copies of a seam, against the canonical copy: the copies
+ * listed are only those that differ from it there, so a difference is stated once ("3 copies lack
+ * `rcc_assert`"), never per pair.
+ */
 export interface DeclarationComparison {
   readonly name: string;
   readonly kind: DeclarationKind;
   readonly status: DeclarationStatus;
-  readonly presentIn: readonly string[];
-  readonly missingIn: readonly string[];
-  /** Lowest pairwise token similarity among the copies that have it (1 when same). */
+  /** The declaration's line in the canonical copy, or null when the canonical copy lacks it. */
+  readonly line: number | null;
+  /** Lowest similarity to the canonical version among the copies whose version differs (1 when none). */
   readonly similarity: number;
-  /** Line of the declaration in each copy that has it. */
-  readonly lines: Readonly<Record<string, number>>;
+  /** The copies that differ from the canonical copy here, in copy order. */
+  readonly copies: readonly DeclarationInCopy[];
 }
 
 export interface CopyDeclarations {
   readonly engine: string;
   readonly code: readonly Token[];
   readonly declarations: readonly Declaration[];
+  /**
+   * Copies with the same `content` key have the same code tokens (and so the same declarations):
+   * their versions are compared once. Default: every copy its own.
+   */
+  readonly content?: number;
 }
 
 /**
- * Compares declarations by qualified name across copies (copies in a stable engine order).
- * Overloads and repeated names are told apart by their order of appearance (`name#2`).
+ * Compares declarations by qualified name, each copy against `copies[canonical]`. Overloads and
+ * repeated names are told apart by their order of appearance (`name#2`). Declarations in the
+ * canonical copy come first, in its order, then those it lacks, in order of first appearance.
+ * Each distinct content is compared once.
  */
-export function compareDeclarations(copies: readonly CopyDeclarations[]): DeclarationComparison[] {
+export function compareDeclarations(
+  copies: readonly CopyDeclarations[],
+  canonical = 0,
+): DeclarationComparison[] {
   const table = new TokenTable();
-  const byName = new Map<
-    string,
-    Map<string, { declaration: Declaration; codeIds: number[]; shapeIds: number[] }>
-  >();
+  type Version = { declaration: Declaration; codeIds: number[]; shapeIds: number[] };
+  /** content key → declaration key → version */
+  const contents = new Map<number, Map<string, Version>>();
   const order: string[] = [];
-  for (const copy of copies) {
+  const seenKeys = new Set<string>();
+  const contentOf = (index: number) => copies[index]!.content ?? -1 - index;
+  const indices = [canonical, ...copies.keys()].filter(
+    (index, at) => at === 0 || index !== canonical,
+  );
+  for (const index of indices) {
+    const copy = copies[index]!;
+    const key = contentOf(index);
+    if (contents.has(key)) continue;
+    const versions = new Map<string, Version>();
+    contents.set(key, versions);
     const seen = new Map<string, number>();
     for (const declaration of copy.declarations) {
       const occurrence = (seen.get(declaration.name) ?? 0) + 1;
@@ -602,58 +640,73 @@ export function compareDeclarations(copies: readonly CopyDeclarations[]): Declar
         declaration.kind === 'getter' || declaration.kind === 'setter'
           ? `${declaration.kind} `
           : '';
-      const key = `${accessor}${declaration.name}${occurrence > 1 ? `#${occurrence}` : ''}`;
-      let entry = byName.get(key);
-      if (entry === undefined) {
-        entry = new Map();
-        byName.set(key, entry);
-        order.push(key);
+      const name = `${accessor}${declaration.name}${occurrence > 1 ? `#${occurrence}` : ''}`;
+      if (!seenKeys.has(name)) {
+        seenKeys.add(name);
+        order.push(name);
       }
       const slice = copy.code.slice(declaration.first, declaration.last + 1);
-      entry.set(copy.engine, {
+      versions.set(name, {
         declaration,
         codeIds: slice.map((token) => table.idOf(normalizedText(token, 'code'))),
         shapeIds: slice.map((token) => table.idOf(normalizedText(token, 'shape'))),
       });
     }
   }
-  const engines = copies.map((copy) => copy.engine);
-  return order.map((key) => {
-    const entry = byName.get(key)!;
-    const present = engines.filter((engine) => entry.has(engine));
-    const versions = present.map((engine) => entry.get(engine)!);
-    const first = versions[0]!;
+  const reference = contents.get(contentOf(canonical))!;
+  return order.map((name) => {
+    const mine = reference.get(name);
+    const differing: DeclarationInCopy[] = [];
+    /** content key → how that content's version compares, computed once */
+    const verdicts = new Map<number, Omit<DeclarationInCopy, 'engine' | 'line'> | null>();
+    let kind = mine?.declaration.kind;
     let similarity = 1;
-    let allSameCode = true;
-    let allSameShape = true;
-    for (let x = 0; x < versions.length; x++) {
-      for (let y = x + 1; y < versions.length; y++) {
-        const a = versions[x]!;
-        const b = versions[y]!;
-        const sameCode = arraysEqual(a.codeIds, b.codeIds);
-        allSameCode &&= sameCode;
-        allSameShape &&= arraysEqual(a.shapeIds, b.shapeIds);
-        if (!sameCode) similarity = Math.min(similarity, similarityRatio(a.codeIds, b.codeIds));
+    let partial = false;
+    let renamed = false;
+    let differs = false;
+    copies.forEach((copy, index) => {
+      if (index === canonical) return;
+      const key = contentOf(index);
+      const theirs = contents.get(key)!.get(name);
+      kind ??= theirs?.declaration.kind;
+      let verdict = verdicts.get(key);
+      if (verdict === undefined) {
+        if (mine === undefined && theirs === undefined) verdict = null;
+        else if (mine === undefined) verdict = { status: 'extra', similarity: null };
+        else if (theirs === undefined) verdict = { status: 'missing', similarity: null };
+        else if (arraysEqual(mine.codeIds, theirs.codeIds)) verdict = null;
+        else {
+          const ratio = roundRatio(similarityRatio(mine.codeIds, theirs.codeIds));
+          verdict = arraysEqual(mine.shapeIds, theirs.shapeIds)
+            ? { status: 'renamed', similarity: ratio }
+            : { status: 'differs', similarity: ratio };
+        }
+        verdicts.set(key, verdict);
       }
-    }
-    const status: DeclarationStatus =
-      present.length < engines.length
-        ? 'partial'
-        : allSameCode
-          ? 'same'
-          : allSameShape
-            ? 'renamed'
-            : 'differs';
-    const lines: Record<string, number> = {};
-    for (const engine of present) lines[engine] = entry.get(engine)!.declaration.line;
+      if (verdict === null) return;
+      if (verdict.status === 'missing' || verdict.status === 'extra') partial = true;
+      else {
+        if (verdict.status === 'renamed') renamed = true;
+        else differs = true;
+        similarity = Math.min(similarity, verdict.similarity!);
+      }
+      differing.push({ engine: copy.engine, ...verdict, line: theirs?.declaration.line ?? null });
+    });
+    if (mine === undefined) partial = true;
+    const status: DeclarationStatus = partial
+      ? 'partial'
+      : differs
+        ? 'differs'
+        : renamed
+          ? 'renamed'
+          : 'same';
     return {
-      name: key,
-      kind: first.declaration.kind,
+      name,
+      kind: kind!,
       status,
-      presentIn: present,
-      missingIn: engines.filter((engine) => !entry.has(engine)),
+      line: mine?.declaration.line ?? null,
       similarity,
-      lines,
+      copies: differing,
     };
   });
 }

@@ -62,6 +62,10 @@ export class CopyMatcher {
   /** File-group copies by path. */
   private readonly groupFiles: ReadonlyMap<string, { seam: string; label: string }>;
   private readonly basePathspecs: readonly string[];
+  /** Engine directory patterns (positive ones), for paths outside the seam paths. */
+  private readonly engineDirs: readonly RegExp[];
+  /** Pathspecs of everything under an engine directory (for the discovery of unwatched copies). */
+  readonly enginePathspecs: readonly string[];
   /**
    * Plain directory prefixes (no glob) containing every candidate, for commands that take no
    * pathspec magic (`git ls-tree`); empty when a pattern starts with a glob.
@@ -96,6 +100,15 @@ export class CopyMatcher {
       const glob = literal.findIndex((segment) => /[*?[]/.test(segment));
       prefixes.push((glob === -1 ? literal : literal.slice(0, glob)).join('/'));
     });
+    const engineDirs: RegExp[] = [];
+    const enginePathspecs: string[] = [];
+    for (const entry of config.engines) {
+      if (entry.startsWith('!')) continue;
+      engineDirs.push(new RegExp(`^${globToRegex(entry)}$`));
+      enginePathspecs.push(`:(glob)${entry}/**`);
+    }
+    this.engineDirs = engineDirs;
+    this.enginePathspecs = [...new Set(enginePathspecs)];
     const groupFiles = new Map<string, { seam: string; label: string }>();
     for (const group of config.fileGroups ?? []) {
       const labels = copyLabels(group.files);
@@ -173,6 +186,21 @@ export class CopyMatcher {
   /** From now on, `path` is not a copy: its header says it is generated (`header` quotes it). */
   ignoreGenerated(path: string, header: string): void {
     this.generatedPaths.set(path, header);
+  }
+
+  /**
+   * The engine directory a repository path lies in (the shortest leading directory an `engines`
+   * pattern matches and no `!pattern` leaves out), or undefined.
+   */
+  engineDirOf(path: string): string | undefined {
+    const parts = path.split('/');
+    for (let take = 1; take < parts.length; take++) {
+      const dir = parts.slice(0, take).join('/');
+      if (!this.engineDirs.some((regex) => regex.test(dir))) continue;
+      if (this.negated.some((negated) => negated.regex.test(dir))) return undefined;
+      return dir;
+    }
+    return undefined;
   }
 
   /** The copy a repository path is, or undefined when it is not a seam copy. */

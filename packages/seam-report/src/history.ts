@@ -28,6 +28,13 @@
  * timeline the report shows) and a bounded read-ahead window of blobs.
  */
 import { align, editsBetween } from './align.js';
+import {
+  type ClusterInput,
+  canonicalCopy,
+  contentGroups,
+  lineHashes,
+  sequenceHash,
+} from './clusters.js';
 import type { CopyLocation, CopyMatcher } from './discover.js';
 import {
   commitDiffs,
@@ -42,7 +49,7 @@ import {
 import { TokenTable } from './normalize.js';
 import { compareStrings } from './order.js';
 import type { CommitRef, CopyEvent, CopyMove, TimelinePoint } from './report.js';
-import { roundRatio, similarityRatio } from './similarity.js';
+import { multisetRatioBound, roundRatio, similarityRatio } from './similarity.js';
 import { languageOf, prepareSource } from './source.js';
 import { TimelineSampler } from './timeline.js';
 import type { Language, TokenKind } from './tokenize/token.js';
@@ -163,6 +170,8 @@ export interface WalkOptions {
   /** Seams to follow (today's seams). Other copies only contribute their engine directory. */
   readonly seams: ReadonlySet<string>;
   readonly copyEventThreshold: number;
+  /** `thresholds.similar`: below it a copy is an outlier (counted in the timeline). */
+  readonly similarThreshold: number;
   /** HEAD's committer time (seconds): the end of the timeline. */
   readonly headTime: number;
   /** The slice a commit belongs to (from `planSlices`); without it changes carry no slice. */
@@ -202,17 +211,6 @@ interface CopyState {
     readonly ids: Int32Array;
     readonly lines: Int32Array;
   };
-}
-
-/** A 53-bit hash of a token sequence (two 32-bit FNV-1a variants and the length). */
-function sequenceHash(ids: Int32Array): number {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ ids.length;
-  for (let i = 0; i < ids.length; i++) {
-    a = Math.imul(a ^ ids[i]!, 0x01000193);
-    b = Math.imul(b ^ (ids[i]! + 0x9e3779b9), 0x85ebca6b) ^ (b >>> 13);
-  }
-  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }
 
 /** The copies at one commit, by `seam \0 engine` (one copy per engine and seam). */
@@ -360,6 +358,9 @@ async function walkOnce(
     path: string,
     language: Language,
   ): Promise<CopyState> => {
+    const key = `${language}\u0000${oid}`;
+    const known = commitContents.get(key);
+    if (known !== undefined) return { copy, path, language, oid, ...known, named, past: [] };
     const source = prepareSource(await readBlob(oid), language);
     // one pass: the comment-free token ids, their lines, and which ids are names or literals
     const tokens = source.tokens;
@@ -381,18 +382,19 @@ async function walkOnce(
       count++;
     }
     const ids = allIds.slice(0, count);
-    return {
-      copy,
-      path,
-      language,
-      oid,
-      ids,
-      lines: allLines.slice(0, count),
-      named,
-      hash: sequenceHash(ids),
-      past: [],
-    };
+    const content = { ids, lines: allLines.slice(0, count), hash: sequenceHash(ids) };
+    commitContents.set(key, content);
+    return { copy, path, language, oid, ...content, named, past: [] };
   };
+  /**
+   * The contents prepared for the commit being processed, by blob: a fix made to four hundred
+   * identical copies in one commit is one blob, tokenised once, and the copies share its ids
+   * (so comparing them is comparing one array with itself). Cleared after each commit.
+   */
+  const commitContents = new Map<
+    string,
+    { readonly ids: Int32Array; readonly lines: Int32Array; readonly hash: number }
+  >();
   /** The watched copy a path is, or undefined. */
   const locate = (path: string | undefined): CopyLocation | undefined => {
     if (path === undefined) return undefined;
@@ -401,8 +403,33 @@ async function walkOnce(
     engineDirs.add(location.engineDir);
     return options.seams.has(location.seam) ? location : undefined;
   };
-  const copiesOf = (state: TreeState, seam: string): CopyState[] =>
-    [...state.values()].filter((copy) => copy.copy.seam === seam);
+  /** States of processed commits never change again: their per-seam lists are cached. */
+  const finished = new WeakSet<TreeState>();
+  const bySeam = new WeakMap<TreeState, Map<string, CopyState[]>>();
+  const copiesOf = (state: TreeState, seam: string): CopyState[] => {
+    let cache = finished.has(state) ? bySeam.get(state) : undefined;
+    if (cache === undefined && finished.has(state)) {
+      cache = new Map();
+      for (const copy of state.values()) {
+        const list = cache.get(copy.copy.seam) ?? [];
+        list.push(copy);
+        cache.set(copy.copy.seam, list);
+      }
+      bySeam.set(state, cache);
+    }
+    if (cache !== undefined) return cache.get(seam) ?? [];
+    return [...state.values()].filter((copy) => copy.copy.seam === seam);
+  };
+  /** Per seam: similarities to a canonical content already measured, by content hashes. */
+  const timelineMemo = new Map<string, Map<string, number>>();
+  const measureTimeline = (seam: string, state: TreeState, commit: CommitRef) => {
+    let memo = timelineMemo.get(seam);
+    if (memo === undefined) {
+      memo = new Map();
+      timelineMemo.set(seam, memo);
+    }
+    return timelinePoint(copiesOf(state, seam), commit, options.similarThreshold, memo);
+  };
 
   let order = 0;
   let first: CommitRef | null = null;
@@ -414,6 +441,7 @@ async function walkOnce(
   const processOldest = async () => {
     const commit = pending.shift()!;
     await processCommit(commit, order++);
+    commitContents.clear();
     // its blobs are now held (prepared) by the copy states or no longer needed
     for (const change of commit.changes) {
       inFlight.delete(change.newOid);
@@ -445,9 +473,7 @@ async function walkOnce(
       record.sampler ??= new TimelineSampler(commit.time, Math.max(commit.time, options.headTime));
       const previous = record.lastState;
       const previousCommit = record.lastTouched;
-      record.sampler.offer(commit.time, () =>
-        timelinePoint(copiesOf(previous, seam), previousCommit!),
-      );
+      record.sampler.offer(commit.time, () => measureTimeline(seam, previous, previousCommit!));
       record.lastState = state;
       record.lastTouched = refOf();
     }
@@ -461,6 +487,7 @@ async function walkOnce(
       }
     }
     if ((children.get(commit.hash) ?? 0) > 0) states.set(commit.hash, state);
+    finished.add(state);
     current = state;
   };
 
@@ -659,18 +686,31 @@ async function walkOnce(
     before: TreeState,
     after: TreeState,
   ) => {
-    for (const { event, before: previous } of changed) {
-      const seam = event.copy.seam;
-      const now = copiesOf(after, seam).find((copy) => copy.copy === event.copy);
-      if (now === undefined) continue;
-      const equalTo: CopyIdentity[] = [];
-      for (const other of copiesOf(after, seam)) {
-        if (other.copy === event.copy || other.hash !== now.hash) continue;
-        const otherBefore = copiesOf(before, seam).find((copy) => copy.copy === other.copy);
-        if (otherBefore !== undefined && otherBefore.hash === previous.hash) continue; // in step already
-        equalTo.push(other.copy);
+    const seams = new Set(changed.map(({ event }) => event.copy.seam));
+    for (const seam of seams) {
+      const now = new Map<CopyIdentity, CopyState>();
+      const byHash = new Map<number, CopyState[]>();
+      for (const copy of copiesOf(after, seam)) {
+        now.set(copy.copy, copy);
+        const same = byHash.get(copy.hash) ?? [];
+        same.push(copy);
+        byHash.set(copy.hash, same);
       }
-      if (equalTo.length > 0) event.convergedWith = equalTo;
+      const hashBefore = new Map<CopyIdentity, number>();
+      for (const copy of copiesOf(before, seam)) hashBefore.set(copy.copy, copy.hash);
+      for (const { event, before: previous } of changed) {
+        if (event.copy.seam !== seam) continue;
+        const mine = now.get(event.copy);
+        if (mine === undefined) continue;
+        const equalTo: CopyIdentity[] = [];
+        for (const other of byHash.get(mine.hash) ?? []) {
+          if (other.copy === event.copy) continue;
+          if (hashBefore.get(other.copy) === previous.hash) continue; // in step already
+          if (!sameIds(other.ids, mine.ids)) continue;
+          equalTo.push(other.copy);
+        }
+        if (equalTo.length > 0) event.convergedWith = equalTo;
+      }
     }
   };
 
@@ -701,9 +741,8 @@ async function walkOnce(
   const seamWalks = new Map<string, SeamWalk>();
   for (const [name, record] of records) {
     const timeline =
-      record.sampler?.finish(() =>
-        timelinePoint(copiesOf(record.lastState, name), record.lastTouched!),
-      ) ?? [];
+      record.sampler?.finish(() => measureTimeline(name, record.lastState, record.lastTouched!)) ??
+      [];
     const appeared = new Map<string, CommitRef>();
     for (const copy of copiesOf(current, name)) appeared.set(copy.copy.engine, copy.copy.appeared);
     seamWalks.set(name, {
@@ -761,7 +800,30 @@ function swapsAsMoves(
   return changes.map((change) => swapped.get(change) ?? change);
 }
 
-/** A copy appeared: note when, and what in its ancestry it was copied from. */
+/** Sorted token ids of a copy's contents (for the cheap similarity bound), computed once. */
+const sortedIds = new WeakMap<Int32Array, Int32Array>();
+function sortedOf(ids: Int32Array): Int32Array {
+  let sorted = sortedIds.get(ids);
+  if (sorted === undefined) {
+    sorted = ids.slice().sort();
+    sortedIds.set(ids, sorted);
+  }
+  return sorted;
+}
+
+function sameIds(a: Int32Array, b: Int32Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A copy appeared: note when, and what in its ancestry it was copied from (the most similar
+ * copy; ties go to the first engine). Each distinct content is measured once, a candidate whose
+ * similarity bound cannot beat the best so far is skipped, and an identical copy ends the search:
+ * four hundred copies made in one commit cost one comparison each, not one per pair.
+ */
 function recordAppearance(
   record: SeamRecords,
   state: TreeState,
@@ -775,7 +837,23 @@ function recordAppearance(
   const candidates = [...state.values()]
     .filter((other) => other.copy.seam === copy.copy.seam && other.copy !== copy.copy)
     .sort((x, y) => compareStrings(x.copy.engine, y.copy.engine));
+  const measured = new Set<number>();
   for (const other of candidates) {
+    if (other.hash === copy.hash && sameIds(other.ids, copy.ids)) {
+      if (best === null || best < 1) {
+        best = 1;
+        source = other.copy;
+      }
+      break;
+    }
+    // the same content as an earlier candidate: the same similarity, and ties go to the earlier
+    if (measured.has(other.hash)) continue;
+    measured.add(other.hash);
+    if (
+      best !== null &&
+      roundRatio(multisetRatioBound(sortedOf(copy.ids), sortedOf(other.ids))) <= best
+    )
+      continue;
     const similarity = roundRatio(similarityRatio(copy.ids, other.ids));
     if (best === null || similarity > best) {
       best = similarity;
@@ -876,13 +954,60 @@ function linesChanged(before: Int32Array, after: Int32Array): number {
   return changed;
 }
 
-function timelinePoint(copies: readonly CopyState[], commit: CommitRef): TimelinePoint {
-  let similarity: number | null = null;
-  for (let x = 0; x < copies.length; x++) {
-    for (let y = x + 1; y < copies.length; y++) {
-      const ratio = roundRatio(similarityRatio(copies[x]!.ids, copies[y]!.ids));
-      similarity = similarity === null ? ratio : Math.min(similarity, ratio);
+/** Line hashes of a copy's contents (for choosing the canonical copy), computed once. */
+const lineSetsOf = new WeakMap<Int32Array, number[]>();
+
+/**
+ * A timeline point: how far the copies are from the canonical copy after `commit` (the lowest
+ * similarity, and how many are outliers). Similarities are remembered by content, so a point
+ * after a commit that changed a few copies measures only those.
+ */
+function timelinePoint(
+  unsorted: readonly CopyState[],
+  commit: CommitRef,
+  similarThreshold: number,
+  memo: Map<string, number>,
+): TimelinePoint {
+  const copies = [...unsorted].sort((x, y) => compareStrings(x.copy.engine, y.copy.engine));
+  if (copies.length < 2)
+    return {
+      commit: commit.hash,
+      date: commit.date,
+      copies: copies.length,
+      similarity: null,
+      outliers: 0,
+    };
+  const inputs: ClusterInput[] = copies.map((copy) => ({
+    code: copy.ids,
+    lines: copy.lines,
+    hash: copy.hash,
+  }));
+  const groups = contentGroups(inputs);
+  const canonical =
+    copies[
+      canonicalCopy(inputs, undefined, groups, (group) => {
+        const ids = copies[group[0]!]!.ids;
+        let set = lineSetsOf.get(ids);
+        if (set === undefined) {
+          set = [...new Set(lineHashes(ids, copies[group[0]!]!.lines))];
+          lineSetsOf.set(ids, set);
+        }
+        return set;
+      })
+    ]!;
+  let similarity = 1;
+  let outliers = 0;
+  for (const group of groups) {
+    const copy = copies[group[0]!]!;
+    let ratio: number;
+    if (sameIds(copy.ids, canonical.ids)) ratio = 1;
+    else {
+      const key = `${canonical.hash}:${copy.hash}`;
+      ratio = memo.get(key) ?? roundRatio(similarityRatio(canonical.ids, copy.ids));
+      memo.set(key, ratio);
     }
+    similarity = Math.min(similarity, ratio);
+    if (ratio < similarThreshold) outliers += group.length;
   }
-  return { commit: commit.hash, date: commit.date, copies: copies.length, similarity };
+  return { commit: commit.hash, date: commit.date, copies: copies.length, similarity, outliers };
 }

@@ -29,3 +29,20 @@ export function lineHunks(oldText: string, newText: string): Hunk[] {
     lines: hunk.lines.filter((line) => !line.startsWith('\\')),
   }));
 }
+
+/**
+ * The first line of `newText` where it differs from `oldText` (for a deletion, the line after
+ * which the lines were removed; 1 when the texts are the same), for annotations.
+ */
+export function firstChangedLine(oldText: string, newText: string): number {
+  if (oldText === newText) return 1;
+  const hunk = lineHunks(oldText, newText)[0];
+  if (hunk === undefined) return 1;
+  let line = hunk.newStart;
+  for (const text of hunk.lines) {
+    if (text.startsWith('+')) return Math.max(1, line);
+    if (text.startsWith('-')) return Math.max(1, line);
+    line++;
+  }
+  return Math.max(1, hunk.newStart);
+}

@@ -25,21 +25,26 @@ export interface AlignedCopy {
   /** Shape-level sequence of the same tokens (ids are placeholders for names and literals). */
   readonly shape: NormalizedSequence;
   readonly declarations: readonly Declaration[];
+  /** Copies with the same `content` key have the same code tokens: aligned once. */
+  readonly content?: number;
 }
 
 export interface ValueInCopy {
   readonly engine: string;
-  /** The literal's text in this copy, or null where this copy has no token aligned there. */
-  readonly text: string | null;
-  /** 1-based line in this copy's compared text, or null with `text`. */
-  readonly line: number | null;
+  /** The literal's text in this copy. */
+  readonly text: string;
+  /** 1-based line in this copy's compared text. */
+  readonly line: number;
 }
 
 /** One place in the reference copy where at least one other copy has another literal. */
 export interface LiteralDifference {
   /** Innermost declaration in the reference copy, or null at top level. */
   readonly declaration: string | null;
-  /** The value in every copy (the reference first). */
+  /**
+   * The reference copy's value first, then the value of each copy that has another literal
+   * there (copies that agree with the reference are not repeated).
+   */
   readonly values: readonly ValueInCopy[];
 }
 
@@ -65,59 +70,43 @@ export function findAlignedDifferences(
   others: readonly AlignedCopy[],
 ): AlignedDifferences {
   const refTokens = reference.shape.tokens;
-  // for each other copy: reference token index -> the literal or name aligned with it
-  const alignments = others.map((other) => {
-    const partner = new Map<number, Token>();
-    const pair = (aStart: number, bStart: number, length: number) => {
-      for (let k = 0; k < length; k++) {
-        const refToken = refTokens[aStart + k]!;
-        if (isLiteral(refToken) || isNamed(refToken)) {
-          partner.set(aStart + k, other.shape.tokens[bStart + k]!);
-        }
-      }
-    };
-    const runs = align(reference.code.ids, other.code.ids);
-    for (const run of runs) pair(run.aStart, run.bStart, run.length);
-    for (const edit of editsBetween(runs, reference.code.ids.length, other.code.ids.length)) {
-      if (edit.aStart === edit.aEnd || edit.bStart === edit.bEnd) continue; // an insertion
-      const inner = align(
-        reference.shape.ids.subarray(edit.aStart, edit.aEnd),
-        other.shape.ids.subarray(edit.bStart, edit.bEnd),
-      );
-      for (const run of inner) pair(edit.aStart + run.aStart, edit.bStart + run.bStart, run.length);
+  // for each distinct other content: reference token index -> the literal or name aligned with it
+  const byContent = new Map<number, Map<number, Token>>();
+  const alignments = others.map((other, index) => {
+    const key = other.content ?? -1 - index;
+    let partner = byContent.get(key);
+    if (partner === undefined) {
+      partner = alignTo(reference, other);
+      byContent.set(key, partner);
     }
     return { engine: other.engine, partner };
   });
+  const distinct = [...byContent.values()];
   const literals: LiteralDifference[] = [];
   const names = new Map<string, NameDifference>();
   for (let refIndex = 0; refIndex < refTokens.length; refIndex++) {
     const refToken = refTokens[refIndex]!;
     const literal = isLiteral(refToken);
     if (!literal && !isNamed(refToken)) continue;
-    const partners = alignments.map(({ engine, partner }) => ({
-      engine,
-      token: partner.get(refIndex),
-    }));
-    const differs = partners.some(
-      ({ token }) => token !== undefined && token.text !== refToken.text,
-    );
-    if (!differs) continue;
+    const differs = (partner: Map<number, Token>) => {
+      const token = partner.get(refIndex);
+      return token !== undefined && token.text !== refToken.text;
+    };
+    if (!distinct.some(differs)) continue;
+    // the copies with another token here, in copy order (each distinct content checked once)
+    const differing = alignments
+      .filter(({ partner }) => differs(partner))
+      .map(({ engine, partner }) => ({ engine, token: partner.get(refIndex)! }));
     if (literal) {
       literals.push({
         declaration: declarationAt(reference.declarations, refIndex)?.name ?? null,
         values: [
           { engine: reference.engine, text: refToken.text, line: refToken.line },
-          ...partners.map(({ engine, token }) => ({
-            engine,
-            text: token?.text ?? null,
-            line: token?.line ?? null,
-          })),
+          ...differing.map(({ engine, token }) => ({ engine, text: token.text, line: token.line })),
         ],
       });
     } else {
-      const renamed = partners
-        .filter(({ token }) => token !== undefined && token.text !== refToken.text)
-        .map(({ engine, token }) => ({ engine, name: token!.text }));
+      const renamed = differing.map(({ engine, token }) => ({ engine, name: token.text }));
       const key = [refToken.text, ...renamed.map((r) => `${r.engine}=${r.name}`)].join('\u0000');
       const known = names.get(key);
       names.set(key, {
@@ -133,4 +122,29 @@ export function findAlignedDifferences(
       (x, y) => y.occurrences - x.occurrences || compareStrings(x.reference, y.reference),
     ),
   };
+}
+
+/** The literal or name of `other` aligned with each literal or name of `reference`, by index. */
+function alignTo(reference: AlignedCopy, other: AlignedCopy): Map<number, Token> {
+  const refTokens = reference.shape.tokens;
+  const partner = new Map<number, Token>();
+  const pair = (aStart: number, bStart: number, length: number) => {
+    for (let k = 0; k < length; k++) {
+      const refToken = refTokens[aStart + k]!;
+      if (isLiteral(refToken) || isNamed(refToken)) {
+        partner.set(aStart + k, other.shape.tokens[bStart + k]!);
+      }
+    }
+  };
+  const runs = align(reference.code.ids, other.code.ids);
+  for (const run of runs) pair(run.aStart, run.bStart, run.length);
+  for (const edit of editsBetween(runs, reference.code.ids.length, other.code.ids.length)) {
+    if (edit.aStart === edit.aEnd || edit.bStart === edit.bEnd) continue; // an insertion
+    const inner = align(
+      reference.shape.ids.subarray(edit.aStart, edit.aEnd),
+      other.shape.ids.subarray(edit.bStart, edit.bEnd),
+    );
+    for (const run of inner) pair(edit.aStart + run.aStart, edit.bStart + run.bStart, run.length);
+  }
+  return partner;
 }

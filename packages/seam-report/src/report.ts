@@ -9,7 +9,7 @@ import type { Hunk } from './hunks.js';
 import type { LiteralDifference, NameDifference } from './literals.js';
 import type { Language } from './tokenize/token.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Strongest first. */
 export const CLASSIFICATIONS = [
@@ -51,6 +51,12 @@ export interface SeamReport {
   readonly excludedFiles: readonly ExcludedFile[];
   /** Modules with copies in two or more engines that the configured `seams` leave out. */
   readonly unwatchedModules: readonly UnwatchedModule[];
+  /**
+   * Files outside every seam that are identical or near-identical across engines: copies nobody
+   * declared (with a configuration entry that would watch them), or copies the configuration
+   * declares deliberately local (with its reason).
+   */
+  readonly unwatchedCopies: readonly UnwatchedCopies[];
   readonly history: HistorySummary | null;
   readonly decision: Decision;
   readonly drift: DriftReport | null;
@@ -73,6 +79,40 @@ export interface ExcludedFile {
 export interface UnwatchedModule {
   readonly seam: string;
   readonly copies: readonly { readonly engine: string; readonly path: string }[];
+}
+
+/** A group of files outside every seam whose contents are copies of one another. */
+export interface UnwatchedCopies {
+  /** A seam name for them: the module name in snake_case (made unique among the seams). */
+  readonly name: string;
+  /**
+   * How the files were grouped before their contents were compared: the same path inside each
+   * engine (`path`), the same file name elsewhere (`name`), or the same code anywhere (`content`).
+   */
+  readonly foundBy: 'path' | 'name' | 'content';
+  /** The weakest relation of a file to the canonical one (never `diverged`: those are left out). */
+  readonly classification: Classification;
+  /** The lowest similarity of a file to the canonical one. */
+  readonly similarity: number;
+  /** The canonical file's path. */
+  readonly canonical: string;
+  /** One file per engine, in engine order, with its similarity to the canonical file. */
+  readonly files: readonly {
+    readonly engine: string;
+    readonly path: string;
+    readonly similarity: number;
+  }[];
+  /** Set when the configuration declares the files deliberately local (`local`): why. */
+  readonly local: { readonly reason: string; readonly paths: readonly string[] } | null;
+  /**
+   * For copies not declared local: a `seams` entry that watches exactly these files, and, when
+   * they sit at one path inside every engine, the `seamPaths` pattern for it (which watches every
+   * module beside them too). Null when local.
+   */
+  readonly suggestion: {
+    readonly seams: readonly { readonly name: string; readonly files: readonly string[] }[];
+    readonly seamPath: string | null;
+  } | null;
 }
 
 export interface RepositoryInfo {
@@ -121,6 +161,12 @@ export interface ReportSettings {
     readonly windowDays: number;
   };
   readonly slices: SliceMode;
+  /** Which pairs `comparison.pairs` holds: `canonical` (each copy against it) or `all`. */
+  readonly pairs: 'canonical' | 'all';
+  /** Files deliberately kept local (not seams), with the reason: `local` in the configuration. */
+  readonly local: readonly { readonly paths: readonly string[]; readonly reason: string }[];
+  /** What the discovery of unwatched copies counts as a copy. */
+  readonly discover: { readonly similarity: number; readonly minTokens: number };
   /** The grid seams watched (null: every module in two or more engines). */
   readonly seams: readonly string[] | null;
   /** Seams declared as file groups. */
@@ -172,6 +218,27 @@ export interface SeamCopy {
   readonly appeared: CommitRef | null;
   /** Whether the file is in HEAD's tree (an untracked or newly added copy is not). */
   readonly committed: boolean;
+  /** The copy's relation to the seam's canonical copy (`comparison.reference`). */
+  readonly cluster: CopyCluster;
+  /** Token similarity (LCS ratio) to the canonical copy; 1 for the canonical copy itself. */
+  readonly similarity: number;
+}
+
+/**
+ * A copy's relation to its seam's canonical copy, strongest first: `canonical` (it is that copy),
+ * `identical` (same bytes), `equivalent` (same tokens without comments and whitespace),
+ * `renamed` (same once names and literals are placeholders), `near` (similarity at least
+ * `thresholds.similar`), `outlier` (below it).
+ */
+export type CopyCluster = 'canonical' | 'identical' | 'equivalent' | 'renamed' | 'near' | 'outlier';
+
+/** How many copies are in each cluster; the canonical copy counts with the identical ones. */
+export interface ClusterCounts {
+  readonly identical: number;
+  readonly equivalent: number;
+  readonly renamed: number;
+  readonly near: number;
+  readonly outliers: number;
 }
 
 export interface PairComparison {
@@ -182,26 +249,41 @@ export interface PairComparison {
   readonly similarity: number;
 }
 
+/** The line hunks from the canonical copy to one distinct text (and the copies sharing it). */
 export interface CopyDiff {
+  /** The canonical copy. */
   readonly reference: string;
   readonly other: string;
+  /** Other copies whose text is the same as `other`'s (their diff is the same). */
+  readonly alsoIn: readonly string[];
   readonly hunks: readonly Hunk[];
 }
 
 export interface SeamComparison {
-  /** The weakest classification of any pair: an N-way group is only as close as its two most
-   * different copies. */
+  /**
+   * The main cluster's classification: the weakest relation to the canonical copy among the
+   * copies that are not outliers; `diverged` when every other copy is an outlier.
+   */
   readonly classification: Classification;
-  /** The lowest pairwise similarity. */
+  /**
+   * The lowest similarity to the canonical copy in the main cluster (among all copies when they
+   * are `diverged`).
+   */
   readonly similarity: number;
-  /** The copy the others are diffed against: the one most similar to all others. */
+  /** The canonical copy (an engine): the one the others agree with most; see the README. */
   readonly reference: string;
+  readonly clusters: ClusterCounts;
+  /**
+   * Each copy against the canonical copy (`settings.pairs` = `canonical`, the default), or every
+   * pair of copies (`all`).
+   */
   readonly pairs: readonly PairComparison[];
+  /** One per distinct text that differs from the canonical copy's. */
   readonly diffs: readonly CopyDiff[];
   readonly declarations: {
     readonly total: number;
     readonly same: number;
-    /** Every declaration that is not `same` in all copies. */
+    /** Every declaration that is not the same in all copies, with the copies that differ. */
     readonly differing: readonly DeclarationComparison[];
   };
   readonly literalDifferences: readonly LiteralDifference[];
@@ -302,8 +384,13 @@ export interface TimelinePoint {
   readonly commit: string;
   readonly date: string;
   readonly copies: number;
-  /** Lowest pairwise similarity of the copies after the commit (null with fewer than two). */
+  /**
+   * Lowest similarity of a copy to the canonical copy after the commit (for two copies, their
+   * similarity), or null with fewer than two copies.
+   */
   readonly similarity: number | null;
+  /** Copies below `thresholds.similar` from the canonical copy then. */
+  readonly outliers: number;
 }
 
 export interface SeamHistory {
@@ -429,11 +516,30 @@ export interface Decision {
   readonly order: readonly string[];
 }
 
+/** A copy on the other side of a drift from its cluster's canonical copy. */
+export interface DriftedCopy {
+  readonly engine: string;
+  readonly path: string;
+  /** Where to look: the first line the change touched, or where the copy differs from the canonical one. */
+  readonly line: number;
+  /** True when this copy changed (and the canonical one did not); false when it missed the change. */
+  readonly changed: boolean;
+  readonly message: string;
+}
+
 export interface DriftFinding {
   readonly seam: string;
-  /** Engines whose copy changed (normalised) since the base. */
+  /** Engines whose copy changed (normalised) since the base, among the copies in step then (and copies the change added). */
   readonly changed: readonly string[];
+  /** Copies in step at the base that the change left alone. */
   readonly unchanged: readonly string[];
+  /** Copies not in step with the canonical copy at the base: left out of the check. */
+  readonly outliers: readonly string[];
+  /** The canonical copy of the copies in step, as they are now. */
+  readonly canonical: string;
+  /** The copies whose side of the change differs from the canonical copy's. */
+  readonly drifted: readonly DriftedCopy[];
+  /** The weakest relation to the canonical copy among the copies in step at the base. */
   readonly baseClassification: Classification;
   readonly classification: Classification;
   readonly message: string;

@@ -81,9 +81,13 @@ export function seamVerdict(
   config: Pick<ResolvedConfig, 'never' | 'savings'>,
   extracted: SeamExtraction | null = null,
   savings: Savings = { duplicatedLines: 0, changedSlices: null, worthIt: true },
-  copies = 2,
+  copies: readonly SeamCopy[] = [],
   history: SeamHistory | null = null,
 ): SeamVerdict {
+  const outliers = outlierReason(copies);
+  const main = new Set(
+    copies.filter((copy) => copy.cluster !== 'outlier').map((copy) => copy.engine),
+  );
   const fired = triggers.filter((trigger) => trigger.fired);
   if (extracted !== null) {
     const reasons = [
@@ -131,7 +135,7 @@ export function seamVerdict(
   if (!savings.worthIt) {
     return {
       verdict: 'keep_local',
-      reasons: [`${firedNames} fired`, littleToSave(copies, savings, config)],
+      reasons: [`${firedNames} fired`, littleToSave(copies.length || 2, savings, config)],
       reconcile: [],
     };
   }
@@ -143,6 +147,7 @@ export function seamVerdict(
         `copies are ${comparison.classification}: a mechanical move${
           comparison.classification === 'renamed' ? ' with type or constant parameters' : ''
         }`,
+        ...(outliers === undefined ? [] : [outliers]),
       ],
       reconcile: [],
     };
@@ -152,33 +157,76 @@ export function seamVerdict(
     reasons: [
       `${firedNames} fired`,
       `copies are ${comparison.classification} (similarity ${formatRatio(comparison.similarity)}): their behaviour differs`,
+      ...(outliers === undefined || comparison.classification === 'diverged' ? [] : [outliers]),
     ],
-    reconcile: reconcileList(comparison),
+    reconcile: reconcileList(
+      comparison,
+      comparison.classification === 'diverged' || main.size === 0
+        ? new Set(copies.length > 0 ? copies.map((copy) => copy.engine) : allEngines(comparison))
+        : main,
+    ),
   };
 }
 
-/** What differs in behaviour between the copies, most specific first. */
-function reconcileList(comparison: SeamComparison): string[] {
+/**
+ * What differs in behaviour between the canonical copy and the rest of its main cluster, most
+ * specific first, each difference stated once (outliers are listed apart: see `outlierReason`).
+ */
+function reconcileList(comparison: SeamComparison, main: ReadonlySet<string>): string[] {
   const items: string[] = [];
+  const named = (engines: readonly string[]) =>
+    engines.length === 1 ? engines[0]! : `${engines.length} copies (${shortList(engines)})`;
   for (const declaration of comparison.declarations.differing) {
-    if (declaration.status === 'partial') {
+    const copies = declaration.copies.filter((copy) => main.has(copy.engine));
+    if (copies.length === 0) continue;
+    const missing = copies.filter((c) => c.status === 'missing').map((c) => c.engine);
+    const extra = copies.filter((c) => c.status === 'extra').map((c) => c.engine);
+    const differs = copies.filter((c) => c.status === 'differs');
+    if (missing.length > 0 && missing.length === main.size - 1)
       items.push(
-        `${declaration.name} exists only in ${declaration.presentIn.join(', ')} (missing in ${declaration.missingIn.join(', ')})`,
+        `${declaration.name} exists only in ${comparison.reference} (missing in ${named(missing)})`,
       );
-    } else if (declaration.status === 'differs') {
-      items.push(`${declaration.name} differs (similarity ${formatRatio(declaration.similarity)})`);
-    }
+    else if (missing.length > 0) items.push(`${declaration.name} is missing in ${named(missing)}`);
+    if (extra.length > 0) items.push(`${declaration.name} exists only in ${named(extra)}`);
+    if (differs.length > 0)
+      items.push(
+        `${declaration.name} differs${main.size > 2 ? ` in ${named(differs.map((c) => c.engine))}` : ''} (similarity ${formatRatio(Math.min(...differs.map((c) => c.similarity ?? 0)))})`,
+      );
   }
   for (const literal of comparison.literalDifferences) {
-    const values = literal.values
-      .map((value) => `${value.engine}: ${value.text ?? '—'}`)
-      .join(', ');
-    items.push(`literal in ${literal.declaration ?? 'top level'}: ${values}`);
+    const values = literal.values.filter((value, index) => index === 0 || main.has(value.engine));
+    if (values.length < 2) continue;
+    const groups = new Map<string, string[]>();
+    for (const value of values)
+      groups.set(value.text, [...(groups.get(value.text) ?? []), value.engine]);
+    items.push(
+      `literal in ${literal.declaration ?? 'top level'}: ${[...groups]
+        .map(([text, engines]) => `${shortList(engines)}: ${text}`)
+        .join(', ')}`,
+    );
   }
   if (items.length === 0)
     items.push('the code differs outside any recognised declaration; see the diff');
   return items;
 }
+
+function shortList(items: readonly string[]): string {
+  return items.length > 5
+    ? `${items.slice(0, 5).join(', ')} and ${items.length - 5} more`
+    : items.join(', ');
+}
+
+/** "2 outliers left out (x 0.47, y 0.31): not part of the move; reconcile them or keep them local" */
+function outlierReason(copies: readonly SeamCopy[]): string | undefined {
+  const outliers = copies.filter((copy) => copy.cluster === 'outlier');
+  if (outliers.length === 0) return undefined;
+  return `${outliers.length === 1 ? '1 outlier' : `${outliers.length} outliers`} outside the main cluster (${shortList(
+    outliers.map((copy) => `${copy.engine} ${formatRatio(copy.similarity)}`),
+  )}): not part of the move; reconcile ${outliers.length === 1 ? 'it' : 'them'} first or keep ${outliers.length === 1 ? 'it' : 'them'} local`;
+}
+
+/** Seams named in the one-line decision before "and N more". */
+const SUMMARY_NAMES = 6;
 
 export interface SeamForDecision {
   readonly name: string;
@@ -219,10 +267,15 @@ export function decide(
   const reconcileFirst = order.filter(
     (name) => seams.find((s) => s.name === name)!.verdict === 'reconcile_first',
   );
+  // the one line names at most a few seams (the lists hold them all)
+  const named = (names: readonly string[]) =>
+    names.length > SUMMARY_NAMES
+      ? `${names.slice(0, SUMMARY_NAMES).join(', ')} and ${names.length - SUMMARY_NAMES} more`
+      : names.join(', ');
   let summary: string;
   if (extract.length > 0) {
-    summary = `Extract now: ${extract.join(', ')}`;
-    if (reconcileFirst.length > 0) summary += ` (then reconcile ${reconcileFirst.join(', ')})`;
+    summary = `Extract now: ${named(extract)}`;
+    if (reconcileFirst.length > 0) summary += ` (then reconcile ${named(reconcileFirst)})`;
   } else if (seams.length === 0 || seams.length === extracted.length) {
     summary =
       context.engines.length < 2
@@ -231,11 +284,18 @@ export function decide(
           ? 'Do not extract a shared runtime yet: the engines share no module'
           : 'Nothing left to extract: every seam is already extracted';
   } else if (reconcileFirst.length > 0) {
-    summary = `Do not extract a shared runtime yet: triggers fired for ${reconcileFirst.join(', ')}, but the copies differ in behaviour; reconcile them first`;
+    summary = `Do not extract a shared runtime yet: triggers fired for ${named(reconcileFirst)}, but the copies differ in behaviour; reconcile them first`;
   } else {
     summary = 'Do not extract a shared runtime yet: no extraction trigger has fired';
   }
   if (extracted.length > 0 && seams.length !== extracted.length)
-    summary += ` (already extracted: ${extracted.join(', ')})`;
+    summary += ` (already extracted: ${named(extracted)})`;
   return { extractNow: extract.length > 0, summary, extract, reconcileFirst, extracted, order };
+}
+
+/** Every engine named in a comparison (when the copies themselves are not given). */
+function allEngines(comparison: SeamComparison): string[] {
+  return [
+    ...new Set([comparison.reference, ...comparison.pairs.flatMap((pair) => [pair.a, pair.b])]),
+  ];
 }

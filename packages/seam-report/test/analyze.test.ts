@@ -189,7 +189,7 @@ describe('analyze (Rust layout)', () => {
       expect.objectContaining({
         name: 'FixedMap::trace',
         status: 'partial',
-        presentIn: ['allocdb-core'],
+        copies: [expect.objectContaining({ engine: 'quota-core', status: 'missing' })],
       }),
     ]);
   });

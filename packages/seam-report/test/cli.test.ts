@@ -64,11 +64,35 @@ describe('exit status 0: the report was produced', () => {
 
   it('uses the current directory by default and prints every format', async () => {
     const json = await cli(['--format', 'json'], { cwd: root() });
-    expect(JSON.parse(json.stdout).schemaVersion).toBe(2);
+    expect(JSON.parse(json.stdout).schemaVersion).toBe(3);
     const markdown = await cli(['-f', 'markdown'], { cwd: root() });
     expect(markdown.stdout.startsWith('## Seam report')).toBe(true);
     const html = await cli(['-f', 'html'], { cwd: root() });
     expect(html.stdout.startsWith('<!doctype html>')).toBe(true);
+    const sarif = await cli(['-f', 'sarif'], { cwd: root() });
+    expect(JSON.parse(sarif.stdout)).toMatchObject({ version: '2.1.0' });
+  });
+
+  it('writes more formats of the same report with --also', async () => {
+    const json = join(plain, 'also.json');
+    const sarif = join(plain, 'also.sarif');
+    const result = await cli([
+      root(),
+      '-f',
+      'markdown',
+      '--also',
+      `json=${json}`,
+      '--also',
+      `sarif=${sarif}`,
+    ]);
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout.startsWith('## Seam report')).toBe(true);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(result.stdout.split('\n')[0]).toBe(`## Seam report: ${report.decision.summary}`);
+    expect(JSON.parse(readFileSync(sarif, 'utf8')).version).toBe('2.1.0');
+    const bad = await cli([root(), '--also', 'yaml=x.yaml']);
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.stderr).toMatch(/--also yaml=x\.yaml: expected <format>=<file>/);
   });
 
   it('writes to --output instead of standard output', async () => {
@@ -115,7 +139,7 @@ describe('exit status 1: a --fail-on condition holds', () => {
     const result = await cli([root(), '--base', 'base', '--fail-on', 'drift', '-f', 'markdown']);
     expect(result.code).toBe(EXIT.failOn);
     expect(result.stderr).toContain('--fail-on drift holds: retire_queue, wal');
-    expect(result.stdout).toContain('### Drift against');
+    expect(result.stdout).toContain('### ⚠️ Drift against');
   });
 
   it('fails on diverged copies', async () => {
@@ -143,7 +167,7 @@ describe('exit status 2: bad usage or configuration', () => {
     );
     await usage(
       [root(), '-f', 'pdf'],
-      /unknown format "pdf" \[bad_argument\] — Use one of: text, markdown, json, html\./,
+      /unknown format "pdf" \[bad_argument\] — Use one of: text, markdown, json, html, sarif\./,
     );
     await usage([root(), '--fail-on', 'bugs'], /unknown --fail-on condition "bugs"/);
     await usage([root(), root()], /expected at most one directory/);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { classify, classifyGroup, compareCopies, isMechanical, weakest } from '../src/compare.js';
+import {
+  classify,
+  clusterSources,
+  compareCopies as compareWithClusters,
+  isMechanical,
+  weakest,
+} from '../src/compare.js';
 import { prepareSource } from '../src/source.js';
 import { RETIRE_QUEUE_TS, WAL_TS } from './support/sources.js';
 
@@ -7,6 +13,10 @@ const ts = (engine: string, text: string) => ({
   engine,
   source: prepareSource(text, 'typescript'),
 });
+
+/** The seam comparison alone (the clusters are tested in clusters.test.ts). */
+const compareCopies = (...args: Parameters<typeof compareWithClusters>) =>
+  compareWithClusters(...args).comparison;
 
 /** One variant of WAL_TS per classification, each by a precise edit. */
 const VARIANTS = {
@@ -42,23 +52,46 @@ describe('compareCopies', () => {
     ).toBeLessThan(0.8);
   });
 
-  it('treats a group of three as one unit: the weakest pair decides, the central copy is the reference', () => {
+  it('treats a group of three as one unit around the canonical copy: its weakest relation decides', () => {
     const result = compareCopies(
       [ts('alpha', VARIANTS.renamed), ts('beta', WAL_TS), ts('gamma', VARIANTS.similar)],
       0.8,
     );
+    // the canonical copy is the one the others agree with: beta, between the two variants
+    expect(result.reference).toBe('beta');
     expect(result.pairs.map((p) => `${p.a}-${p.b}:${p.classification}`)).toEqual([
-      'alpha-beta:renamed',
-      'alpha-gamma:similar',
+      'beta-alpha:renamed',
       'beta-gamma:similar',
     ]);
+    expect(result.clusters).toEqual({
+      identical: 1,
+      equivalent: 0,
+      renamed: 1,
+      near: 1,
+      outliers: 0,
+    });
     expect(result.classification).toBe('similar');
-    expect(result.reference).toBe('beta');
     expect(result.diffs.map((d) => `${d.reference}→${d.other}`)).toEqual([
       'beta→alpha',
       'beta→gamma',
     ]);
     expect(result.similarity).toBe(Math.min(...result.pairs.map((p) => p.similarity)));
+  });
+
+  it('holds every pair only when asked (pairs: all)', () => {
+    const copies = [
+      ts('alpha', VARIANTS.renamed),
+      ts('beta', WAL_TS),
+      ts('gamma', VARIANTS.similar),
+    ];
+    const all = compareCopies(copies, 0.8, 'all');
+    expect(all.pairs.map((p) => `${p.a}-${p.b}:${p.classification}`)).toEqual([
+      'alpha-beta:renamed',
+      'alpha-gamma:similar',
+      'beta-gamma:similar',
+    ]);
+    // the same clusters and verdict inputs either way
+    expect(all.classification).toBe(compareCopies(copies, 0.8).classification);
   });
 
   it('produces line hunks and the declaration view for differing copies', () => {
@@ -113,6 +146,6 @@ describe('classification helpers', () => {
 
   it('classifies a group of prepared sources like compareCopies does', () => {
     const sources = [WAL_TS, VARIANTS.renamed].map((text) => prepareSource(text, 'typescript'));
-    expect(classifyGroup(sources, 0.8).classification).toBe('renamed');
+    expect(clusterSources(sources, 0.8).classification).toBe('renamed');
   });
 });

@@ -92,9 +92,11 @@ describe('without history', () => {
     ]);
     const text = render(report, 'text');
     expect(text).toContain(
-      'packages/a/src/runtime/wal.ts (43 lines, 353 tokens), committed (history not read)',
+      'packages/a/src/runtime/wal.ts (43 lines, 353 tokens; canonical), committed (history not read)',
     );
-    expect(text).toContain('packages/c/src/runtime/wal.ts (43 lines, 353 tokens), not committed');
+    expect(text).toContain(
+      'packages/c/src/runtime/wal.ts (43 lines, 353 tokens; identical), not committed',
+    );
     expect(render(report, 'markdown')).not.toMatch(/`a`: .*not committed/);
   });
 });

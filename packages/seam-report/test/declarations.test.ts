@@ -122,21 +122,37 @@ describe('compareDeclarations', () => {
     expect(byName.get('HEADER_BYTES')!.status).toBe('renamed');
     expect(byName.get('decodeFrame')).toMatchObject({
       status: 'differs',
-      presentIn: ['alpha', 'beta'],
+      copies: [{ engine: 'beta', status: 'differs' }],
     });
     expect(byName.get('decodeFrame')!.similarity).toBeGreaterThan(0.9);
     expect(byName.get('decodeFrame')!.similarity).toBeLessThan(1);
     expect(byName.get('scan')).toMatchObject({
       status: 'partial',
-      presentIn: ['alpha'],
-      missingIn: ['beta'],
+      line: 34,
+      copies: [{ engine: 'beta', status: 'missing', similarity: null, line: null }],
     });
-    expect(byName.get('scan')!.lines).toEqual({ alpha: 34 });
   });
 
-  it('compares three copies as one group', () => {
+  it('compares three copies as one group, each against the canonical one', () => {
     const third = WAL_TS.replace('offset += HEADER_BYTES', 'offset = offset + HEADER_BYTES');
     const result = compareDeclarations([copy('a', WAL_TS), copy('b', WAL_TS), copy('c', third)]);
     expect(result.filter((d) => d.status !== 'same').map((d) => d.name)).toEqual(['scan']);
+    expect(result.find((d) => d.name === 'scan')!.copies.map((c) => c.engine)).toEqual(['c']);
+  });
+
+  it('says which copies have a declaration the canonical copy lacks', () => {
+    const extra = `${WAL_TS}\nexport function dump(): string { return 'frames'; }\n`;
+    const result = compareDeclarations(
+      [copy('a', WAL_TS), copy('b', extra), copy('c', extra), copy('d', WAL_TS)],
+      3,
+    );
+    expect(result.find((d) => d.name === 'dump')).toMatchObject({
+      status: 'partial',
+      line: null,
+      copies: [
+        { engine: 'b', status: 'extra' },
+        { engine: 'c', status: 'extra' },
+      ],
+    });
   });
 });

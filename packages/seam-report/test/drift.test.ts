@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { analyze } from '../src/analyze.js';
 import { UsageError } from '../src/errors.js';
+import { manyCopies, walOf } from './support/many-copies.js';
 import { rejectionOf } from './support/rejection.js';
 import { EngineRepo } from './support/scenarios.js';
 import { RETIRE_QUEUE_TS, WAL_TS } from './support/sources.js';
@@ -36,9 +37,64 @@ describe('drift check (--base)', () => {
         seam: 'wal',
         changed: ['alloc'],
         unchanged: ['quota'],
+        outliers: [],
+        canonical: 'quota',
+        drifted: [
+          {
+            engine: 'alloc',
+            path: 'packages/alloc/src/runtime/wal.ts',
+            line: 25, // the line the fix changed
+            changed: true,
+            message: '`wal.ts` changed in alloc; 1 copy in step (quota) did not change',
+          },
+        ],
         baseClassification: 'identical',
         classification: 'similar',
         message: "`wal.ts` changed in alloc; quota's copy did not change",
+      },
+    ]);
+  });
+
+  it('checks each copy against the canonical copy: an outlier at the base does not switch it off', async () => {
+    const e = new EngineRepo();
+    repos.push(e);
+    const seam = manyCopies();
+    for (const [engine, text] of seam.texts) e.set(walOf(engine), text);
+    e.commit('thirty engines');
+    e.repo.git('checkout', '-q', '-b', 'change');
+    // a real one-copy change to a copy in step with the canonical one
+    const path = walOf('e-07');
+    e.set(path, e.text(path).replace('frames.push(frame);', 'frames.push(Object.freeze(frame));'));
+    e.commit('freeze frames in e-07 only');
+    const report = await analyze({ root: e.repo.root, base: 'main' });
+    const finding = report.drift!.findings[0]!;
+    expect(finding).toMatchObject({
+      seam: 'wal',
+      changed: ['e-07'],
+      outliers: seam.outliers,
+      canonical: 'e-01',
+    });
+    expect(finding.unchanged).toHaveLength(27);
+    expect(finding.drifted).toEqual([
+      expect.objectContaining({ engine: 'e-07', path, changed: true, line: 40 }),
+    ]);
+    expect(finding.message).toBe(
+      '`wal.ts` changed in e-07; 27 copies in step did not change (c-old-1, c-old-2, c-old-3, d-limit-1, d-limit-2 and 22 more)',
+    );
+  });
+
+  it('marks the copies a change did not reach when the canonical copy got it', async () => {
+    const e = reviewRepo(['a', 'b', 'c', 'd']);
+    e.fix('freeze', 'a', 'b', 'c').commit('freeze frames in three engines');
+    const finding = (await analyze({ root: e.repo.root, base: 'main' })).drift!.findings[0]!;
+    expect(finding.canonical).toBe('a');
+    expect(finding.drifted).toEqual([
+      {
+        engine: 'd',
+        path: 'packages/d/src/runtime/wal.ts',
+        line: 40, // where it differs from the canonical copy
+        changed: false,
+        message: "d's copy of `wal.ts` did not receive the change made to 3 copies (a, b and c)",
       },
     ]);
   });

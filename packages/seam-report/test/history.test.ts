@@ -21,6 +21,7 @@ beforeAll(async () => {
       matcher: new CopyMatcher(config),
       seams: new Set(['wal', 'retire_queue']),
       copyEventThreshold: 0.8,
+      similarThreshold: 0.8,
       headTime: EPOCH + 14 * DAY,
     });
   } finally {

@@ -162,6 +162,8 @@ const copies = (n: number): SeamCopy[] =>
     tokens: 50,
     appeared: i < 2 ? commit(0) : null,
     committed: i < 2,
+    cluster: i === 0 ? 'canonical' : 'identical',
+    similarity: 1,
   }));
 /** Each day is its own slice, as `matchChanges` tallies them. */
 const occurrences = (mirroredChanges: MirroredChange[], oneSidedChanges: ChangeRef[]) =>

@@ -4,7 +4,7 @@ import { resolveConfig } from '../src/config.js';
 import type { TriggerResult } from '../src/report.js';
 import { prepareSource } from '../src/source.js';
 import { decide, seamVerdict } from '../src/verdict.js';
-import { WAL_TS } from './support/sources.js';
+import { RETIRE_QUEUE_TS, WAL_TS } from './support/sources.js';
 
 const config = resolveConfig({ never: ['snapshot'] }, 'x');
 const ts = (engine: string, text: string) => ({
@@ -25,7 +25,7 @@ const quiet = (name: TriggerResult['trigger']): TriggerResult => ({ ...fired(nam
 const renamed = compareCopies(
   [ts('a', WAL_TS), ts('b', WAL_TS.replaceAll('bigint', 'number'))],
   0.8,
-);
+).comparison;
 const behaviour = compareCopies(
   [
     ts('a', WAL_TS),
@@ -35,7 +35,28 @@ const behaviour = compareCopies(
     ),
   ],
   0.8,
-);
+).comparison;
+
+/** The seam copies a verdict sees, from a comparison of sources. */
+function seamCopies(sources: { engine: string; text: string }[]) {
+  const { comparison, copies } = compareCopies(
+    sources.map(({ engine, text }) => ts(engine, text)),
+    0.8,
+  );
+  return {
+    comparison,
+    copies: sources.map(({ engine, text }, i) => ({
+      engine,
+      path: `packages/${engine}/src/runtime/wal.ts`,
+      language: 'typescript' as const,
+      lines: text.split('\n').length - 1,
+      tokens: 100,
+      appeared: null,
+      committed: true,
+      ...copies[i]!,
+    })),
+  };
+}
 
 describe('seamVerdict', () => {
   it('keeps a seam local when no trigger fired', () => {
@@ -57,6 +78,52 @@ describe('seamVerdict', () => {
     expect(verdict.verdict).toBe('reconcile_first');
     expect(verdict.reconcile).toContain('decodeFrame differs (similarity 0.99)');
     expect(verdict.reconcile).toContain('literal in CHECKSUM_OFFSET: a: 12, b: 8');
+  });
+
+  it('takes the verdict from the main cluster and lists the outliers apart', () => {
+    const { comparison, copies } = seamCopies([
+      { engine: 'a', text: RETIRE_QUEUE_TS },
+      { engine: 'b', text: WAL_TS },
+      { engine: 'c', text: WAL_TS },
+      { engine: 'd', text: WAL_TS },
+    ]);
+    expect(comparison.classification).toBe('identical');
+    const verdict = seamVerdict(
+      'wal',
+      comparison,
+      [fired('third_engine')],
+      config,
+      null,
+      undefined,
+      copies,
+    );
+    expect(verdict.verdict).toBe('extract');
+    expect(verdict.reasons.at(-1)).toMatch(
+      /^1 outlier outside the main cluster \(a 0\.\d+\): not part of the move; reconcile it first or keep it local$/,
+    );
+  });
+
+  it('lists what to reconcile in the main cluster once, and not the outliers', () => {
+    const lacks = WAL_TS.replace(/export function scan[\s\S]*$/, '');
+    const { comparison, copies } = seamCopies([
+      { engine: 'a', text: RETIRE_QUEUE_TS },
+      { engine: 'b', text: lacks },
+      { engine: 'c', text: lacks },
+      { engine: 'd', text: WAL_TS },
+      { engine: 'e', text: WAL_TS },
+      { engine: 'f', text: WAL_TS },
+    ]);
+    const verdict = seamVerdict(
+      'wal',
+      comparison,
+      [fired('repeated_fix')],
+      config,
+      null,
+      undefined,
+      copies,
+    );
+    expect(verdict.verdict).toBe('reconcile_first');
+    expect(verdict.reconcile).toEqual(['scan is missing in 2 copies (b, c)']);
   });
 
   it('never extracts a seam on the never list, and says which triggers it ignores', () => {

@@ -1,14 +1,18 @@
 /**
  * Small formatting helpers shared by the renderers, so that every format words things alike.
  */
+import type { DeclarationComparison } from '../declarations.js';
+import type { ValueInCopy } from '../literals.js';
 import type {
   ChangeRef,
   CommitRef,
   ConvergenceRef,
   MirroredChange,
   RevertRef,
+  SeamReport,
   SeamResult,
   TriggerResult,
+  UnwatchedCopies,
 } from '../report.js';
 import { formatRatio } from '../similarity.js';
 
@@ -117,41 +121,191 @@ export function oneSidedLine(change: ChangeRef): string {
   return `one-sided: ${commitLine(change.commit)} [${change.engine}], ${plural(change.lines, 'line')}`;
 }
 
-export function declarationLine(seam: SeamResult): string[] {
-  const lines: string[] = [];
-  for (const declaration of seam.comparison.declarations.differing) {
-    if (declaration.status === 'partial') {
-      lines.push(`${declaration.name}: only in ${declaration.presentIn.join(', ')}`);
-    } else if (declaration.status === 'renamed') {
-      lines.push(`${declaration.name}: same shape, names or literals differ`);
-    } else {
-      lines.push(`${declaration.name}: differs (${ratio(declaration.similarity)})`);
-    }
+/** "a", "a and b", "a, b and c", "a, b, c, d, e and 7 more" */
+export function listNames(items: readonly string[], limit = NAMES_LISTED): string {
+  if (items.length > limit)
+    return `${items.slice(0, limit).join(', ')} and ${items.length - limit} more`;
+  return items.length <= 1
+    ? (items[0] ?? '')
+    : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/** Engine names listed in one phrase before "and N more". */
+export const NAMES_LISTED = 5;
+
+/** "3 copies (a, b and c)", "quota" for one. */
+function copiesPhrase(engines: readonly string[]): string {
+  return engines.length === 1 ? engines[0]! : `${engines.length} copies (${listNames(engines)})`;
+}
+
+/**
+ * "21 identical, 7 near, 2 outliers": how the copies stand against the canonical copy, the
+ * clusters that have copies, strongest first.
+ */
+export function clusterSummary(seam: SeamResult): string {
+  const counts = seam.comparison.clusters;
+  const parts = [
+    counts.identical > 0 ? `${counts.identical} identical` : '',
+    counts.equivalent > 0 ? `${counts.equivalent} equivalent` : '',
+    counts.renamed > 0 ? `${counts.renamed} renamed` : '',
+    counts.near > 0 ? `${counts.near} near` : '',
+    counts.outliers > 0 ? plural(counts.outliers, 'outlier') : '',
+  ].filter((part) => part !== '');
+  return parts.join(', ');
+}
+
+/** The engines of a seam's outliers, in copy order. */
+export function outliersOf(seam: SeamResult): string[] {
+  return seam.copies.filter((copy) => copy.cluster === 'outlier').map((copy) => copy.engine);
+}
+
+/**
+ * A declaration's difference, stated once against the canonical copy: "only in alpha",
+ * "missing in 3 copies (a, b and c)", "differs in beta (0.85)". `among` restricts it to some
+ * copies (the main cluster); undefined when none of those differ.
+ */
+export function declarationPhrase(
+  seam: SeamResult,
+  declaration: DeclarationComparison,
+  among?: ReadonlySet<string>,
+): string | undefined {
+  const copies = declaration.copies.filter((copy) => among === undefined || among.has(copy.engine));
+  if (copies.length === 0) return undefined;
+  const canonical = seam.comparison.reference;
+  const others = seam.copies.length - 1;
+  const parts: string[] = [];
+  const missing = copies.filter((copy) => copy.status === 'missing').map((copy) => copy.engine);
+  const extra = copies.filter((copy) => copy.status === 'extra').map((copy) => copy.engine);
+  const differs = copies.filter((copy) => copy.status === 'differs');
+  const renamed = copies.filter((copy) => copy.status === 'renamed').map((copy) => copy.engine);
+  if (missing.length > 0) {
+    parts.push(
+      missing.length === others && among === undefined
+        ? `only in ${canonical}`
+        : `missing in ${copiesPhrase(missing)}`,
+    );
   }
-  return lines;
+  if (extra.length > 0) parts.push(`only in ${copiesPhrase(extra)}`);
+  if (differs.length > 0) {
+    const named = differs.map((copy) => `${copy.engine} ${ratio(copy.similarity ?? 0)}`);
+    parts.push(
+      differs.length === 1
+        ? `differs in ${named[0]}`
+        : `differs in ${differs.length} copies (${listNames(named)})`,
+    );
+  }
+  if (renamed.length > 0)
+    parts.push(`same shape, names or literals differ in ${copiesPhrase(renamed)}`);
+  return parts.join('; ');
+}
+
+/**
+ * The copies whose differences a reader is shown declaration by declaration: the main cluster
+ * (outliers are summed up on their own line, see `outlierLine`), or every copy when all are
+ * outliers. Undefined means every copy.
+ */
+export function mainCopies(seam: SeamResult): ReadonlySet<string> | undefined {
+  const main = seam.copies.filter((copy) => copy.cluster !== 'outlier');
+  return main.length >= 2 && main.length < seam.copies.length
+    ? new Set(main.map((copy) => copy.engine))
+    : undefined;
+}
+
+/** Every declaration that differs in the main cluster, as "name: difference", against the canonical copy. */
+export function declarationLine(seam: SeamResult): string[] {
+  const among = mainCopies(seam);
+  return seam.comparison.declarations.differing.flatMap((declaration) => {
+    const phrase = declarationPhrase(seam, declaration, among);
+    return phrase === undefined ? [] : [`${declaration.name}: ${phrase}`];
+  });
+}
+
+/** "40 of 44 the same" (in the main cluster when there are outliers). */
+export function declarationCount(seam: SeamResult): string {
+  const { total, differing } = seam.comparison.declarations;
+  const among = mainCopies(seam);
+  if (among === undefined) return `${total - differing.length} of ${total} the same`;
+  const inMain = differing.filter((d) => d.copies.some((copy) => among.has(copy.engine)));
+  // declarations only outliers have are not the main cluster's
+  const outliersOnly = differing.filter(
+    (d) => d.line === null && !d.copies.some((copy) => among.has(copy.engine)),
+  ).length;
+  const considered = total - outliersOnly;
+  return `${considered - inMain.length} of ${considered} the same in the main cluster (outliers apart)`;
+}
+
+/** What makes an outlier different: its similarity, size and the declarations it differs in. */
+export function outlierLine(seam: SeamResult, engine: string, limit = NAMES_LISTED): string {
+  const copy = seam.copies.find((c) => c.engine === engine)!;
+  const missing: string[] = [];
+  const extra: string[] = [];
+  const differs: string[] = [];
+  for (const declaration of seam.comparison.declarations.differing) {
+    const mine = declaration.copies.find((c) => c.engine === engine);
+    if (mine === undefined) continue;
+    if (mine.status === 'missing') missing.push(declaration.name);
+    else if (mine.status === 'extra') extra.push(declaration.name);
+    else differs.push(declaration.name);
+  }
+  const parts = [`similarity ${ratio(copy.similarity)}`, plural(copy.lines, 'line')];
+  if (missing.length > 0) parts.push(`lacks ${listNames(missing, limit)}`);
+  if (extra.length > 0) parts.push(`alone has ${listNames(extra, limit)}`);
+  if (differs.length > 0) parts.push(`differs in ${listNames(differs, limit)}`);
+  return `${engine}: ${parts.join('; ')}`;
 }
 
 export function literalLine(seam: SeamResult, index: number): string {
   const literal = seam.comparison.literalDifferences[index]!;
-  const values = literal.values
-    .map(
-      (value) => `${value.engine} ${value.text ?? '—'}${value.line ? ` (line ${value.line})` : ''}`,
+  return `${literal.declaration ?? 'top level'}: ${valueGroups(literal.values)}`;
+}
+
+/**
+ * "alpha 16 (line 3) | beta 24 (line 3)", and for values several copies share,
+ * "b, c and d 24": the canonical copy's value first.
+ */
+function valueGroups(values: readonly ValueInCopy[]): string {
+  const groups = new Map<string, ValueInCopy[]>();
+  for (const value of values) {
+    const group = groups.get(value.text) ?? [];
+    group.push(value);
+    groups.set(value.text, group);
+  }
+  return [...groups]
+    .map(([text, group]) =>
+      group.length === 1
+        ? `${group[0]!.engine} ${text} (line ${group[0]!.line})`
+        : `${listNames(group.map((value) => value.engine))} ${text}`,
     )
     .join(' | ');
-  return `${literal.declaration ?? 'top level'}: ${values}`;
 }
 
 export function nameLine(seam: SeamResult, index: number): string {
   const name = seam.comparison.nameDifferences[index]!;
-  const renamed = name.renamed.map((r) => `${r.engine}: ${r.name}`).join(', ');
+  const groups = new Map<string, string[]>();
+  for (const renamed of name.renamed) {
+    const engines = groups.get(renamed.name) ?? [];
+    engines.push(renamed.engine);
+    groups.set(renamed.name, engines);
+  }
+  const renamed = [...groups].map(([to, engines]) => `${listNames(engines)}: ${to}`).join(', ');
   return `${name.reference} → ${renamed} (${name.occurrences}×)`;
 }
 
-/** Mean similarity of one engine's copy to the seam's other copies (the heat map cell). */
+/** One engine's copy's similarity to the seam's canonical copy (the heat map cell). */
 export function engineSimilarity(seam: SeamResult, engine: string): number | undefined {
-  const pairs = seam.comparison.pairs.filter((pair) => pair.a === engine || pair.b === engine);
-  if (pairs.length === 0) return undefined;
-  return pairs.reduce((sum, pair) => sum + pair.similarity, 0) / pairs.length;
+  return seam.copies.find((copy) => copy.engine === engine)?.similarity;
+}
+
+/** The copies of a seam in the order a reader wants them: canonical, outliers, near, renamed, equivalent, identical. */
+export function copiesByInterest(seam: SeamResult): SeamResult['copies'][number][] {
+  const rank = { canonical: 0, outlier: 1, near: 2, renamed: 3, equivalent: 4, identical: 5 };
+  return [...seam.copies].sort((x, y) => rank[x.cluster] - rank[y.cluster]);
+}
+
+/** A copy's standing against the canonical copy: "canonical", "identical", "near 0.95". */
+export function clusterLabel(copy: SeamResult['copies'][number]): string {
+  if (copy.cluster === 'canonical' || copy.cluster === 'identical') return copy.cluster;
+  return `${copy.cluster} ${ratio(copy.similarity)}`;
 }
 
 /** Where a copy came from: its first commit, or why there is none. */
@@ -159,4 +313,34 @@ export function copyOrigin(seam: SeamResult, copy: SeamResult['copies'][number])
   if (copy.appeared) return `since ${commitLine(copy.appeared)}`;
   if (!copy.committed) return 'not committed';
   return seam.history === null ? 'committed (history not read)' : 'committed';
+}
+
+/** Files shown in a suggested file group before the rest are counted (the JSON has them all). */
+const GROUP_FILES_SHOWN = 4;
+
+/** The suggested `seams` entry of unwatched copies, its file list cut for a person to read. */
+export function abbreviatedGroup(group: UnwatchedCopies): { name: string; files: string[] } {
+  const entry = group.suggestion?.seams[0] ?? { name: group.name, files: [] };
+  const files = [...entry.files];
+  if (files.length <= GROUP_FILES_SHOWN) return { name: entry.name, files };
+  return {
+    name: entry.name,
+    files: [
+      ...files.slice(0, GROUP_FILES_SHOWN - 1),
+      `… and ${files.length - GROUP_FILES_SHOWN + 1} more files (all in the JSON report)`,
+    ],
+  };
+}
+
+/**
+ * "2 groups of files copied across engines outside the seams; 12 more kept local by the
+ * configuration", or "none to watch outside the seams; 12 groups kept local by the configuration".
+ */
+export function unwatchedSummary(report: SeamReport): string {
+  const local = report.unwatchedCopies.filter((group) => group.local !== null).length;
+  const unwatched = report.unwatchedCopies.length - local;
+  const kept = (more: string) =>
+    local === 0 ? '' : `; ${more}${plural(local, 'group')} kept local by the configuration`;
+  if (unwatched === 0) return `none to watch outside the seams${kept('')}`;
+  return `${plural(unwatched, 'group')} of files copied across engines outside the seams${kept('')}`;
 }

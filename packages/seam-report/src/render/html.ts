@@ -9,14 +9,22 @@ import type { Hunk } from '../hunks.js';
 import type { SeamReport, SeamResult, TriggerResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  abbreviatedGroup,
+  clusterLabel,
+  clusterSummary,
   commitLine,
   convergenceLine,
+  copiesByInterest,
   copyOrigin,
   day,
+  declarationPhrase,
   duration,
   engineSimilarity,
   historyCounts,
+  listNames,
   moveLine,
+  outlierLine,
+  outliersOf,
   plural,
   ratio,
   revertLine,
@@ -60,6 +68,7 @@ th, td { border: 1px solid var(--line); padding: 4px 10px; text-align: left; ver
 th { background: var(--soft); font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.heat td.cell { text-align: center; min-width: 96px; font-variant-numeric: tabular-nums; }
+table.heat td.canonical { font-weight: 600; }
 table.heat td.none { background: repeating-linear-gradient(45deg, #fafafa, #fafafa 4px, #f0f0f0 4px, #f0f0f0 8px); color: var(--muted); text-align: center; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; margin-right: 6px; }
 .v-extract { background: #d6f0dc; color: #1e6b34; }
@@ -96,11 +105,16 @@ svg text { font: 11px system-ui, sans-serif; fill: #5b6474; }
  */
 const HTML_LIST_LIMIT = 40;
 
-function moreNote(total: number): string {
-  return total > HTML_LIST_LIMIT
-    ? `<p class="quiet">… and ${total - HTML_LIST_LIMIT} more (all of them are in the JSON report).</p>`
+function moreNote(total: number, limit = HTML_LIST_LIMIT): string {
+  return total > limit
+    ? `<p class="quiet">… and ${total - limit} more (all of them are in the JSON report).</p>`
     : '';
 }
+
+/** Copies listed per seam (canonical and outliers first), pairs and diffs shown per seam. */
+const HTML_COPY_ROWS = 100;
+const HTML_PAIR_ROWS = 500;
+const HTML_DIFFS = 30;
 
 const MARK_COLORS = {
   copy: '#2f6fb3',
@@ -155,6 +169,7 @@ export function renderHtml(report: SeamReport): string {
         .join('')}</ul>`,
     );
   }
+  if (report.unwatchedCopies.length > 0) body.push(unwatchedSection(report));
   if (report.warnings.length > 0) {
     body.push(
       `<h2>Configuration warnings</h2><ul>${report.warnings.map((warning) => `<li>${esc(warning)}</li>`).join('')}</ul>`,
@@ -182,6 +197,9 @@ ${body.join('\n')}
 `;
 }
 
+/** Engines shown as heat-map columns; with more, the map shows cluster sizes instead. */
+const HEAT_MAP_ENGINES = 24;
+
 function heatMap(report: SeamReport): string {
   const engines = report.engines.map((engine) => engine.name);
   const out: string[] = ['<section id="heatmap"><h2>Similarity by seam and engine</h2>'];
@@ -195,8 +213,9 @@ function heatMap(report: SeamReport): string {
     );
     return out.join('');
   }
+  if (engines.length > HEAT_MAP_ENGINES) return clusterMap(report, out);
   out.push(
-    '<p class="quiet">Each cell: mean token similarity (LCS ratio) of that engine\'s copy to the seam\'s other copies.</p>',
+    '<p class="quiet">Each cell: token similarity (LCS ratio) of that engine\'s copy to the seam\'s canonical copy (★).</p>',
   );
   out.push('<table class="heat"><thead><tr><th>seam</th>');
   for (const engine of engines) out.push(`<th>${esc(engine)}</th>`);
@@ -205,10 +224,47 @@ function heatMap(report: SeamReport): string {
     out.push(`<tr><th><a href="#${anchor(seam.name)}"><code>${esc(seam.name)}</code></a></th>`);
     for (const engine of engines) {
       const value = engineSimilarity(seam, engine);
+      const canonical = seam.comparison.reference === engine;
       out.push(
         value === undefined
           ? '<td class="none" title="no copy">—</td>'
-          : `<td class="cell" style="background:${heat(value)}" title="${esc(`${seam.name} in ${engine}: ${ratio(value)}`)}">${ratio(value)}</td>`,
+          : `<td class="cell${canonical ? ' canonical' : ''}" style="background:${heat(value)}" title="${esc(`${seam.name} in ${engine}: ${canonical ? 'the canonical copy' : ratio(value)}`)}">${canonical ? '★ ' : ''}${ratio(value)}</td>`,
+      );
+    }
+    out.push(
+      `<td><span class="badge c-${seam.comparison.classification}">${seam.comparison.classification}</span></td><td><span class="badge v-${seam.verdict.verdict}">${seam.verdict.verdict}</span></td></tr>`,
+    );
+  }
+  out.push('</tbody></table></section>');
+  return out.join('');
+}
+
+/** With many engines: per seam, how many copies sit in each cluster around the canonical copy. */
+function clusterMap(report: SeamReport, out: string[]): string {
+  out.push(
+    `<p class="quiet">${plural(report.engines.length, 'engine')}: each cell counts the copies in that cluster around the seam's canonical copy.</p>`,
+  );
+  const columns = ['identical', 'equivalent', 'renamed', 'near', 'outliers'] as const;
+  out.push(
+    `<table class="heat"><thead><tr><th>seam</th><th>canonical</th>${columns.map((c) => `<th>${c}</th>`).join('')}<th>classification</th><th>verdict</th></tr></thead><tbody>`,
+  );
+  const shade: Record<(typeof columns)[number], number> = {
+    identical: 1,
+    equivalent: 1,
+    renamed: 0.95,
+    near: 0.85,
+    outliers: 0.4,
+  };
+  for (const seam of report.seams) {
+    out.push(
+      `<tr><th><a href="#${anchor(seam.name)}"><code>${esc(seam.name)}</code></a></th><td>${esc(seam.comparison.reference)}</td>`,
+    );
+    for (const column of columns) {
+      const count = seam.comparison.clusters[column];
+      out.push(
+        count === 0
+          ? '<td class="none">—</td>'
+          : `<td class="cell" style="background:${heat(shade[column])}">${count}</td>`,
       );
     }
     out.push(
@@ -251,7 +307,18 @@ function driftSection(report: SeamReport): string {
   } else {
     out.push('<ul>');
     for (const finding of drift.findings) {
-      out.push(`<li><strong>${esc(finding.seam)}</strong>: ${esc(finding.message)}</li>`);
+      out.push(
+        `<li><strong>${esc(finding.seam)}</strong>: ${esc(finding.message)}${
+          finding.outliers.length > 0
+            ? ` <span class="quiet">(left out, not in step at the base: ${esc(listNames(finding.outliers))})</span>`
+            : ''
+        }<ul>${finding.drifted
+          .slice(0, HTML_LIST_LIMIT)
+          .map(
+            (copy) => `<li><code>${esc(copy.path)}:${copy.line}</code> ${esc(copy.message)}</li>`,
+          )
+          .join('')}</ul>${moreNote(finding.drifted.length)}</li>`,
+      );
     }
     out.push('</ul>');
   }
@@ -266,7 +333,7 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
     `<h2><code>${esc(seam.name)}</code> <span class="badge c-${comparison.classification}">${comparison.classification}</span><span class="badge v-${seam.verdict.verdict}">${seam.verdict.verdict}</span></h2>`,
   );
   out.push(
-    `<p>${esc(seam.verdict.reasons.join('; '))}. Reference copy: <code>${esc(comparison.reference)}</code>.</p>`,
+    `<p>${esc(seam.verdict.reasons.join('; '))}. Canonical copy: <code>${esc(comparison.reference)}</code>.</p>`,
   );
   if (seam.extracted) {
     out.push(
@@ -280,28 +347,55 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
   }
 
   out.push(
-    '<table><thead><tr><th>engine</th><th>path</th><th>lines</th><th>tokens</th><th>since</th></tr></thead><tbody>',
+    `<p>Clusters around the canonical copy <code>${esc(comparison.reference)}</code>: ${esc(clusterSummary(seam))}.</p>`,
   );
-  for (const copy of seam.copies) {
+  out.push(
+    '<table><thead><tr><th>engine</th><th>path</th><th>lines</th><th>tokens</th><th>since</th><th>against the canonical copy</th></tr></thead><tbody>',
+  );
+  const shown = copiesByInterest(seam);
+  const rows = shown.length > HTML_COPY_ROWS ? shown.slice(0, HTML_COPY_ROWS) : shown;
+  for (const copy of rows) {
     out.push(
       `<tr><td>${esc(copy.engine)}</td><td><code>${esc(copy.path)}</code></td><td class="num">${copy.lines}</td><td class="num">${copy.tokens}</td><td>${
         copy.appeared
           ? `<code>${shortHash(copy.appeared.hash)}</code> ${esc(day(copy.appeared.date))}`
           : esc(copyOrigin(seam, copy))
-      }</td></tr>`,
+      }</td><td style="background:${heat(copy.similarity)}">${esc(clusterLabel(copy))}</td></tr>`,
     );
   }
   out.push('</tbody></table>');
-  if (comparison.pairs.length > 1) {
+  if (shown.length > rows.length) {
+    const rest = shown.slice(rows.length);
     out.push(
-      '<table><thead><tr><th>pair</th><th>classification</th><th>similarity</th></tr></thead><tbody>',
+      `<p class="quiet">… and ${rest.length} more copies (${esc(
+        listNames(
+          rest.map((copy) => `${copy.engine} ${copy.cluster}`),
+          12,
+        ),
+      )}); all of them are in the JSON report.</p>`,
     );
-    for (const pair of comparison.pairs) {
+  }
+  const outliers = outliersOf(seam);
+  if (outliers.length > 0) {
+    out.push(
+      `<h3>Outliers</h3><p class="quiet">Copies below the <code>similar</code> threshold from the canonical copy: left out of the seam's classification and verdict.</p><ul>${outliers
+        .slice(0, HTML_LIST_LIMIT)
+        .map((engine) => `<li>${esc(outlierLine(seam, engine, 12))}</li>`)
+        .join('')}</ul>${moreNote(outliers.length)}`,
+    );
+  }
+  if (comparison.pairs.length > seam.copies.length - 1) {
+    out.push(
+      '<details><summary>Every pair of copies</summary><table><thead><tr><th>pair</th><th>classification</th><th>similarity</th></tr></thead><tbody>',
+    );
+    for (const pair of comparison.pairs.slice(0, HTML_PAIR_ROWS)) {
       out.push(
         `<tr><td>${esc(pair.a)} ↔ ${esc(pair.b)}</td><td>${pair.classification}</td><td class="num" style="background:${heat(pair.similarity)}">${ratio(pair.similarity)}</td></tr>`,
       );
     }
-    out.push('</tbody></table>');
+    out.push(
+      `</tbody></table>${comparison.pairs.length > HTML_PAIR_ROWS ? `<p class="quiet">… and ${comparison.pairs.length - HTML_PAIR_ROWS} more pairs (all of them are in the JSON report).</p>` : ''}</details>`,
+    );
   }
 
   out.push('<h3>Triggers</h3><table><tbody>');
@@ -322,28 +416,30 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
   );
   if (declarations.differing.length > 0) {
     out.push(
-      '<table><thead><tr><th>declaration</th><th>kind</th><th>status</th><th>similarity</th><th>in</th></tr></thead><tbody>',
+      `<table><thead><tr><th>declaration</th><th>kind</th><th>status</th><th>line in ${esc(comparison.reference)}</th><th>against the canonical copy</th></tr></thead><tbody>`,
     );
-    for (const d of declarations.differing) {
+    for (const d of declarations.differing.slice(0, HTML_LIST_LIMIT * 5)) {
       out.push(
-        `<tr><td><code>${esc(d.name)}</code></td><td>${d.kind}</td><td>${d.status}</td><td class="num">${d.status === 'partial' ? '' : ratio(d.similarity)}</td><td>${esc(d.presentIn.join(', '))}${d.missingIn.length > 0 ? ` <span class="quiet">(missing in ${esc(d.missingIn.join(', '))})</span>` : ''}</td></tr>`,
+        `<tr><td><code>${esc(d.name)}</code></td><td>${d.kind}</td><td>${d.status}</td><td class="num">${d.line ?? '—'}</td><td>${esc(declarationPhrase(seam, d) ?? '')}</td></tr>`,
       );
     }
-    out.push('</tbody></table>');
+    out.push('</tbody></table>', moreNote(declarations.differing.length, HTML_LIST_LIMIT * 5));
   }
   if (comparison.literalDifferences.length > 0) {
-    const engines = comparison.literalDifferences[0]!.values.map((value) => value.engine);
     out.push(
-      `<h3>Literals that differ</h3><table><thead><tr><th>in</th>${engines.map((e) => `<th>${esc(e)}</th>`).join('')}</tr></thead><tbody>`,
+      `<h3>Literals that differ</h3><table><thead><tr><th>in</th><th>${esc(comparison.reference)} (canonical)</th><th>other values</th></tr></thead><tbody>`,
     );
     for (const literal of comparison.literalDifferences.slice(0, HTML_LIST_LIMIT)) {
+      const [canonical, ...others] = literal.values;
+      const groups = new Map<string, string[]>();
+      for (const value of others)
+        groups.set(value.text, [...(groups.get(value.text) ?? []), value.engine]);
       out.push(
-        `<tr><td><code>${esc(literal.declaration ?? 'top level')}</code></td>${literal.values
-          .map(
-            (value) =>
-              `<td><code>${esc(value.text ?? '—')}</code>${value.line ? ` <span class="quiet">line ${value.line}</span>` : ''}</td>`,
-          )
-          .join('')}</tr>`,
+        `<tr><td><code>${esc(literal.declaration ?? 'top level')}</code></td><td><code>${esc(canonical!.text)}</code> <span class="quiet">line ${canonical!.line}</span></td><td>${[
+          ...groups,
+        ]
+          .map(([text, engines]) => `<code>${esc(text)}</code> in ${esc(listNames(engines))}`)
+          .join('<br>')}</td></tr>`,
       );
     }
     out.push('</tbody></table>', moreNote(comparison.literalDifferences.length));
@@ -363,16 +459,25 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
 
   if (seam.history) out.push(historyBlock(seam, similarThreshold));
 
-  for (const diff of comparison.diffs) {
+  const diffs = comparison.diffs.slice(0, HTML_DIFFS);
+  for (const diff of diffs) {
     const lines = diff.hunks.reduce((sum, hunk) => sum + hunk.lines.length, 0);
+    const other =
+      diff.alsoIn.length === 0
+        ? diff.other
+        : `${diff.other} (and ${plural(diff.alsoIn.length, 'copy', 'copies')} with the same text: ${listNames(diff.alsoIn)})`;
     out.push(
-      `<details${lines > 0 && lines <= 200 ? ' open' : ''}><summary>Diff ${esc(diff.reference)} → ${esc(diff.other)}: ${
+      `<details${lines > 0 && lines <= 200 && diffs.length <= 3 ? ' open' : ''}><summary>Diff ${esc(diff.reference)} → ${esc(other)}: ${
         diff.hunks.length === 0 ? 'no line differences' : plural(diff.hunks.length, 'hunk')
       }</summary>`,
     );
     if (diff.hunks.length > 0) out.push(sideBySide(diff.reference, diff.other, diff.hunks));
     out.push('</details>');
   }
+  if (comparison.diffs.length > diffs.length)
+    out.push(
+      `<p class="quiet">… and ${comparison.diffs.length - diffs.length} more distinct texts differ from the canonical copy (all of them are in the JSON report).</p>`,
+    );
   out.push('</section>');
   return out.join('\n');
 }
@@ -560,4 +665,22 @@ function sideBySide(reference: string, other: string, hunks: readonly Hunk[]): s
   }
   rows.push('</tbody></table>');
   return rows.join('');
+}
+
+function unwatchedSection(report: SeamReport): string {
+  const out: string[] = [
+    '<section id="unwatched"><h2>Unwatched copies</h2><p class="quiet">Files outside every seam whose contents are copies of one another across engines.</p><ul>',
+  ];
+  for (const group of report.unwatchedCopies.slice(0, HTML_LIST_LIMIT)) {
+    const files = group.files.map((file) => file.path);
+    out.push(
+      `<li><code>${esc(group.name)}</code>: ${plural(group.files.length, 'file')}, ${group.classification} (similarity ${ratio(group.similarity)}): <code>${esc(listNames(files, 4))}</code>${
+        group.local !== null
+          ? `<br><span class="badge v-keep_local">kept local</span>${esc(group.local.reason)}`
+          : `<br>To watch them: <code>${esc(`"seams": [${JSON.stringify(abbreviatedGroup(group))}]`)}</code>`
+      }</li>`,
+    );
+  }
+  out.push('</ul>', moreNote(report.unwatchedCopies.length), '</section>');
+  return out.join('');
 }

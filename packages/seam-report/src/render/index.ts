@@ -1,13 +1,14 @@
 /**
- * `render(report, format)`: one report, four formats.
+ * `render(report, format)`: one report, five formats.
  */
 import type { SeamReport } from '../report.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
+import { renderSarif } from './sarif.js';
 import { renderText, type TextOptions } from './text.js';
 
-export const FORMATS = ['text', 'markdown', 'json', 'html'] as const;
+export const FORMATS = ['text', 'markdown', 'json', 'html', 'sarif'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export type RenderOptions = TextOptions;
@@ -22,5 +23,7 @@ export function render(report: SeamReport, format: Format, options: RenderOption
       return renderJson(report);
     case 'html':
       return renderHtml(report);
+    case 'sarif':
+      return renderSarif(report);
   }
 }

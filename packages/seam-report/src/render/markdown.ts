@@ -1,30 +1,54 @@
 /**
- * The markdown report: for a pull-request comment or a CI job summary. Tables first (the
- * decision, the seams, the triggers), details per seam in collapsed sections, diffs as
- * ```diff blocks.
+ * The markdown report: for a pull-request comment or a CI job summary. The verdict is the first
+ * line; then drift (when checked), the seam table and the trigger table; the details of each seam
+ * follow in collapsed sections, diffs as ```diff blocks.
+ *
+ * The report stays under `MARKDOWN_LIMIT` characters however many copies and seams there are (a
+ * pull-request comment holds 65,536): lists are cut with a count of the rest, each seam's details
+ * show at most a few diffs, and when the details of every seam would not fit, the last ones are
+ * left out with a note saying so. The summary always comes first and always fits.
  */
 import type { SeamReport, SeamResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  abbreviatedGroup,
+  clusterSummary,
   convergenceLine,
+  copiesByInterest,
   copyOrigin,
+  declarationCount,
   declarationLine,
   historyCounts,
   LIST_LIMIT,
   limited,
+  listNames,
   literalLine,
   mirrorLine,
   moveLine,
   nameLine,
   oneSidedLine,
+  outlierLine,
+  outliersOf,
   plural,
   ratio,
   revertLine,
   shortHash,
+  unwatchedSummary,
 } from './format.js';
 
-/** Hunk lines shown per copy pair before the diff is cut (the HTML report shows them all). */
+/** The most characters a markdown report has: under a pull-request comment's 65,536. */
+export const MARKDOWN_LIMIT = 60_000;
+
+/** Hunk lines shown per diff before it is cut (the HTML report shows them all). */
 const DIFF_LINE_LIMIT = 120;
+/** Distinct texts whose diff against the canonical copy is shown per seam. */
+const DIFFS_SHOWN = 3;
+/** Rows of the seam and trigger tables before the rest are counted. */
+const TABLE_ROWS = 60;
+/** Copies listed per seam in its details. */
+const COPIES_LISTED = 12;
+/** Room kept for the closing lines (history, warnings, notes). */
+const FOOTER_ROOM = 4_000;
 
 /** Escapes text for a table cell or inline position. */
 function cell(text: string): string {
@@ -36,74 +60,186 @@ function cell(text: string): string {
 }
 
 export function renderMarkdown(report: SeamReport): string {
-  const out: string[] = [];
   const head = report.repository.head;
-  out.push('## Seam report');
+  const out: string[] = [];
+  out.push(`## Seam report: ${cell(report.decision.summary)}`);
   out.push('');
-  out.push(`**${cell(report.decision.summary)}**`);
-  out.push('');
+  if (report.drift) out.push(...driftSummary(report), '');
   if (report.decision.order.length > 0) {
+    const { shown, more } = limited(report.decision.order, TABLE_ROWS);
     out.push(
-      `Extraction order (smallest mechanical move first): ${report.decision.order.map((s) => `\`${s}\``).join(' → ')}`,
+      `Extraction order (smallest mechanical move first): ${shown.map((s) => `\`${s}\``).join(' → ')}${more > 0 ? ` → … ${more} more` : ''}`,
     );
     out.push('');
   }
-  out.push(
-    `Engines: ${
-      report.engines.length === 0
-        ? 'none found'
-        : report.engines.map((e) => `\`${e.name}\` (${e.path})`).join(', ')
-    }${head ? ` · HEAD \`${shortHash(head.hash)}\`` : ''}`,
-  );
-
-  if (report.drift) {
-    out.push('');
-    out.push(`### Drift against \`${shortHash(report.drift.base.hash)}\``);
-    out.push('');
-    if (report.drift.findings.length === 0)
-      out.push('No seam drifted: every change reached all copies or none.');
-    for (const finding of report.drift.findings)
-      out.push(`- ⚠️ **${finding.seam}**: ${cell(finding.message)}`);
-  }
+  const engines =
+    report.engines.length === 0
+      ? 'none found'
+      : report.engines.length > 8
+        ? `${report.engines.length} (${listNames(report.engines.map((e) => `\`${e.name}\``))})`
+        : report.engines.map((e) => `\`${e.name}\` (${e.path})`).join(', ');
+  out.push(`Engines: ${engines}${head ? ` · HEAD \`${shortHash(head.hash)}\`` : ''}`);
 
   if (report.seams.length > 0) {
+    const { shown, more } = limited(report.seams, TABLE_ROWS);
     out.push('');
-    out.push('| seam | copies | classification | similarity | verdict |');
-    out.push('|---|---:|---|---:|---|');
-    for (const seam of report.seams) {
+    out.push('| seam | copies | classification | similarity | clusters | verdict |');
+    out.push('|---|---:|---|---:|---|---|');
+    for (const seam of shown) {
       out.push(
-        `| \`${seam.name}\` | ${seam.copies.length} | ${seam.comparison.classification} | ${ratio(seam.comparison.similarity)} | **${seam.verdict.verdict}** |`,
+        `| \`${seam.name}\` | ${seam.copies.length} | ${seam.comparison.classification} | ${ratio(seam.comparison.similarity)} | ${clusterSummary(seam)} | **${seam.verdict.verdict}** |`,
       );
     }
+    if (more > 0) out.push(`| … ${plural(more, 'more seam')} | | | | | |`);
     out.push('');
     out.push(`| seam | ${TRIGGERS.join(' | ')} |`);
     out.push(`|---|${TRIGGERS.map(() => '---').join('|')}|`);
-    for (const seam of report.seams) {
+    for (const seam of shown) {
       const marks = TRIGGERS.map((name) => {
         const trigger = seam.triggers.find((t) => t.trigger === name)!;
         return !trigger.applicable ? 'n/a' : trigger.fired ? '🔴 fired' : '—';
       });
       out.push(`| \`${seam.name}\` | ${marks.join(' | ')} |`);
     }
-    for (const seam of report.seams) out.push('', ...seamDetails(seam));
+    if (more > 0)
+      out.push(`| … ${plural(more, 'more seam')} | ${TRIGGERS.map(() => '').join(' | ')} |`);
   }
 
+  const footer = footerLines(report);
+  let used = length(out) + length(footer);
+  const sections: string[][] = [];
+  if (report.drift && report.drift.findings.length > 0) sections.push(driftDetails(report));
+  for (const seam of report.seams) sections.push(seamDetails(seam));
+  if (report.unwatchedCopies.length > 0) sections.push(unwatchedDetails(report));
+  let left = 0;
+  for (const section of sections) {
+    const size = length(section) + 1;
+    if (left > 0 || used + size > MARKDOWN_LIMIT - FOOTER_ROOM) {
+      left++;
+      continue;
+    }
+    out.push('', ...section);
+    used += size;
+  }
+  if (left > 0) {
+    out.push('');
+    out.push(
+      `> ${plural(left, 'more section')} (seam details) left out to keep this report under ${MARKDOWN_LIMIT.toLocaleString('en-US')} characters: the HTML and JSON reports (\`--format html\`, \`--format json\`) have everything.`,
+    );
+  }
+  out.push(...footer);
+  const text = `${out.join('\n')}\n`;
+  return text.length <= MARKDOWN_LIMIT ? text : cut(text);
+}
+
+/** Characters of lines joined by newlines. */
+function length(lines: readonly string[]): number {
+  return lines.reduce((sum, line) => sum + line.length + 1, 0);
+}
+
+/**
+ * Last resort, never reached by the budget above unless a single line is enormous: cut at a
+ * line boundary, close any open fence and details, and say so.
+ */
+function cut(text: string): string {
+  const note =
+    '\n\n> Report cut to stay under the comment size limit: see the HTML or JSON report.\n';
+  let kept = text.slice(0, MARKDOWN_LIMIT - note.length - 40);
+  kept = kept.slice(0, kept.lastIndexOf('\n'));
+  if (kept.split('```').length % 2 === 0) kept += '\n```';
+  const open = kept.split('<details>').length - kept.split('</details>').length;
+  for (let i = 0; i < open; i++) kept += '\n</details>';
+  return `${kept}${note}`;
+}
+
+function driftSummary(report: SeamReport): string[] {
+  const drift = report.drift!;
+  if (drift.findings.length === 0)
+    return [
+      `No drift against \`${shortHash(drift.base.hash)}\`: every change reached all copies in step, or none.`,
+    ];
+  const { shown, more } = limited(drift.findings, LIST_LIMIT);
+  const lines = [
+    `### ⚠️ Drift against \`${shortHash(drift.base.hash)}\`: ${plural(drift.findings.length, 'seam')}`,
+    '',
+  ];
+  for (const finding of shown) lines.push(`- ⚠️ **${finding.seam}**: ${cell(finding.message)}`);
+  if (more > 0) lines.push(`- … and ${plural(more, 'more seam')}`);
+  return lines;
+}
+
+function driftDetails(report: SeamReport): string[] {
+  const out = ['<details>', '<summary>Drifted copies, per seam</summary>', ''];
+  for (const finding of report.drift!.findings) {
+    out.push(
+      `**${finding.seam}** (canonical copy \`${finding.canonical}\`${finding.outliers.length > 0 ? `; left out, not in step at the base: ${cell(listNames(finding.outliers))}` : ''}):`,
+    );
+    listItems(
+      out,
+      finding.drifted.map((copy) => `\`${copy.path}:${copy.line}\` ${copy.message}`),
+    );
+    out.push('');
+  }
+  out.push('</details>');
+  return out;
+}
+
+function unwatchedDetails(report: SeamReport): string[] {
+  const out = ['<details>', `<summary>Unwatched copies: ${unwatchedSummary(report)}</summary>`, ''];
+  const items = report.unwatchedCopies.map((group) => {
+    const files = listNames(
+      group.files.map((file) => `\`${file.path}\``),
+      3,
+    );
+    const what = `\`${group.name}\`: ${plural(group.files.length, 'file')}, ${group.classification} (${ratio(group.similarity)}): ${files}`;
+    return group.local !== null
+      ? `${what} — kept local: ${group.local.reason}`
+      : `${what} — watch them with \`"seams": [${JSON.stringify(abbreviatedGroup(group))}]\``;
+  });
+  listItems(out, items);
+  out.push('', '</details>');
+  return out;
+}
+
+function footerLines(report: SeamReport): string[] {
+  const out: string[] = [];
   if (report.singleCopyModules.length > 0) {
     out.push('');
     out.push(
-      `Single-copy modules (not seams): ${report.singleCopyModules.map((m) => `\`${m.seam}\` (${m.engine})`).join(', ')}`,
+      `Single-copy modules (not seams): ${cell(
+        listNames(
+          report.singleCopyModules.map((m) => `\`${m.seam}\` (${m.engine})`),
+          12,
+        ),
+      )}`,
     );
   }
   if (report.excludedFiles.length > 0) {
     out.push('');
     out.push(
-      `Generated files (not copies): ${report.excludedFiles.map((f) => `\`${f.path}\``).join(', ')}`,
+      `Generated files (not copies): ${cell(
+        listNames(
+          report.excludedFiles.map((f) => `\`${f.path}\``),
+          12,
+        ),
+      )}`,
     );
   }
   if (report.unwatchedModules.length > 0) {
     out.push('');
     out.push(
-      `Copies not watched (in several engines, left out by \`seams\`): ${report.unwatchedModules.map((m) => `\`${m.seam}\` (${m.copies.map((copy) => copy.engine).join(', ')})`).join(', ')}`,
+      `Copies not watched (in several engines, left out by \`seams\`): ${cell(
+        listNames(
+          report.unwatchedModules.map(
+            (m) =>
+              `\`${m.seam}\` (${listNames(
+                m.copies.map((copy) => copy.engine),
+                3,
+              )})`,
+          ),
+          12,
+        ),
+      )}`,
     );
   }
   if (report.history) {
@@ -114,13 +250,15 @@ export function renderMarkdown(report: SeamReport): string {
   }
   if (report.warnings.length > 0) {
     out.push('');
-    for (const warning of report.warnings) out.push(`> ⚠️ ${cell(warning)}`);
+    const { shown, more } = limited(report.warnings, LIST_LIMIT);
+    for (const warning of shown) out.push(`> ⚠️ ${cell(warning)}`);
+    if (more > 0) out.push(`> ⚠️ … and ${plural(more, 'more warning')} (see the JSON report)`);
   }
   if (report.notes.length > 0) {
     out.push('');
     for (const note of report.notes) out.push(`> ${cell(note)}`);
   }
-  return `${out.join('\n')}\n`;
+  return out;
 }
 
 function seamDetails(seam: SeamResult): string[] {
@@ -128,16 +266,35 @@ function seamDetails(seam: SeamResult): string[] {
   const { comparison } = seam;
   out.push('<details>');
   out.push(
-    `<summary><code>${seam.name}</code>: ${comparison.classification} (${ratio(comparison.similarity)}), ${seam.verdict.verdict}</summary>`,
+    `<summary><code>${seam.name}</code>: ${comparison.classification} (${ratio(comparison.similarity)}), ${seam.verdict.verdict}${seam.copies.length > 2 ? ` — ${clusterSummary(seam)}` : ''}</summary>`,
   );
   out.push('');
-  for (const copy of seam.copies) {
+  out.push(`**Verdict: ${seam.verdict.verdict}** — ${cell(seam.verdict.reasons.join('; '))}`);
+  out.push('');
+  const copies = copiesByInterest(seam);
+  const { shown, more } = limited(copies, COPIES_LISTED);
+  for (const copy of shown) {
     out.push(
-      `- \`${copy.engine}\`: \`${copy.path}\`, ${plural(copy.lines, 'line')}${copy.appeared ? `, since \`${shortHash(copy.appeared.hash)}\` (${copy.appeared.date.slice(0, 10)})` : `, ${copyOrigin(seam, copy)}`}`,
+      `- \`${copy.engine}\`${copy.cluster === 'canonical' ? ' (canonical)' : ''}: \`${copy.path}\`, ${plural(copy.lines, 'line')}${copy.appeared ? `, since \`${shortHash(copy.appeared.hash)}\` (${copy.appeared.date.slice(0, 10)})` : `, ${copyOrigin(seam, copy)}`}${copy.cluster === 'canonical' ? '' : `, ${copy.cluster}${copy.cluster === 'identical' ? '' : ` ${ratio(copy.similarity)}`}`}`,
     );
   }
-  out.push('');
-  out.push(`**Verdict: ${seam.verdict.verdict}** — ${cell(seam.verdict.reasons.join('; '))}`);
+  if (more > 0) {
+    const rest = copies.slice(shown.length);
+    const byCluster = new Map<string, number>();
+    for (const copy of rest) byCluster.set(copy.cluster, (byCluster.get(copy.cluster) ?? 0) + 1);
+    out.push(
+      `- … and ${more} more: ${[...byCluster].map(([cluster, count]) => `${count} ${cluster}`).join(', ')}`,
+    );
+  }
+  const outliers = outliersOf(seam);
+  if (outliers.length > 0) {
+    out.push('');
+    out.push('Outliers (not near the canonical copy; left out of the verdict):');
+    listItems(
+      out,
+      outliers.map((engine) => outlierLine(seam, engine)),
+    );
+  }
   if (seam.verdict.reconcile.length > 0) {
     out.push('');
     out.push('Reconcile first:');
@@ -152,9 +309,7 @@ function seamDetails(seam: SeamResult): string[] {
     );
   }
   out.push('');
-  out.push(
-    `Declarations: ${comparison.declarations.same} of ${comparison.declarations.total} the same.`,
-  );
+  out.push(`Declarations: ${declarationCount(seam)}.`);
   listItems(
     out,
     declarationLine(seam).map(
@@ -189,10 +344,12 @@ function seamDetails(seam: SeamResult): string[] {
       ...h.moves.map(moveLine),
     ]);
   }
-  for (const diff of comparison.diffs) {
-    if (diff.hunks.length === 0) continue;
+  const diffs = comparison.diffs.filter((diff) => diff.hunks.length > 0);
+  for (const diff of diffs.slice(0, DIFFS_SHOWN)) {
     out.push('');
-    out.push(`Diff \`${diff.reference}\` → \`${diff.other}\`:`);
+    out.push(
+      `Diff \`${diff.reference}\` → \`${diff.other}\`${diff.alsoIn.length > 0 ? ` (the same text in ${plural(diff.alsoIn.length, 'more copy', 'more copies')})` : ''}:`,
+    );
     out.push('');
     out.push('```diff');
     let printed = 0;
@@ -208,6 +365,12 @@ function seamDetails(seam: SeamResult): string[] {
     if (total > DIFF_LINE_LIMIT)
       out.push(`… ${total - DIFF_LINE_LIMIT} more lines (see the HTML report)`);
     out.push('```');
+  }
+  if (diffs.length > DIFFS_SHOWN) {
+    out.push('');
+    out.push(
+      `… and ${plural(diffs.length - DIFFS_SHOWN, 'more distinct text')} differing from the canonical copy (see the HTML report).`,
+    );
   }
   out.push('');
   out.push('</details>');

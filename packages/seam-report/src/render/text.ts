@@ -2,30 +2,47 @@
  * The terminal report. Colour (ANSI) only when asked for: the CLI asks when stdout is a TTY
  * and NO_COLOR is not set.
  */
-import type { SeamReport, SeamResult, TriggerResult, Verdict } from '../report.js';
+import type { SeamReport, SeamResult, TriggerResult, UnwatchedCopies, Verdict } from '../report.js';
 import {
+  abbreviatedGroup,
+  clusterLabel,
+  clusterSummary,
   commitLine,
   convergenceLine,
+  copiesByInterest,
   copyOrigin,
+  declarationCount,
   declarationLine,
   firedTriggers,
   historyCounts,
   LIST_LIMIT,
   limited,
+  listNames,
   literalLine,
   mirrorLine,
   moveLine,
   nameLine,
   oneSidedLine,
+  outlierLine,
+  outliersOf,
   plural,
   ratio,
   revertLine,
   shortHash,
+  unwatchedSummary,
 } from './format.js';
 
 export interface TextOptions {
   readonly color?: boolean;
+  /** List the unwatched copies found outside the seams (`--discover`); otherwise one line counts them. */
+  readonly discover?: boolean;
 }
+
+/** Seams named in the extraction order line before the rest are counted. */
+const ORDER_NAMES = 20;
+
+/** Copies listed one per line before the rest of a cluster is summarised. */
+const COPY_LINES = 12;
 
 type Paint = (text: string) => string;
 
@@ -68,13 +85,20 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     `${p.bold('Decision:')} ${report.decision.extractNow ? p.green(report.decision.summary) : report.decision.summary}`,
   );
   if (report.decision.order.length > 0)
-    out.push(`${p.bold('Order:')} ${report.decision.order.join(', ')}`);
+    out.push(
+      `${p.bold('Order:')} ${report.decision.order.slice(0, ORDER_NAMES).join(', ')}${report.decision.order.length > ORDER_NAMES ? `, … ${report.decision.order.length - ORDER_NAMES} more` : ''}`,
+    );
   out.push('');
   out.push(
     `${p.bold('Engines:')} ${
       report.engines.length === 0
         ? 'none found'
-        : report.engines.map((engine) => `${engine.name} (${engine.path})`).join(', ')
+        : report.engines.length > 8
+          ? `${report.engines.length}: ${listNames(
+              report.engines.map((engine) => engine.name),
+              8,
+            )}`
+          : report.engines.map((engine) => `${engine.name} (${engine.path})`).join(', ')
     }`,
   );
 
@@ -86,12 +110,21 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
       String(seam.copies.length),
       seam.comparison.classification,
       ratio(seam.comparison.similarity),
+      clusterSummary(seam),
       firedTriggers(seam)
         .map((t) => t.trigger)
         .join(', ') || '—',
       seam.verdict.verdict,
     ]);
-    const header = ['seam', 'copies', 'class', 'similarity', 'triggers fired', 'verdict'];
+    const header = [
+      'seam',
+      'copies',
+      'class',
+      'similarity',
+      'clusters',
+      'triggers fired',
+      'verdict',
+    ];
     const widths = header.map((title, i) =>
       Math.max(title.length, ...rows.map((row) => row[i]!.length)),
     );
@@ -133,6 +166,19 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     );
   }
 
+  const unwatched = report.unwatchedCopies.filter((group) => group.local === null);
+  const local = report.unwatchedCopies.filter((group) => group.local !== null);
+  if (report.unwatchedCopies.length > 0 && options.discover !== true) {
+    out.push('');
+    out.push(`${p.bold('Unwatched copies:')} ${unwatchedSummary(report)} (--discover lists them)`);
+  } else if (options.discover === true) {
+    out.push('');
+    out.push(p.bold('Unwatched copies (--discover)'));
+    if (report.unwatchedCopies.length === 0)
+      out.push('  none: no file outside the seams is a copy of a file in another engine');
+    for (const group of [...unwatched, ...local]) out.push(...unwatchedLines(group));
+  }
+
   if (report.history) {
     const { history } = report;
     out.push('');
@@ -152,8 +198,16 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     out.push(`${p.bold('Drift')} against ${commitLine(report.drift.base)}`);
     if (report.drift.findings.length === 0)
       out.push('  no seam drifted: every change reached all copies or none');
-    for (const finding of report.drift.findings)
+    for (const finding of report.drift.findings) {
       out.push(`  ${p.yellow('!')} ${finding.seam}: ${finding.message}`);
+      if (finding.outliers.length > 0)
+        out.push(`    left out (not in step at the base): ${listNames(finding.outliers)}`);
+      pushList(
+        out,
+        finding.drifted.map((copy) => `${copy.path}:${copy.line}: ${copy.message}`),
+        '    ',
+      );
+    }
   }
 
   if (report.warnings.length > 0) {
@@ -178,26 +232,35 @@ function seamDetails(
   const out: string[] = [];
   const { comparison } = seam;
   out.push(
-    `${p.bold(p.cyan(seam.name))}  ${comparison.classification}, similarity ${ratio(comparison.similarity)}, reference ${comparison.reference}`,
+    `${p.bold(p.cyan(seam.name))}  ${comparison.classification}, similarity ${ratio(comparison.similarity)}, canonical ${comparison.reference}${seam.copies.length > 2 ? ` (${clusterSummary(seam)})` : ''}`,
   );
   if (seam.extracted) {
     out.push(
       `  extracted: to ${seam.extracted.to} in ${commitLine(seam.extracted.commit)}; history below is the adapters' since`,
     );
   }
-  for (const copy of seam.copies) {
-    out.push(
-      `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')}), ${copyOrigin(seam, copy)}`,
+  out.push(...copyLines(seam));
+  const outliers = outliersOf(seam);
+  if (outliers.length > 0) {
+    out.push('  outliers (not near the canonical copy):');
+    pushList(
+      out,
+      outliers.map((engine) => outlierLine(seam, engine)),
+      '    ',
     );
   }
-  if (comparison.pairs.length > 1) {
-    for (const pair of comparison.pairs) {
-      out.push(`  ${pair.a} ↔ ${pair.b}: ${pair.classification} ${ratio(pair.similarity)}`);
-    }
+  if (comparison.pairs.length > 0 && seam.copies.length > 2 && pairsAreAll(seam)) {
+    out.push('  pairs:');
+    pushList(
+      out,
+      comparison.pairs.map(
+        (pair) => `${pair.a} ↔ ${pair.b}: ${pair.classification} ${ratio(pair.similarity)}`,
+      ),
+      '    ',
+      PAIR_LINES,
+    );
   }
-  out.push(
-    `  declarations: ${comparison.declarations.same} of ${comparison.declarations.total} the same`,
-  );
+  out.push(`  declarations: ${declarationCount(seam)}`);
   pushList(out, declarationLine(seam), '    ');
   if (comparison.literalDifferences.length > 0) {
     out.push(`  literals that differ: ${comparison.literalDifferences.length}`);
@@ -218,12 +281,16 @@ function seamDetails(
   if (seam.history) {
     const h = seam.history;
     out.push(`  history: ${historyCounts(h)}`);
-    for (const event of h.copyEvents) {
-      if (event.source === null) continue;
-      out.push(
-        `    ${event.copied ? 'copied' : 'appeared'}: ${event.engine} ${event.copied ? 'from' : 'beside'} ${event.source} (${ratio(event.similarity ?? 0)}) in ${commitLine(event.commit)}`,
-      );
-    }
+    pushList(
+      out,
+      h.copyEvents
+        .filter((event) => event.source !== null)
+        .map(
+          (event) =>
+            `${event.copied ? 'copied' : 'appeared'}: ${event.engine} ${event.copied ? 'from' : 'beside'} ${event.source} (${ratio(event.similarity ?? 0)}) in ${commitLine(event.commit)}`,
+        ),
+      '    ',
+    );
     pushList(out, h.mirroredChanges.map(mirrorLine), '    ');
     pushList(out, h.oneSidedChanges.map(oneSidedLine), '    ');
     pushList(out, h.reverts.map(revertLine), '    ');
@@ -243,13 +310,72 @@ function seamDetails(
   return out;
 }
 
+/** Pair lines printed with `--pairs all` before the rest are counted (the JSON has them all). */
+const PAIR_LINES = 40;
+
+/** Whether the report holds every pair (`--pairs all`) rather than each copy against the canonical one. */
+function pairsAreAll(seam: SeamResult): boolean {
+  return seam.comparison.pairs.length > seam.copies.length - 1;
+}
+
+/**
+ * One line per copy, with its standing against the canonical copy; past `COPY_LINES` copies, the
+ * canonical copy and each cluster's first few, and a count of the rest.
+ */
+function copyLines(seam: SeamResult): string[] {
+  const line = (copy: SeamResult['copies'][number]) =>
+    `  ${copy.engine}: ${copy.path} (${plural(copy.lines, 'line')}, ${plural(copy.tokens, 'token')}; ${clusterLabel(copy)}), ${copyOrigin(seam, copy)}`;
+  if (seam.copies.length <= COPY_LINES) return seam.copies.map(line);
+  const out: string[] = [];
+  const ordered = copiesByInterest(seam);
+  const byCluster = new Map<string, SeamResult['copies'][number][]>();
+  for (const copy of ordered) {
+    const key = copy.cluster === 'canonical' ? 'canonical' : copy.cluster;
+    byCluster.set(key, [...(byCluster.get(key) ?? []), copy]);
+  }
+  for (const [cluster, copies] of byCluster) {
+    const shown = cluster === 'canonical' ? copies : copies.slice(0, LIST_LIMIT / 2);
+    out.push(...shown.map(line));
+    const rest = copies.slice(shown.length);
+    if (rest.length > 0)
+      out.push(
+        `  … and ${rest.length} more ${cluster} (${listNames(rest.map((copy) => copy.engine))})`,
+      );
+  }
+  return out;
+}
+
+/** A group of unwatched copies: where, how alike, and the entry that would watch them. */
+function unwatchedLines(group: UnwatchedCopies): string[] {
+  const out = [
+    `  ${group.name}: ${plural(group.files.length, 'file')} ${group.classification} (similarity ${ratio(group.similarity)}), found by ${group.foundBy}: ${listNames(
+      group.files.map((file) => file.path),
+      3,
+    )}`,
+  ];
+  if (group.local !== null) out.push(`    kept local: ${group.local.reason}`);
+  else if (group.suggestion !== null) {
+    out.push(`    watch them: "seams": [${JSON.stringify(abbreviatedGroup(group))}]`);
+    if (group.suggestion.seamPath !== null)
+      out.push(
+        `    or add "${group.suggestion.seamPath}" to "seamPaths" (watches every module beside them too)`,
+      );
+  }
+  return out;
+}
+
 function triggerMark(trigger: TriggerResult, p: ReturnType<typeof palette>): string {
   if (!trigger.applicable) return p.dim('·');
   return trigger.fired ? p.red('✔') : p.dim('✗');
 }
 
-function pushList(out: string[], items: readonly string[], indent: string): void {
-  const { shown, more } = limited(items, LIST_LIMIT);
+function pushList(
+  out: string[],
+  items: readonly string[],
+  indent: string,
+  limit = LIST_LIMIT,
+): void {
+  const { shown, more } = limited(items, limit);
   for (const item of shown) out.push(`${indent}${item}`);
   if (more > 0) out.push(`${indent}… and ${more} more`);
 }

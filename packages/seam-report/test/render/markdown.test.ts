@@ -9,11 +9,12 @@ beforeAll(async () => {
 afterAll(() => fixtures.dispose());
 
 describe('markdown output', () => {
-  it('opens with the decision, the order and the engines', () => {
+  it('puts the verdict in the first line, then drift, the order and the engines', () => {
     const md = render(fixtures.full, 'markdown');
-    expect(
-      md.startsWith('## Seam report\n\n**Extract now: retire_queue (then reconcile wal)**\n'),
-    ).toBe(true);
+    expect(md.split('\n')[0]).toBe(
+      '## Seam report: Extract now: retire_queue (then reconcile wal)',
+    );
+    expect(md.indexOf('### ⚠️ Drift against')).toBeLessThan(md.indexOf('Extraction order'));
     expect(md).toContain(
       'Extraction order (smallest mechanical move first): `retire_queue` → `wal`',
     );
@@ -24,8 +25,8 @@ describe('markdown output', () => {
 
   it('has a seam table and a trigger table with one row per seam', () => {
     const md = render(fixtures.full, 'markdown');
-    expect(md).toContain('| seam | copies | classification | similarity | verdict |');
-    expect(md).toContain('| `retire_queue` | 3 | identical | 1.00 | **extract** |');
+    expect(md).toContain('| seam | copies | classification | similarity | clusters | verdict |');
+    expect(md).toContain('| `retire_queue` | 3 | identical | 1.00 | 3 identical | **extract** |');
     expect(md).toContain(
       '| seam | repeated_fix | stable_across_slices | third_engine | maintenance_cost |',
     );
@@ -48,7 +49,7 @@ describe('markdown output', () => {
   it('lists drift findings', () => {
     const md = render(fixtures.full, 'markdown');
     expect(md).toMatch(
-      /### Drift against `[0-9a-f]{10}`\n\n- ⚠️ \*\*retire_queue\*\*: `retire-queue.ts` changed in gamma/,
+      /### ⚠️ Drift against `[0-9a-f]{10}`: 2 seams\n\n- ⚠️ \*\*retire_queue\*\*: `retire-queue.ts` changed in gamma/,
     );
     expect(md).toContain(
       "- ⚠️ **wal**: `wal.ts` changed in beta and gamma; alpha's copy did not change",
@@ -60,7 +61,7 @@ describe('markdown output', () => {
       ...fixtures.full,
       decision: { ...fixtures.full.decision, summary: 'a | b <c>' },
     };
-    expect(render(report, 'markdown')).toContain('**a \\| b &lt;c>**');
+    expect(render(report, 'markdown').split('\n')[0]).toBe('## Seam report: a \\| b &lt;c>');
   });
 
   it('quotes notes for an empty report', () => {

@@ -14,7 +14,9 @@ describe('text output', () => {
     const lines = text.split('\n');
     expect(lines[2]).toBe('Decision: Extract now: retire_queue (then reconcile wal)');
     expect(lines[3]).toBe('Order: retire_queue, wal');
-    expect(text).toMatch(/ {2}seam {10}copies {2}class {6}similarity {2}triggers fired/);
+    expect(text).toMatch(
+      / {2}seam {10}copies {2}class {6}similarity {2}clusters {13}triggers fired/,
+    );
     expect(text).toMatch(/retire_queue {2}3 {7}identical/);
   });
 
