@@ -107,6 +107,18 @@ export function checkReservation(state: AllocDbState, reservation: ReservationEn
       `${id} should have been retired before slot ${lastRequestSlot}`,
     );
   }
+  // A reservation turns terminal at a slot ≤ lastRequestSlot, so it retires at most one history
+  // window later. A later deadline comes from a longer window (a snapshot restored under a smaller
+  // one): the retire queue would leave deadline order and records would outlive their window.
+  if (
+    reservation.retireAfterSlot !== undefined &&
+    reservation.retireAfterSlot > lastRequestSlot + state.config.reservationHistoryWindowSlots
+  ) {
+    fail(
+      'reservation_retire_after',
+      `${id} retires after slot ${reservation.retireAfterSlot}, beyond slot ${lastRequestSlot} + the history window ${state.config.reservationHistoryWindowSlots}`,
+    );
+  }
   const expectedEpoch =
     lifecycle === 'reserved' || lifecycle === 'confirmed'
       ? INITIAL_LEASE_EPOCH
@@ -173,8 +185,19 @@ function checkOperation(state: AllocDbState, slot: number): void {
   if (appliedLsn < 1n || appliedLsn > (state.lastAppliedLsn ?? 0n)) {
     fail('operation_applied_lsn', `operation in slot ${slot} applied at ${appliedLsn}`);
   }
-  if (operations.retireAfterSlotAt(slot) < (state.lastRequestSlot ?? 0n)) {
+  const lastRequestSlot = state.lastRequestSlot ?? 0n;
+  const retireAfterSlot = operations.retireAfterSlotAt(slot);
+  if (retireAfterSlot < lastRequestSlot) {
     fail('operation_retire_after', `operation in slot ${slot} should have been retired`);
+  }
+  // Recorded at a slot ≤ lastRequestSlot, a record retires at most one window W later. A later
+  // deadline comes from a longer window (a snapshot restored under a smaller W): the record would
+  // answer retries past this configuration's window, and the retire queue leave deadline order.
+  if (retireAfterSlot > lastRequestSlot + state.derived.operationWindowSlots) {
+    fail(
+      'operation_retire_after',
+      `operation in slot ${slot} retires after slot ${retireAfterSlot}, beyond slot ${lastRequestSlot} + the window ${state.derived.operationWindowSlots}`,
+    );
   }
   const outcome = operations.outcomeAt(slot);
   if (!RESULT_CODES.includes(outcome.resultCode)) {

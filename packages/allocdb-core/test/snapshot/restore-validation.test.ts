@@ -444,6 +444,28 @@ describe('snapshot restore validation', () => {
     );
   });
 
+  it('refuses a snapshot written with a longer retry window: a record would outlive the window', () => {
+    // Written under W = maxTtlSlots + maxClientRetryWindowSlots = 24: the reserve at slot 5
+    // (operation 13) keeps its record until slot 29. Under W = 17 it may live until 7 + 17 = 24
+    // at most; restored as it was, it answered a retry at slot 25 from the retry cache (the quota
+    // engine compares each record's deadline; this one did not).
+    const shorter = { ...CONFIG, maxClientRetryWindowSlots: 1n };
+    expectRestoreError(richSnapshot(), 'invariant_violation', shorter);
+    expect(() => AllocDb.fromSnapshot(shorter, richSnapshot())).toThrow(/beyond slot 7 \+ the window 17/);
+    // the same snapshot under its own window restores, and the record answers until slot 29
+    const db = AllocDb.fromSnapshot(CONFIG, richSnapshot());
+    expect(db.getOperation(13n, 29n)?.outcome.resultCode).toBe('ok');
+  });
+
+  it('refuses a snapshot written with a longer reservation history window', () => {
+    // Released at slot 5 under a history window of 4, reservation 16 is kept until slot 9; a
+    // window of 1 allows 7 + 1 = 8 at most.
+    expectRestoreError(richSnapshot(), 'invariant_violation', {
+      ...CONFIG,
+      reservationHistoryWindowSlots: 1n,
+    });
+  });
+
   it('a wheel bucket longer than maxExpirationBucketLen is refused', () => {
     const d = new Driver({ ...CONFIG, maxExpirationBucketLen: 2 });
     d.client(1, 1, 1, create(1n));

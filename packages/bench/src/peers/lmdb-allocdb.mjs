@@ -1,4 +1,4 @@
-// The lease allocator's semantics (allocdb-core.md) on LMDB through lmdb-js: the same rules, in
+// The lease allocator's semantics (docs/allocdb-state-machine.md) on LMDB through lmdb-js: the same rules, in
 // the same order, as the SQLite peer (sqlite-allocdb.mjs), over binary sub-databases:
 // - `resources`: u128 id → state u8, has-reservation u8, reservation id (16), version u64;
 // - `reservations`: u128 id → the record (fixed layout below);

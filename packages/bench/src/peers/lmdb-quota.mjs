@@ -1,4 +1,4 @@
-// The quota engine's semantics (quota-core.md) on LMDB through lmdb-js: the same rules as the
+// The quota engine's semantics (docs/quota-core.md) on LMDB through lmdb-js: the same rules as the
 // SQLite peer (sqlite-quota.mjs), over three binary sub-databases instead of tables:
 // - `buckets`: u128 id → limit, balance, lastRefillSlot, rate (4 × u64);
 // - `operations`: u128 operationId → result code, has-bucketId, [u128 bucketId], applied LSN,
@@ -131,7 +131,7 @@ export class LmdbQuota {
     }
   }
 
-  /** quota-core.md, client path, steps 1–7. Runs inside the batch's transaction. */
+  /** docs/quota-core.md, client path, steps 1–7. Runs inside the batch's transaction. */
   applyClient({ lsn, requestSlot }, request) {
     const window = this.config.maxClientRetryWindowSlots;
     if (requestSlot + window > U64_MAX) return outcome('slot_overflow');
@@ -195,7 +195,7 @@ export class LmdbQuota {
       slot,
     );
     if (balance < command.amount) {
-      // The refill stays even though the debit fails (quota-core.md, debit step 3).
+      // The refill stays even though the debit fails (docs/quota-core.md, debit step 3).
       this.bucketStore.putSync(key, bucketBytes(limit, balance, slot, rate));
       return outcome('insufficient_funds');
     }
