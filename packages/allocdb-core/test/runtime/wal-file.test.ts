@@ -211,3 +211,59 @@ describe('WalFile', () => {
     wal.close();
   });
 });
+
+describe('WalFile.replaceWithTailAsync (a checkpoint rewriting a log that keeps growing)', () => {
+  const PAYLOAD = busyPayload(32 * 1024);
+  /** Four frames of 32 KiB from `lsn` on: one group commit's worth of appends. */
+  const batch = (lsn: number) => [0, 1, 2, 3].map((i) => frame(lsn + i, PAYLOAD));
+
+  it('catches up with a log that grows by a batch for every chunk it copies, and keeps every frame in order', async () => {
+    // Under load the pipeline commits about one batch per turn of the event loop, and each chunk
+    // of the copy costs a turn (its write is asynchronous). Modelled without timing: every write
+    // of the copy appends one 128 KiB batch to the log. With the old 64 KiB chunks the copy fell
+    // further behind with every chunk and a checkpoint under sustained load never finished.
+    const path = join(tempDir(), 'wal');
+    let paused = false;
+    let copyWrites = 0;
+    let lsn = 1;
+    const growing = failing({
+      write: async (...args) => {
+        const written = await nodeFileSystem.write(...args);
+        if (++copyWrites > 200) throw new Error(`still copying after ${copyWrites - 1} writes`);
+        if (!paused) {
+          wal.appendSync(batch(lsn));
+          lsn += 4;
+        }
+        return written;
+      },
+    });
+    const wal = WalFile.open(path, { ...OPTIONS, fileSystem: growing });
+    for (let b = 0; b < 16; b++, lsn += 4) wal.appendSync(batch(lsn)); // 2 MiB before the pin
+    const pinned = lsn - 1;
+    const markerAt = wal.length;
+    const marker = frame(pinned, [], 3);
+    const markerEnd = await wal.replaceWithTailAsync(0, markerAt, marker, async (finish) => {
+      paused = true;
+      try {
+        await finish();
+      } finally {
+        paused = false;
+      }
+    });
+    expect(copyWrites).toBeLessThan(20);
+    expect(lsn - 1).toBeGreaterThan(pinned); // appends really landed during the copy
+    // the new log: frames 1..pinned, the marker, then every frame appended meanwhile
+    const frames = scanFrames(wal);
+    expect(frames.map((f) => Number(f.lsn))).toEqual([
+      ...Array.from({ length: pinned }, (_, i) => i + 1),
+      pinned,
+      ...Array.from({ length: lsn - 1 - pinned }, (_, i) => pinned + 1 + i),
+    ]);
+    expect(frames[pinned]!.recordType).toBe(3);
+    expect(markerEnd).toBe(markerAt + log([marker]).length);
+    // appends go on into the new file
+    wal.appendSync(batch(lsn));
+    expect(scanFrames(wal).at(-1)!.lsn).toBe(BigInt(lsn + 3));
+    wal.close();
+  });
+});
