@@ -232,6 +232,15 @@ export class Writer {
     return this.buffer.subarray(0, this.cursor);
   }
 
+  /**
+   * The buffer written into, without a view: its first `length` bytes are what was written, until
+   * the next write (which may replace it). For a hot path that would otherwise allocate a view
+   * per call (`written()`).
+   */
+  get storage(): Uint8Array {
+    return this.buffer;
+  }
+
   /** Whether the bytes written so far equal `other[start, start + length)`. */
   matches(other: Uint8Array, start: number, length: number): boolean {
     if (length !== this.cursor) return false;

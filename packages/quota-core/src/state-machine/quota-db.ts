@@ -119,8 +119,8 @@ export class QuotaDb {
    * @internal
    */
   applyValidatedClient(lsn: bigint, requestSlot: bigint, request: ClientRequest): Outcome {
-    const bytes = this.encodeScratch(request.command).written();
-    return this.applyEncodedClient(lsn, requestSlot, request, bytes, 0, bytes.byteLength);
+    const encoded = this.encodeScratch(request.command);
+    return this.applyEncodedClient(lsn, requestSlot, request, encoded.storage, 0, encoded.length);
   }
 
   /**
