@@ -123,5 +123,7 @@ describe('restart equivalence', () => {
       }),
       { seed: SEED, numRuns: runs(25, 400) },
     );
-  });
+    // Each checkpoint rebuilds its snapshot on a worker thread (tens of milliseconds to start):
+    // the thorough tier's 400 runs take minutes, not the default minute.
+  }, runs(60_000, 900_000));
 });
