@@ -224,12 +224,6 @@ export class CopyMatcher {
 
   private inspectLayout(path: string): MatchDetail {
     const current = this.aliases.length === 0 ? path : this.resolve(path);
-    // the engine directory as it was at `path` (an alias replaces a leading part of the path)
-    const dirAt = (dir: string) => {
-      if (current === path) return dir;
-      const rest = current.slice(dir.length);
-      return path.endsWith(rest) ? path.slice(0, path.length - rest.length) : parentOf(path);
-    };
     const group = this.groupFiles.get(current);
     const language = languageOf(current);
     if (group !== undefined && language !== undefined) {

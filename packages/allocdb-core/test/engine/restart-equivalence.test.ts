@@ -69,61 +69,65 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 describe('restart equivalence', () => {
-  it('reopening after random workloads with checkpoints gives the same state and the original results on retry', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 10, maxLength: 60 }), async (steps) => {
-        const dir = tempDir();
-        let engine = await openEngine(dir);
-        let slot = 1n;
-        const committed: { request: ClientRequest; result: SubmitResult }[] = [];
-        let nextOp = 1n;
-        for (const s of steps) {
-          if (s.kind === 'submit') {
-            slot += BigInt(s.slotStep);
-            const original =
-              s.retryOf === undefined || committed.length === 0
-                ? undefined
-                : committed[s.retryOf % committed.length]!;
-            const request = original?.request ?? {
-              operationId: nextOp++,
-              clientId: 1n,
-              command: s.command,
-            };
-            const result = await engine.submit(request, { requestSlot: slot });
-            if (original !== undefined && result.fromRetryCache)
-              expect(result.outcome).toEqual(original.result.outcome);
-            if (!result.fromRetryCache) committed.push({ request, result });
-          } else if (s.kind === 'tick') {
-            await engine.tickExpirations({ requestSlot: slot });
-          } else if (s.kind === 'checkpoint') {
-            await engine.checkpoint();
-          } else {
-            const before = stateBytes(engine);
-            await engine.close();
-            engine = await openEngine(dir);
-            expect(stateBytes(engine)).toEqual(before);
+  it(
+    'reopening after random workloads with checkpoints gives the same state and the original results on retry',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 10, maxLength: 60 }), async (steps) => {
+          const dir = tempDir();
+          let engine = await openEngine(dir);
+          let slot = 1n;
+          const committed: { request: ClientRequest; result: SubmitResult }[] = [];
+          let nextOp = 1n;
+          for (const s of steps) {
+            if (s.kind === 'submit') {
+              slot += BigInt(s.slotStep);
+              const original =
+                s.retryOf === undefined || committed.length === 0
+                  ? undefined
+                  : committed[s.retryOf % committed.length]!;
+              const request = original?.request ?? {
+                operationId: nextOp++,
+                clientId: 1n,
+                command: s.command,
+              };
+              const result = await engine.submit(request, { requestSlot: slot });
+              if (original !== undefined && result.fromRetryCache)
+                expect(result.outcome).toEqual(original.result.outcome);
+              if (!result.fromRetryCache) committed.push({ request, result });
+            } else if (s.kind === 'tick') {
+              await engine.tickExpirations({ requestSlot: slot });
+            } else if (s.kind === 'checkpoint') {
+              await engine.checkpoint();
+            } else {
+              const before = stateBytes(engine);
+              await engine.close();
+              engine = await openEngine(dir);
+              expect(stateBytes(engine)).toEqual(before);
+            }
           }
-        }
-        const before = stateBytes(engine);
-        await engine.close();
-        engine = await openEngine(dir);
-        expect(stateBytes(engine)).toEqual(before);
-        // Every operation whose record is still live answers its original result from the cache.
-        for (const { request, result } of committed) {
-          if (engine.getOperation(request.operationId, { currentSlot: slot }) === undefined)
-            continue;
-          const retried = await engine.submit(request, { requestSlot: slot });
-          expect(retried).toMatchObject({
-            fromRetryCache: true,
-            lsn: result.lsn,
-            outcome: result.outcome,
-          });
-        }
-        await engine.close();
-      }),
-      { seed: SEED, numRuns: runs(25, 400) },
-    );
-    // Each checkpoint rebuilds its snapshot on a worker thread (tens of milliseconds to start):
-    // the thorough tier's 400 runs take minutes, not the default minute.
-  }, runs(60_000, 900_000));
+          const before = stateBytes(engine);
+          await engine.close();
+          engine = await openEngine(dir);
+          expect(stateBytes(engine)).toEqual(before);
+          // Every operation whose record is still live answers its original result from the cache.
+          for (const { request, result } of committed) {
+            if (engine.getOperation(request.operationId, { currentSlot: slot }) === undefined)
+              continue;
+            const retried = await engine.submit(request, { requestSlot: slot });
+            expect(retried).toMatchObject({
+              fromRetryCache: true,
+              lsn: result.lsn,
+              outcome: result.outcome,
+            });
+          }
+          await engine.close();
+        }),
+        { seed: SEED, numRuns: runs(25, 400) },
+      );
+      // Each checkpoint rebuilds its snapshot on a worker thread (tens of milliseconds to start):
+      // the thorough tier's 400 runs take minutes, not the default minute.
+    },
+    runs(60_000, 900_000),
+  );
 });

@@ -451,7 +451,9 @@ describe('snapshot restore validation', () => {
     // engine compares each record's deadline; this one did not).
     const shorter = { ...CONFIG, maxClientRetryWindowSlots: 1n };
     expectRestoreError(richSnapshot(), 'invariant_violation', shorter);
-    expect(() => AllocDb.fromSnapshot(shorter, richSnapshot())).toThrow(/beyond slot 7 \+ the window 17/);
+    expect(() => AllocDb.fromSnapshot(shorter, richSnapshot())).toThrow(
+      /beyond slot 7 \+ the window 17/,
+    );
     // the same snapshot under its own window restores, and the record answers until slot 29
     const db = AllocDb.fromSnapshot(CONFIG, richSnapshot());
     expect(db.getOperation(13n, 29n)?.outcome.resultCode).toBe('ok');

@@ -59,79 +59,83 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 describe('restart equivalence', () => {
-  it('reopening after random workloads with checkpoints gives the same state and the original results on retry', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(step, { minLength: 10, maxLength: 60, size: 'max' }),
-        async (steps) => {
-          const dir = tempDir();
-          let engine = await openEngine(dir);
-          let slot = 1n;
-          // The latest executed result per operation: a retry after the window executes again.
-          const committed: { request: ClientRequest; result: SubmitResult }[] = [];
-          const latest = new Map<bigint, { request: ClientRequest; result: SubmitResult }>();
-          let nextOp = 1n;
-          for (const s of steps) {
-            if (s.kind === 'submit') {
-              slot += BigInt(s.slotStep);
-              const original =
-                s.retryOf === undefined || committed.length === 0
-                  ? undefined
-                  : committed[s.retryOf % committed.length]!;
-              const request = original?.request ?? {
-                operationId: nextOp++,
-                clientId: 1n,
-                command: s.command,
-              };
-              const result = await engine.submit(request, { requestSlot: slot });
-              if (original !== undefined && result.fromRetryCache) {
-                const stored = latest.get(request.operationId)!.result;
-                expect(result).toMatchObject({ lsn: stored.lsn, outcome: stored.outcome });
+  it(
+    'reopening after random workloads with checkpoints gives the same state and the original results on retry',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(step, { minLength: 10, maxLength: 60, size: 'max' }),
+          async (steps) => {
+            const dir = tempDir();
+            let engine = await openEngine(dir);
+            let slot = 1n;
+            // The latest executed result per operation: a retry after the window executes again.
+            const committed: { request: ClientRequest; result: SubmitResult }[] = [];
+            const latest = new Map<bigint, { request: ClientRequest; result: SubmitResult }>();
+            let nextOp = 1n;
+            for (const s of steps) {
+              if (s.kind === 'submit') {
+                slot += BigInt(s.slotStep);
+                const original =
+                  s.retryOf === undefined || committed.length === 0
+                    ? undefined
+                    : committed[s.retryOf % committed.length]!;
+                const request = original?.request ?? {
+                  operationId: nextOp++,
+                  clientId: 1n,
+                  command: s.command,
+                };
+                const result = await engine.submit(request, { requestSlot: slot });
+                if (original !== undefined && result.fromRetryCache) {
+                  const stored = latest.get(request.operationId)!.result;
+                  expect(result).toMatchObject({ lsn: stored.lsn, outcome: stored.outcome });
+                }
+                if (!result.fromRetryCache) {
+                  const entry = { request, result };
+                  committed.push(entry);
+                  latest.set(request.operationId, entry);
+                }
+              } else if (s.kind === 'checkpoint') {
+                await engine.checkpoint();
+              } else {
+                const before = stateBytes(engine);
+                await engine.close();
+                engine = await openEngine(dir);
+                expect(stateBytes(engine)).toEqual(before);
               }
-              if (!result.fromRetryCache) {
-                const entry = { request, result };
-                committed.push(entry);
-                latest.set(request.operationId, entry);
-              }
-            } else if (s.kind === 'checkpoint') {
-              await engine.checkpoint();
-            } else {
-              const before = stateBytes(engine);
-              await engine.close();
-              engine = await openEngine(dir);
-              expect(stateBytes(engine)).toEqual(before);
             }
-          }
-          const before = stateBytes(engine);
-          const balances = [1n, 2n, 3n, 4n, 5n].map((id) =>
-            engine.getBucketAt(id, { slot: slot + 2n }),
-          );
-          await engine.close();
-          engine = await openEngine(dir);
-          expect(stateBytes(engine)).toEqual(before);
-          expect(
-            [1n, 2n, 3n, 4n, 5n].map((id) => engine.getBucketAt(id, { slot: slot + 2n })),
-          ).toEqual(balances);
-          // Every operation whose record is still live answers its original result from the cache.
-          let answered = 0;
-          for (const { request, result } of latest.values()) {
-            if (engine.getOperation(request.operationId, { currentSlot: slot }) === undefined)
-              continue;
-            const retried = await engine.submit(request, { requestSlot: slot });
-            expect(retried).toMatchObject({
-              fromRetryCache: true,
-              lsn: result.lsn,
-              outcome: result.outcome,
-            });
-            answered++;
-          }
-          expect(answered).toBeGreaterThan(0);
-          await engine.close();
-        },
-      ),
-      { seed: SEED, numRuns: runs(25, 400) },
-    );
-    // Each checkpoint rebuilds its snapshot on a worker thread (tens of milliseconds to start):
-    // the thorough tier's 400 runs take minutes, not the default minute.
-  }, runs(60_000, 900_000));
+            const before = stateBytes(engine);
+            const balances = [1n, 2n, 3n, 4n, 5n].map((id) =>
+              engine.getBucketAt(id, { slot: slot + 2n }),
+            );
+            await engine.close();
+            engine = await openEngine(dir);
+            expect(stateBytes(engine)).toEqual(before);
+            expect(
+              [1n, 2n, 3n, 4n, 5n].map((id) => engine.getBucketAt(id, { slot: slot + 2n })),
+            ).toEqual(balances);
+            // Every operation whose record is still live answers its original result from the cache.
+            let answered = 0;
+            for (const { request, result } of latest.values()) {
+              if (engine.getOperation(request.operationId, { currentSlot: slot }) === undefined)
+                continue;
+              const retried = await engine.submit(request, { requestSlot: slot });
+              expect(retried).toMatchObject({
+                fromRetryCache: true,
+                lsn: result.lsn,
+                outcome: result.outcome,
+              });
+              answered++;
+            }
+            expect(answered).toBeGreaterThan(0);
+            await engine.close();
+          },
+        ),
+        { seed: SEED, numRuns: runs(25, 400) },
+      );
+      // Each checkpoint rebuilds its snapshot on a worker thread (tens of milliseconds to start):
+      // the thorough tier's 400 runs take minutes, not the default minute.
+    },
+    runs(60_000, 900_000),
+  );
 });
