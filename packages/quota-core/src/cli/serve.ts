@@ -11,6 +11,7 @@ import {
   ConfigMismatchError,
   DataDirectoryError,
   EngineLockedError,
+  type OpenProgress,
   QuotaEngine,
   RecoveryError,
 } from '../index.js';
@@ -22,6 +23,31 @@ const NAME = 'quota serve';
 const TOKEN_ENV = 'QUOTA_TOKEN';
 export const DEFAULT_PORT = 7471;
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+/** Recovery of a log at least this long reports its progress on stderr. */
+const PROGRESS_MIN_WAL_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The progress of a long recovery, for the operator waiting on a restart: one stderr line at
+ * each new tenth of the log scanned (the engine reports after each slice of its replay), and
+ * one when the replay is done. Quiet for a log under `PROGRESS_MIN_WAL_BYTES`.
+ */
+function recoveryProgress(io: CliIo): (progress: OpenProgress) => void {
+  let tenthsShown = 0;
+  return (progress) => {
+    if (progress.walBytes < PROGRESS_MIN_WAL_BYTES) return;
+    const frames = progress.replayedFrames.toLocaleString('en');
+    if (progress.done) {
+      const mib = (progress.walBytes / (1024 * 1024)).toFixed(1);
+      io.stderr(`${NAME}: recovered: ${frames} frames replayed, ${mib} MiB of log scanned`);
+      return;
+    }
+    const tenths = Math.floor((progress.walBytesScanned * 10) / progress.walBytes);
+    // the whole log scanned is said by the "recovered" line that follows
+    if (tenths <= tenthsShown || tenths >= 10) return;
+    tenthsShown = tenths;
+    io.stderr(`${NAME}: recovering: ${tenths * 10}% of the log scanned, ${frames} frames replayed`);
+  };
+}
 
 /** Stopped by SIGTERM or SIGINT after draining. */
 export const SERVE_EXIT_STOPPED = 0;
@@ -213,6 +239,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
       dir,
       ...(config === undefined ? {} : { config }),
       engine: checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } },
+      onProgress: recoveryProgress(io),
     });
     const opened = engine;
     let stopping: Promise<number> | undefined;

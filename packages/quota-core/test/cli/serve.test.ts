@@ -67,6 +67,62 @@ beforeAll(() => {
 });
 
 describe('quota serve (the built bin)', () => {
+  it('a long recovery reports its progress on stderr, then serves what it recovered', async () => {
+    // 100,000 debits: about 9 MiB of log, over the 8 MiB from which recovery shows progress
+    const dir = join(tempDir(), 'data');
+    const engine = await QuotaEngine.open({ dir });
+    const create = {
+      kind: 'create_bucket' as const,
+      bucketId: 1n,
+      limit: 10n ** 9n,
+      initialBalance: 10n ** 9n,
+      refillRatePerSlot: 0n,
+    };
+    engine.submitBatchSync([{ operationId: 1n, clientId: 1n, command: create }]);
+    let operationId = 2n;
+    for (let batch = 0; batch < 25; batch++) {
+      engine.submitBatchSync(
+        Array.from({ length: 4_000 }, () => ({
+          operationId: operationId++,
+          clientId: 1n,
+          command: { kind: 'debit' as const, bucketId: 1n, amount: 1n },
+        })),
+      );
+    }
+    await engine.close();
+    const served = await serve(['--dir', dir]);
+    // stderr and stdout are two pipes: the progress lines, written before "listening on", may
+    // still be on their way
+    for (let wait = 0; wait < 100 && !served.stderr().includes('recovered:'); wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const lines = served.stderr().split('\n');
+    const progress = lines.filter((line) => line.startsWith('quota serve: recovering: '));
+    expect(progress.length).toBeGreaterThan(0);
+    for (const line of progress) {
+      expect(line).toMatch(
+        /^quota serve: recovering: \d0% of the log scanned, [\d,]+ frames replayed$/,
+      );
+    }
+    expect(lines.filter((line) => line.startsWith('quota serve: recovered: '))).toEqual([
+      expect.stringMatching(
+        /^quota serve: recovered: 100,001 frames replayed, \d+\.\d MiB of log scanned$/,
+      ),
+    ]);
+    const client = new QuotaClient({ url: served.url, retry: fast });
+    expect((await client.getBucket(1n))?.balance).toBe(10n ** 9n - 100_000n);
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+  });
+
+  it('a short recovery prints no progress', async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir]);
+    expect(served.stderr()).not.toMatch(/recover/);
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+  });
+
   it('serves until SIGTERM, then drains, closes the engine and exits 0; the data is there', async () => {
     const dir = join(tempDir(), 'data');
     const served = await serve(['--dir', dir]);
