@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SNAPSHOT_SCHEMA_VERSION } from '../../src/constants.js';
 import type { AllocDbEngine } from '../../src/engine/engine.js';
@@ -7,7 +8,7 @@ import { type FileSystem, nodeFileSystem } from '../../src/runtime/file-system.j
 import { loadSnapshotFile } from '../../src/runtime/snapshot-file.js';
 import { encodeSnapshotBody } from '../../src/snapshot/body-codec.js';
 import { useTempDirs } from '../support/temp-dir.js';
-import { openEngine, request, snapshotPath } from './engine-fixtures.js';
+import { openEngine, request, SMALL_CONFIG, snapshotPath } from './engine-fixtures.js';
 
 const tempDir = useTempDirs();
 
@@ -156,5 +157,36 @@ describe('checkpoints do not stop the submitters (docs/engine.md, "Checkpoints")
     });
     expect(encodeSnapshotBody(reopened.stateMachine.snapshot())).toEqual(live);
     await reopened.close();
+  });
+});
+
+describe('the checkpoint worker', () => {
+  it('is found (from the sources, the built module) and rebuilds the same snapshot bytes as the in-thread path', async () => {
+    // A missing worker script would fall back to the in-thread rebuild without a word; this
+    // keeps the worker path the one the engine takes.
+    const { checkpointWorkerAvailable, encodeCheckpointAt, encodeCheckpointInWorker } =
+      await import('../../src/engine/checkpoint-body.js');
+    expect(checkpointWorkerAvailable).toBe(true);
+    const dir = tempDir();
+    const engine = await openEngine(dir);
+    for (let r = 0n; r < 20n; r++) {
+      await engine.submit(request({ kind: 'create_resource', resourceId: r }));
+    }
+    await engine.submit(request({ kind: 'reserve', resourceId: 3n, holderId: 1n, ttlSlots: 5n }));
+    const lsn = engine.lastAppliedLsn!;
+    await engine.close();
+    const wanted = {
+      dir,
+      config: SMALL_CONFIG,
+      maxCommandBytes: 4096,
+      maxSnapshotBytes: 1 << 20,
+      walFrom: 0,
+      walTo: statSync(join(dir, 'wal')).size,
+      lsn,
+    };
+    const inThread = encodeCheckpointAt(wanted);
+    const inWorker = await encodeCheckpointInWorker(wanted);
+    expect(inWorker.lastAppliedLsn).toBe(lsn);
+    expect(Buffer.from(inWorker.fileBytes).equals(Buffer.from(inThread.fileBytes))).toBe(true);
   });
 });

@@ -3,16 +3,18 @@
  * "Checkpoints"): the state at the pinned LSN is rebuilt from what is already on disk (the
  * snapshot file and the log's frames up to that LSN, replayed through the same apply code as
  * recovery), which the state machine's determinism makes equal to the live state at that LSN.
- * The rebuild runs on a worker thread when it can (`checkpoint-worker.ts`), so that the live
- * engine keeps committing meanwhile; the live state is never read.
+ * The rebuild runs on a worker thread when it can (this module is the worker's script, see the
+ * end of the file), so that the live engine keeps committing meanwhile; the live state is never
+ * read.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { QuotaConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../constants.js';
 import type { FileSystem } from '../runtime/file-system.js';
 import { encodeSnapshotFile } from '../runtime/snapshot-file.js';
+import { lowerThreadPriority } from '../runtime/thread-priority.js';
 import { encodeSnapshotBody } from '../snapshot/body-codec.js';
 import { recover } from './recovery.js';
 
@@ -72,17 +74,21 @@ export function encodeCheckpointAt(
 }
 
 /**
- * The worker's script: beside this module in `dist/`; from the TypeScript sources (the package's
- * own tests), the built one (worker threads cannot load TypeScript; the tests build first).
- * Undefined when it is missing (a bundle that dropped it): checkpoints then rebuild in-thread.
+ * The worker's script: this module, as built in `dist/`; from the TypeScript sources (the
+ * package's own tests), the built one (worker threads cannot load TypeScript; the tests build
+ * first). Undefined when it is missing (a bundle that did not keep the file): checkpoints then
+ * rebuild in-thread.
  */
 const WORKER_URL: URL | undefined = (() => {
   const here = import.meta.url;
   const url = here.endsWith('.ts')
-    ? new URL('../../dist/engine/checkpoint-worker.js', here)
-    : new URL('./checkpoint-worker.js', here);
-  return existsSync(fileURLToPath(url)) ? url : undefined;
+    ? new URL('../../dist/engine/checkpoint-body.js', here)
+    : new URL(here);
+  return here.startsWith('file:') && existsSync(fileURLToPath(url)) ? url : undefined;
 })();
+
+/** The `workerData` key under which `encodeCheckpointInWorker` hands a worker its request. */
+const WORKER_REQUEST_KEY = 'quota-core:checkpoint';
 
 /** Whether checkpoints can rebuild their snapshot on a worker thread. */
 export const checkpointWorkerAvailable = WORKER_URL !== undefined;
@@ -92,7 +98,7 @@ export function encodeCheckpointInWorker(request: CheckpointRequest): Promise<Ch
   if (WORKER_URL === undefined) return Promise.resolve(encodeCheckpointAt(request));
   return new Promise((resolve, reject) => {
     let answered = false;
-    const worker = new Worker(WORKER_URL, { workerData: request });
+    const worker = new Worker(WORKER_URL, { workerData: { [WORKER_REQUEST_KEY]: request } });
     worker.once('message', (message: CheckpointFile) => {
       answered = true;
       resolve(message);
@@ -111,4 +117,15 @@ export function encodeCheckpointInWorker(request: CheckpointRequest): Promise<Ch
       }
     });
   });
+}
+
+// Loaded as a checkpoint's worker thread: rebuild at the low priority of background work, and
+// send the snapshot file's bytes back (transferred, not copied).
+if (!isMainThread && typeof workerData === 'object' && workerData !== null) {
+  const request = (workerData as Record<string, unknown>)[WORKER_REQUEST_KEY];
+  if (request !== undefined) {
+    lowerThreadPriority();
+    const file = encodeCheckpointAt(request as CheckpointRequest);
+    parentPort!.postMessage(file, [file.fileBytes.buffer as ArrayBuffer]);
+  }
 }

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SNAPSHOT_SCHEMA_VERSION } from '../../src/constants.js';
 import type { QuotaEngine } from '../../src/engine/engine.js';
@@ -11,6 +12,7 @@ import {
   debit,
   openEngine,
   request,
+  SMALL_CONFIG,
   snapshotPath,
   stateBytes,
 } from './engine-fixtures.js';
@@ -149,5 +151,35 @@ describe('checkpoints do not stop the submitters (docs/engine.md, "Checkpoints")
     });
     expect(stateBytes(reopened)).toEqual(live);
     await reopened.close();
+  });
+});
+
+describe('the checkpoint worker', () => {
+  it('is found (from the sources, the built module) and rebuilds the same snapshot bytes as the in-thread path', async () => {
+    // A missing worker script would fall back to the in-thread rebuild without a word; this
+    // keeps the worker path the one the engine takes.
+    const { checkpointWorkerAvailable, encodeCheckpointAt, encodeCheckpointInWorker } =
+      await import('../../src/engine/checkpoint-body.js');
+    expect(checkpointWorkerAvailable).toBe(true);
+    const dir = tempDir();
+    const engine = await openEngine(dir);
+    await engine.submit(request(createBucket(1n, 100n)));
+    for (let i = 0; i < 20; i++) await engine.submit(request(debit(1n, 1n)));
+    const lsn = engine.lastAppliedLsn!;
+    await engine.close();
+    const walBytes = statSync(join(dir, 'wal')).size;
+    const wanted = {
+      dir,
+      config: SMALL_CONFIG,
+      maxCommandBytes: 4096,
+      maxSnapshotBytes: 1 << 20,
+      walFrom: 0,
+      walTo: walBytes,
+      lsn,
+    };
+    const inThread = encodeCheckpointAt(wanted);
+    const inWorker = await encodeCheckpointInWorker(wanted);
+    expect(inWorker.lastAppliedLsn).toBe(lsn);
+    expect(Buffer.from(inWorker.fileBytes).equals(Buffer.from(inThread.fileBytes))).toBe(true);
   });
 });
