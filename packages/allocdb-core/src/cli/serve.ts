@@ -23,6 +23,12 @@ const NAME = 'allocdb serve';
 const TOKEN_ENV = 'ALLOCDB_TOKEN';
 export const DEFAULT_PORT = 7470;
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+/**
+ * How many slots a client's `requestSlot` may be ahead of the server's clock (docs/serve.md,
+ * "Slots"): enough for a client whose clock runs a little ahead, far too little to age other
+ * clients' retry records or leases.
+ */
+export const DEFAULT_MAX_SLOT_SKEW = 2;
 /** Recovery of a log at least this long reports its progress on stderr. */
 const PROGRESS_MIN_WAL_BYTES = 8 * 1024 * 1024;
 
@@ -84,6 +90,8 @@ options:
   --max-batch <n>               submissions per POST /v1/batch (default ${DEFAULT_MAX_BATCH_REQUESTS})
   --tick-ms <n>                 expiration tick interval (default: one slot, 1000)
   --checkpoint-every-bytes <n>  checkpoint after this much log (default ${DEFAULT_CHECKPOINT_BYTES}; 0: never)
+  --max-slot-skew <slots>       refuse (400 slot_ahead) a requestSlot more than this many slots
+                                ahead of the server's clock (default ${DEFAULT_MAX_SLOT_SKEW})
 
 exit status:
   0   stopped by SIGTERM or SIGINT, after draining and closing the engine
@@ -193,6 +201,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
         'max-batch': { type: 'string' },
         'tick-ms': { type: 'string' },
         'checkpoint-every-bytes': { type: 'string' },
+        'max-slot-skew': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -236,12 +245,17 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     const checkpointBytes =
       positiveInteger(values['checkpoint-every-bytes'], '--checkpoint-every-bytes', 0) ??
       DEFAULT_CHECKPOINT_BYTES;
+    const maxSlotSkew =
+      positiveInteger(values['max-slot-skew'], '--max-slot-skew', 0) ?? DEFAULT_MAX_SLOT_SKEW;
     const config = values.config === undefined ? undefined : readConfigFile(values.config);
 
     engine = await AllocDbEngine.open({
       dir,
       ...(config === undefined ? {} : { config }),
-      engine: checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } },
+      engine: {
+        maxSlotSkew,
+        ...(checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } }),
+      },
       onProgress: recoveryProgress(io),
     });
     const opened = engine;

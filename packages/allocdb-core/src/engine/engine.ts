@@ -355,11 +355,13 @@ export class AllocDbEngine {
 
   /**
    * The slot a command submitted now would get: the caller's or the clock's, never below the last
-   * one assigned (the pipeline may raise it further). A broken clock is `invalid_request`.
+   * one assigned (the pipeline may raise it further). A broken clock is `invalid_request`; a
+   * caller's slot more than `maxSlotSkew` ahead of the clock is `slot_ahead`.
    */
   private currentSlot(requested: bigint | undefined): bigint {
+    const skew = this.options.maxSlotSkew;
     let slot = requested;
-    if (slot === undefined) {
+    if (slot === undefined || skew !== undefined) {
       let read: unknown;
       try {
         read = this.clock();
@@ -368,7 +370,15 @@ export class AllocDbEngine {
       }
       if (!isU64(read))
         throw invalid(`the engine clock returned ${String(read)}, not a u64 bigint slot`);
-      slot = read;
+      if (slot === undefined) slot = read;
+      else if (skew !== undefined && slot - read > skew) {
+        // Checked against the clock, not the last assigned slot, so that slots taken within the
+        // bound never add up to a larger jump.
+        throw new SubmissionError(
+          'slot_ahead',
+          `requestSlot ${slot} is ${slot - read} slots ahead of the engine's clock (slot ${read}), more than maxSlotSkew ${skew}; nothing was written`,
+        );
+      }
     }
     return slot < this.pipeline.lastSlot ? this.pipeline.lastSlot : slot;
   }

@@ -37,6 +37,13 @@ export interface EngineOptions {
   readonly maxExpirationsPerTick?: number;
   /** Off unless given. */
   readonly checkpointPolicy?: CheckpointPolicy;
+  /**
+   * How far (in slots) a submission's `requestSlot` may be ahead of the engine's clock; one
+   * further ahead is refused with `slot_ahead` (definite: nothing written). Unbounded unless
+   * given: an embedder owns its logical time. A server sets it, since its clients do not
+   * (docs/engine.md, "Slots from callers").
+   */
+  readonly maxSlotSkew?: number;
 }
 
 export interface AllocDbEngineOpenOptions {
@@ -70,6 +77,7 @@ export interface ResolvedEngineOptions {
   readonly slotDurationMs: number | undefined;
   readonly maxExpirationsPerTick: number;
   readonly checkpointPolicy: CheckpointPolicy | undefined;
+  readonly maxSlotSkew: bigint | undefined;
 }
 
 const OPEN_OPTION_KEYS = [
@@ -88,6 +96,7 @@ const ENGINE_OPTION_KEYS = [
   'slotDurationMs',
   'maxExpirationsPerTick',
   'checkpointPolicy',
+  'maxSlotSkew',
 ] as const;
 const CHECKPOINT_POLICY_KEYS = ['everyFrames', 'everyBytes'] as const;
 
@@ -117,6 +126,18 @@ export function positiveInteger(
     );
   }
   return value;
+}
+
+/** `engine.maxSlotSkew`: an integer of slots from 0. */
+function slotSkew(value: unknown): bigint {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(
+      'invalid_value',
+      'engine.maxSlotSkew',
+      `must be an integer of slots from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describe(value)}`,
+    );
+  }
+  return BigInt(value);
 }
 
 function describe(value: unknown): string {
@@ -176,6 +197,7 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
       'engine.maxExpirationsPerTick',
     ),
     checkpointPolicy: policy,
+    maxSlotSkew: given.maxSlotSkew === undefined ? undefined : slotSkew(given.maxSlotSkew),
   };
 }
 

@@ -60,6 +60,7 @@ const SUBMISSION_STATUS: Record<SubmissionErrorCode, number> = {
   command_too_large: 400,
   slot_overflow: 400,
   slot_behind: 400,
+  slot_ahead: 400,
   overloaded: 503,
   async_in_flight: 500,
   lsn_exhausted: 507,

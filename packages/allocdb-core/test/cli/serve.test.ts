@@ -196,6 +196,47 @@ describe('allocdb serve (the built bin)', () => {
     }
   });
 
+  it('a client cannot move the clock: a requestSlot far ahead is refused (400 slot_ahead), and other holders keep their leases', async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir, '--tick-ms', '20']);
+    try {
+      const honest = new AllocDbClient({ url: served.url, retry: fast });
+      const hostile = new AllocDbClient({ url: served.url, retry: fast });
+      await honest.submit({ kind: 'create_resource', resourceId: 1n });
+      await honest.submit({ kind: 'create_resource', resourceId: 2n });
+      const lease = await honest.submit({
+        kind: 'reserve',
+        resourceId: 1n,
+        holderId: 5n,
+        ttlSlots: 600n,
+      });
+      if (lease.outcome.resultCode !== 'ok') throw new Error(lease.outcome.resultCode);
+      for (const requestSlot of [lease.requestSlot + 1_000n, (1n << 64n) - 2n]) {
+        await expect(
+          hostile.submit(
+            { kind: 'reserve', resourceId: 2n, holderId: 6n, ttlSlots: 1n },
+            { requestSlot },
+          ),
+        ).rejects.toMatchObject({ code: 'slot_ahead', status: 400, definite: true });
+      }
+      // several ticks later the honest lease is still held: the engine's slot did not jump
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const found = await honest.getReservation(lease.outcome.reservationId);
+      expect(found.status).toBe('found');
+      if (found.status === 'found') expect(found.reservation.state).toBe('reserved');
+      expect((await honest.getResource(1n))?.state).toBe('reserved');
+      expect((await honest.getResource(2n))?.state).toBe('available');
+      const retry = await honest.submit(
+        { kind: 'reserve', resourceId: 1n, holderId: 5n, ttlSlots: 600n },
+        { operationId: lease.operationId },
+      );
+      expect(retry.fromRetryCache).toBe(true);
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
   it('SIGTERM under load: every acknowledged command is durable, no answer is cut', async () => {
     const dir = join(tempDir(), 'data');
     const served = await serve(['--dir', dir]);

@@ -66,3 +66,46 @@ describe('request slots below the current slot', () => {
     await engine.close();
   });
 });
+
+describe('request slots ahead of the clock (engine.maxSlotSkew)', () => {
+  it('are taken as given by default: an embedder owns its logical time', async () => {
+    const engine = await openEngine(tempDir());
+    const far = await engine.submit(create(1n), { requestSlot: 1_000_000n });
+    expect(far.requestSlot).toBe(1_000_000n);
+    await engine.close();
+  });
+
+  it('with maxSlotSkew, a submission or tick further ahead of the clock is slot_ahead: definite, nothing written', async () => {
+    const dir = tempDir();
+    let now = 100n;
+    const engine = await openEngine(dir, { clock: () => now, engine: { maxSlotSkew: 5 } });
+    await engine.submit(create(1n));
+    const lease = await engine.submit(
+      request({ kind: 'reserve', resourceId: 1n, holderId: 1n, ttlSlots: 10n }),
+    );
+    const wal = readFileSync(walPath(dir));
+    const refused = await engine.submit(create(2n), { requestSlot: 106n }).catch((e) => e);
+    expect(refused).toBeInstanceOf(SubmissionError);
+    expect(refused).toMatchObject({ code: 'slot_ahead', definite: true });
+    expect(refused.message).toContain('requestSlot 106 is 6 slots ahead');
+    await expect(engine.tickExpirations({ requestSlot: 1_000n })).rejects.toMatchObject({
+      code: 'slot_ahead',
+    });
+    expect(readFileSync(walPath(dir))).toEqual(wal);
+    expect(engine.getResource(1n)?.state).toBe('reserved');
+    expect(lease.outcome.resultCode).toBe('ok');
+    const edge = await engine.submit(create(2n), { requestSlot: 105n });
+    expect(edge.requestSlot).toBe(105n);
+    now = 105n;
+    expect((await engine.submit(create(3n), { requestSlot: 110n })).requestSlot).toBe(110n);
+    await engine.close();
+  });
+
+  it('refuses a maxSlotSkew that is not an integer of slots from 0', async () => {
+    for (const bad of [-1, 1.5, '2', 2n, Number.MAX_SAFE_INTEGER + 1]) {
+      await expect(
+        openEngine(tempDir(), { engine: { maxSlotSkew: bad as number } }),
+      ).rejects.toMatchObject({ code: 'invalid_value', field: 'engine.maxSlotSkew' });
+    }
+  });
+});

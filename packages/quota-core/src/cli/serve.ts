@@ -23,6 +23,12 @@ const NAME = 'quota serve';
 const TOKEN_ENV = 'QUOTA_TOKEN';
 export const DEFAULT_PORT = 7471;
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+/**
+ * How many slots a client's `requestSlot` may be ahead of the server's clock (docs/serve.md,
+ * "Slots"): enough for a client whose clock runs a little ahead, far too little to age other
+ * clients' retry records or leases.
+ */
+export const DEFAULT_MAX_SLOT_SKEW = 2;
 /** Recovery of a log at least this long reports its progress on stderr. */
 const PROGRESS_MIN_WAL_BYTES = 8 * 1024 * 1024;
 
@@ -83,6 +89,8 @@ options:
   --receive-timeout-ms <n>      a client must send a whole request within it (default ${DEFAULT_HTTP_LIMITS.receiveTimeoutMs})
   --max-batch <n>               submissions per POST /v1/batch (default ${DEFAULT_MAX_BATCH_REQUESTS})
   --checkpoint-every-bytes <n>  checkpoint after this much log (default ${DEFAULT_CHECKPOINT_BYTES}; 0: never)
+  --max-slot-skew <slots>       refuse (400 slot_ahead) a requestSlot more than this many slots
+                                ahead of the server's clock (default ${DEFAULT_MAX_SLOT_SKEW})
 
 exit status:
   0   stopped by SIGTERM or SIGINT, after draining and closing the engine
@@ -191,6 +199,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
         'receive-timeout-ms': { type: 'string' },
         'max-batch': { type: 'string' },
         'checkpoint-every-bytes': { type: 'string' },
+        'max-slot-skew': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -233,12 +242,17 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     const checkpointBytes =
       positiveInteger(values['checkpoint-every-bytes'], '--checkpoint-every-bytes', 0) ??
       DEFAULT_CHECKPOINT_BYTES;
+    const maxSlotSkew =
+      positiveInteger(values['max-slot-skew'], '--max-slot-skew', 0) ?? DEFAULT_MAX_SLOT_SKEW;
     const config = values.config === undefined ? undefined : readConfigFile(values.config);
 
     engine = await QuotaEngine.open({
       dir,
       ...(config === undefined ? {} : { config }),
-      engine: checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } },
+      engine: {
+        maxSlotSkew,
+        ...(checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } }),
+      },
       onProgress: recoveryProgress(io),
     });
     const opened = engine;

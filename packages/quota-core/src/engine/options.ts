@@ -35,6 +35,13 @@ export interface EngineOptions {
   readonly slotDurationMs?: number;
   /** Off unless given. */
   readonly checkpointPolicy?: CheckpointPolicy;
+  /**
+   * How far (in slots) a submission's `requestSlot` may be ahead of the engine's clock; one
+   * further ahead is refused with `slot_ahead` (definite: nothing written). Unbounded unless
+   * given: an embedder owns its logical time. A server sets it, since its clients do not
+   * (docs/engine.md, "Slots from callers").
+   */
+  readonly maxSlotSkew?: number;
 }
 
 export interface QuotaEngineOpenOptions {
@@ -67,6 +74,7 @@ export interface ResolvedEngineOptions {
   readonly maxSnapshotBytes: number;
   readonly slotDurationMs: number | undefined;
   readonly checkpointPolicy: CheckpointPolicy | undefined;
+  readonly maxSlotSkew: bigint | undefined;
 }
 
 const OPEN_OPTION_KEYS = [
@@ -84,6 +92,7 @@ const ENGINE_OPTION_KEYS = [
   'maxSnapshotBytes',
   'slotDurationMs',
   'checkpointPolicy',
+  'maxSlotSkew',
 ] as const;
 const CHECKPOINT_POLICY_KEYS = ['everyFrames', 'everyBytes'] as const;
 
@@ -113,6 +122,18 @@ export function positiveInteger(
     );
   }
   return value;
+}
+
+/** `engine.maxSlotSkew`: an integer of slots from 0. */
+function slotSkew(value: unknown): bigint {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(
+      'invalid_value',
+      'engine.maxSlotSkew',
+      `must be an integer of slots from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describe(value)}`,
+    );
+  }
+  return BigInt(value);
 }
 
 function describe(value: unknown): string {
@@ -168,6 +189,7 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
         ? undefined
         : positiveInteger(given.slotDurationMs, 'engine.slotDurationMs'),
     checkpointPolicy: policy,
+    maxSlotSkew: given.maxSlotSkew === undefined ? undefined : slotSkew(given.maxSlotSkew),
   };
 }
 

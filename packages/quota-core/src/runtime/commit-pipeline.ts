@@ -33,6 +33,7 @@ export type SubmissionErrorCode =
   | 'command_too_large'
   | 'slot_overflow'
   | 'slot_behind'
+  | 'slot_ahead'
   | 'overloaded'
   | 'async_in_flight'
   | 'lsn_exhausted'
@@ -46,6 +47,7 @@ const DEFINITE: Record<SubmissionErrorCode, boolean> = {
   command_too_large: true,
   slot_overflow: true,
   slot_behind: true,
+  slot_ahead: true,
   overloaded: true,
   async_in_flight: true,
   lsn_exhausted: true,

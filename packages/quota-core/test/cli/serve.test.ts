@@ -189,6 +189,70 @@ describe('quota serve (the built bin)', () => {
     await engine.close();
   });
 
+  it("a client cannot move the clock: a requestSlot far ahead is refused (400 slot_ahead), so another client's retry stays exactly-once", async () => {
+    const dir = join(tempDir(), 'data');
+    const served = await serve(['--dir', dir]);
+    try {
+      const honest = new QuotaClient({ url: served.url, retry: fast });
+      const hostile = new QuotaClient({ url: served.url, retry: fast });
+      await honest.submit({
+        kind: 'create_bucket',
+        bucketId: 1n,
+        limit: 100n,
+        initialBalance: 100n,
+        refillRatePerSlot: 0n,
+      });
+      const debit = await honest.submit({ kind: 'debit', bucketId: 1n, amount: 10n });
+      expect(debit.outcome.resultCode).toBe('ok');
+      // 1,000 slots ahead: past the 120-slot retry window of the honest client's debit
+      for (const requestSlot of [debit.requestSlot + 1_000n, (1n << 64n) - 2n]) {
+        await expect(
+          hostile.submit({ kind: 'debit', bucketId: 2n, amount: 1n }, { requestSlot }),
+        ).rejects.toMatchObject({ code: 'slot_ahead', status: 400, definite: true });
+      }
+      // the honest client's retry of its acknowledged debit is answered, not run again
+      const retry = await honest.submit(
+        { kind: 'debit', bucketId: 1n, amount: 10n },
+        { operationId: debit.operationId },
+      );
+      expect(retry.fromRetryCache).toBe(true);
+      expect(retry.lsn).toBe(debit.lsn);
+      expect((await honest.getBucket(1n))?.balance).toBe(90n);
+      // a slot within the bound is taken as the command's slot
+      const near = await hostile.submit(
+        { kind: 'debit', bucketId: 1n, amount: 1n },
+        { requestSlot: debit.requestSlot + 1n },
+      );
+      expect(near.requestSlot).toBe(debit.requestSlot + 1n);
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
+  it('--max-slot-skew sets the bound (0: no slot ahead of the clock), and a bad value is a usage error', async () => {
+    const served = await serve(['--dir', join(tempDir(), 'data'), '--max-slot-skew', '0']);
+    try {
+      const client = new QuotaClient({ url: served.url, retry: fast });
+      const first = await client.submit({ kind: 'debit', bucketId: 9n, amount: 1n });
+      await expect(
+        client.submit(
+          { kind: 'debit', bucketId: 9n, amount: 1n },
+          { requestSlot: first.requestSlot + 5n },
+        ),
+      ).rejects.toMatchObject({ code: 'slot_ahead', status: 400 });
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+    for (const bad of ['-1', 'x', '1.5', String(2 ** 53)]) {
+      const result = serveSync(['--dir', join(tempDir(), 'data'), `--max-slot-skew=${bad}`]);
+      expect(result.status, bad).toBe(3);
+      expect(result.lines, bad).toHaveLength(1);
+      expect(result.lines[0]).toContain('--max-slot-skew');
+    }
+  });
+
   it('with --token-file every request needs the token', async () => {
     const base = tempDir();
     const tokenFile = join(base, 'token');
