@@ -21,6 +21,7 @@ import {
   FenceNotAppliedError,
   SubmissionError,
 } from '../errors.js';
+import { AssertionError } from '../runtime/assert.js';
 import { Writer } from '../runtime/binary.js';
 import { CommitPipeline } from '../runtime/commit-pipeline.js';
 import { FixedMap } from '../runtime/fixed-map.js';
@@ -155,7 +156,9 @@ export class AllocDbEngine {
   private readonly clock: () => bigint;
   /**
    * Requests queued or being flushed, by operationId: an identical one joins instead. At most
-   * `maxSubmissionQueue` are queued and `maxBatch` flushing, so the table never fills.
+   * `maxSubmissionQueue` are queued and `maxBatch` flushing, and a new request is registered
+   * before the queue may refuse it (`overloaded`), so one more entry than those two never fills
+   * the table.
    */
   private readonly inflight: FixedMap<ClientJob>;
   /** What jobs see of this engine (one object shared by every job). */
@@ -182,7 +185,7 @@ export class AllocDbEngine {
     this.wal = opened.wal;
     this.recoveryStatus = opened.status;
     const inflight = new FixedMap<ClientJob>(
-      opened.options.maxSubmissionQueue + opened.options.maxBatch,
+      opened.options.maxSubmissionQueue + opened.options.maxBatch + 1,
     );
     this.inflight = inflight;
     this.host = {
@@ -424,7 +427,15 @@ export class AllocDbEngine {
     // queueing (which settles it at once) removes it again.
     if (inflight === undefined) {
       job.promise = PENDING;
-      this.inflight.insert(operationId, job);
+      // The table has room for every queued and flushing job, and the id was just looked up.
+      const inserted = this.inflight.insert(operationId, job);
+      if (inserted !== 'ok') {
+        return Promise.reject(
+          new AssertionError(
+            `the in-flight table answered ${inserted} for a new operation id (${this.inflight.size} of ${this.inflight.capacity} entries); nothing was written`,
+          ),
+        );
+      }
     }
     const promise = this.pipeline.enqueue(job);
     if (job.promise === PENDING) job.promise = promise;

@@ -6,17 +6,20 @@
  * command, and reads its figures for `metrics()`.
  */
 import { join } from 'node:path';
-import { EngineHaltedError } from '../errors.js';
+import { EngineHaltedError, InvariantViolation } from '../errors.js';
 import type { CommitPipeline } from '../runtime/commit-pipeline.js';
 import { writeSnapshotFileBytesAsync } from '../runtime/snapshot-file.js';
 import { RecordType, type WalFrame } from '../runtime/wal.js';
 import type { WalFile } from '../runtime/wal-file.js';
 import type { QuotaDb } from '../state-machine/quota-db.js';
 import {
+  type CheckpointFile,
   type CheckpointRequest,
   checkpointWorkerAvailable,
   encodeCheckpointAt,
   encodeCheckpointInWorker,
+  type TableCounts,
+  tableCounts,
 } from './checkpoint-body.js';
 import { type RecordedConfig, SNAPSHOT_FILE_NAME } from './directory.js';
 import type { ResolvedEngineOptions } from './options.js';
@@ -61,6 +64,34 @@ interface Pin {
   readonly walEnd: number;
   readonly keepFrom: number;
   readonly frames: number;
+  readonly tables: TableCounts;
+}
+
+/**
+ * Throws `InvariantViolation` unless the state a checkpoint rebuilt from the files is the live
+ * state at the pin: the same LSN, request slot and table counts. Otherwise the log on disk no
+ * longer says what memory holds (changed under the engine, or a bug), and a snapshot of it would
+ * make the difference permanent.
+ */
+function checkRebuilt(pin: Pin, file: CheckpointFile): void {
+  const differences: string[] = [];
+  if (file.lastAppliedLsn !== pin.lsn) {
+    differences.push(`LSN ${file.lastAppliedLsn}, not ${pin.lsn}`);
+  }
+  if (file.lastRequestSlot !== pin.slot) {
+    differences.push(`request slot ${file.lastRequestSlot}, not ${pin.slot}`);
+  }
+  for (const [table, count] of Object.entries(pin.tables)) {
+    if (file.tables[table] !== count) {
+      differences.push(`${file.tables[table]} ${table}, not ${count}`);
+    }
+  }
+  if (differences.length > 0) {
+    throw new InvariantViolation(
+      'checkpoint_rebuild',
+      `the state rebuilt from the files at the checkpoint's pin has ${differences.join(', ')} as the live state has; the log on disk no longer matches memory, so no snapshot was written and the engine halts: reopen the directory, which recovers from disk`,
+    );
+  }
 }
 
 export class Checkpoints {
@@ -143,6 +174,7 @@ export class Checkpoints {
     try {
       const file = await this.rebuild(pin);
       if (pipeline.halted) throw new EngineHaltedError(pipeline.haltReason);
+      checkRebuilt(pin, file);
       const snapshotBytes = await writeSnapshotFileBytesAsync(
         join(dir, SNAPSHOT_FILE_NAME),
         file.fileBytes,
@@ -170,8 +202,9 @@ export class Checkpoints {
     } catch (error) {
       this.lastError = (error as Error).message;
       // A snapshot that failed to write leaves the WAL intact: the engine stays healthy. A WAL
-      // rewrite that failed after its rename leaves no usable log handle: halt.
-      if (!wal.writable) pipeline.halt(error);
+      // rewrite that failed after its rename leaves no usable log handle, and a rebuilt state
+      // that is not the live one means memory no longer matches the log: halt.
+      if (!wal.writable || error instanceof InvariantViolation) pipeline.halt(error);
       throw error;
     }
   }
@@ -186,11 +219,12 @@ export class Checkpoints {
       walEnd: wal.length,
       keepFrom: this.firstFrameAfterSnapshotOffset,
       frames: this.framesSinceCheckpoint,
+      tables: tableCounts(db),
     };
   }
 
   /** The snapshot file of the state at the pin, rebuilt from the directory. */
-  private rebuild(pin: Pin): Promise<{ readonly fileBytes: Uint8Array }> {
+  private rebuild(pin: Pin): Promise<CheckpointFile> {
     const { dir, recorded, options, seams } = this.host;
     const request: CheckpointRequest = {
       dir,

@@ -18,6 +18,7 @@ import {
   FenceNotAppliedError,
   SubmissionError,
 } from '../errors.js';
+import { AssertionError } from '../runtime/assert.js';
 import { Writer } from '../runtime/binary.js';
 import { CommitPipeline } from '../runtime/commit-pipeline.js';
 import { FixedMap } from '../runtime/fixed-map.js';
@@ -134,7 +135,9 @@ export class QuotaEngine {
   private readonly clock: () => bigint;
   /**
    * Requests queued or being flushed, by operationId: an identical one joins instead. At most
-   * `maxSubmissionQueue` are queued and `maxBatch` flushing, so the table never fills.
+   * `maxSubmissionQueue` are queued and `maxBatch` flushing, and a new request is registered
+   * before the queue may refuse it (`overloaded`), so one more entry than those two never fills
+   * the table.
    */
   private readonly inflight: FixedMap<ClientJob>;
   /** What jobs see of this engine (one object shared by every job). */
@@ -158,7 +161,7 @@ export class QuotaEngine {
     this.wal = opened.wal;
     this.recoveryStatus = opened.status;
     const inflight = new FixedMap<ClientJob>(
-      opened.options.maxSubmissionQueue + opened.options.maxBatch,
+      opened.options.maxSubmissionQueue + opened.options.maxBatch + 1,
     );
     this.inflight = inflight;
     this.host = {
@@ -397,7 +400,15 @@ export class QuotaEngine {
     // queueing (which settles it at once) removes it again.
     if (inflight === undefined) {
       job.promise = PENDING;
-      this.inflight.insert(operationId, job);
+      // The table has room for every queued and flushing job, and the id was just looked up.
+      const inserted = this.inflight.insert(operationId, job);
+      if (inserted !== 'ok') {
+        return Promise.reject(
+          new AssertionError(
+            `the in-flight table answered ${inserted} for a new operation id (${this.inflight.size} of ${this.inflight.capacity} entries); nothing was written`,
+          ),
+        );
+      }
     }
     const promise = this.pipeline.enqueue(job);
     if (job.promise === PENDING) job.promise = promise;
