@@ -341,7 +341,7 @@ export class AllocDbEngine {
       }
     }
     const fileSystem = seams.fileSystem;
-    const lock = acquireDirectoryLock(dir);
+    const lock = acquireDirectoryLock(dir, { unlockCommand: `allocdb unlock --dir ${dir}` });
     let wal: WalFile | undefined;
     try {
       let recorded: RecordedConfig | undefined;

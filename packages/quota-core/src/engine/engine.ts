@@ -315,7 +315,7 @@ export class QuotaEngine {
       }
     }
     const fileSystem = seams.fileSystem;
-    const lock = acquireDirectoryLock(dir);
+    const lock = acquireDirectoryLock(dir, { unlockCommand: `quota unlock --dir ${dir}` });
     let wal: WalFile | undefined;
     try {
       let recorded: RecordedConfig | undefined;
