@@ -20,6 +20,7 @@ import { unknownKeyHint } from '../runtime/known-keys.js';
 import { RecordType, type WalFrame } from '../runtime/wal.js';
 import { type DirectoryReport, inspectDirectory } from './inspect.js';
 import { runServe } from './serve.js';
+import { runUnlock } from './unlock.js';
 
 /** Clean: nothing to cut, nothing damaged. */
 export const EXIT_CLEAN = 0;
@@ -54,9 +55,12 @@ commands (read-only: they never create, truncate, write or lock anything):
   verify <dir>    full check, with the exit status below
   dump <dir>      one JSON line per WAL frame (offset, lsn, slot, decoded command)
 
-and one that opens the directory for writing (it takes the lock, recovers, and serves):
+and two that write:
   serve --dir <dir> [--port 7471] [--host 127.0.0.1]
                   the quota engine as an HTTP service ('${NAME} serve --help'; docs/serve.md)
+  unlock --dir <dir>
+                  clears a lock whose engine is gone but cannot be proven gone from here
+                  (another container or host); 'quota unlock --help'
 
 The directory records the configuration it was written with; recovery runs with it.
 
@@ -344,5 +348,7 @@ export function runCli(argv: readonly string[], io: CliIo): number {
 
 /** Runs the command line: `serve` settles when the server stops; the other commands at once. */
 export function runMain(argv: readonly string[], io: CliIo): number | Promise<number> {
-  return argv[0] === 'serve' ? runServe(argv.slice(1), io) : runCli(argv, io);
+  if (argv[0] === 'serve') return runServe(argv.slice(1), io);
+  if (argv[0] === 'unlock') return runUnlock(argv.slice(1), io);
+  return runCli(argv, io);
 }

@@ -71,7 +71,7 @@ export async function openDirectory(
   };
   const kind = ensureDirectory(dir);
   const fileSystem = seams.fileSystem;
-  const lock = acquireDirectoryLock(dir);
+  const lock = acquireDirectoryLock(dir, { unlockCommand: `quota unlock --dir ${dir}` });
   let wal: WalFile | undefined;
   try {
     let recorded: RecordedConfig | undefined;
