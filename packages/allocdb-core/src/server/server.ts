@@ -64,6 +64,7 @@ const SUBMISSION_STATUS: Record<SubmissionErrorCode, number> = {
   overloaded: 503,
   async_in_flight: 500,
   lsn_exhausted: 507,
+  log_full: 507,
   engine_closed: 503,
   storage_failure: 503,
   engine_halted: 503,
@@ -333,20 +334,35 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
         return failed(new WireError('invalid_request', 'this route takes no parameters', 'query'));
       }
       if (first === 'health') {
-        if (halted || engine.closed) {
+        const health = engine.health();
+        const stopped = halted || health.status === 'halted';
+        if (stopped || health.status === 'closed') {
           return errorReply(
             503,
             errorBody(
-              halted ? 'engine_halted' : 'engine_closed',
-              halted
-                ? 'the engine halted after a failed write or fsync; restart the server (recovery replays the log)'
+              stopped ? 'engine_halted' : 'engine_closed',
+              stopped
+                ? 'the engine halted after a failure; restart the server (recovery replays the log)'
                 : 'the engine is closed; the server is stopping',
               true,
             ),
             1,
           );
         }
-        return ok({ status: 'ok', engine: 'allocdb-core', appliedLsn: engine.lastAppliedLsn });
+        // Degraded is still serving (200): each problem says what is wrong and what follows.
+        return ok({
+          status: health.status,
+          engine: 'allocdb-core',
+          appliedLsn: engine.lastAppliedLsn,
+          ...(health.status === 'ok'
+            ? {}
+            : {
+                problems: health.problems,
+                checkpointFailures: health.checkpointFailures,
+                lastCheckpointError: health.lastCheckpointError,
+                logFull: health.logFull,
+              }),
+        });
       }
       return ok({
         appliedLsn: engine.lastAppliedLsn,
