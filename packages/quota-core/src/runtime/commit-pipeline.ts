@@ -24,7 +24,20 @@
 import { assert } from './assert.js';
 import { PackageError } from './package-error.js';
 import type { RecordType, WalFrame } from './wal.js';
-import type { WalFile } from './wal-file.js';
+
+/**
+ * Where a batch goes before it is applied: the engine's `WalFile`, or a replicated log in front
+ * of it (`replicated-wal.ts`). `append` and `sync` each either complete or throw; a throw halts
+ * the pipeline.
+ */
+export interface PipelineLog {
+  append(frames: readonly WalFrame[]): Promise<unknown>;
+  appendSync(frames: readonly WalFrame[]): unknown;
+  sync(): Promise<void>;
+  syncSync(): void;
+  /** Bytes in the local log. */
+  readonly length: number;
+}
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
@@ -197,7 +210,7 @@ function captureSettlers(
 type BatchIo = 'write' | 'sync';
 
 export class CommitPipeline {
-  private readonly wal: WalFile;
+  private readonly wal: PipelineLog;
   private readonly maxQueue: number;
   private readonly maxBatch: number;
   private readonly clock: () => bigint;
@@ -224,7 +237,7 @@ export class CommitPipeline {
   private frames = 0;
   private fsyncMicros = 0;
 
-  constructor(wal: WalFile, options: CommitPipelineOptions) {
+  constructor(wal: PipelineLog, options: CommitPipelineOptions) {
     assert(
       options.maxQueue >= 1 && options.maxBatch >= 1,
       'the queue and batch limits are positive',
