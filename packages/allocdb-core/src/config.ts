@@ -30,18 +30,28 @@ export interface DerivedConfig {
   readonly wheelBuckets: bigint;
 }
 
-/** Every field, in the spec's order. */
-const CONFIG_FIELDS: readonly (keyof AllocDbConfig)[] = [
-  'shardId',
-  'maxResources',
-  'maxReservations',
-  'maxBundleSize',
-  'maxOperations',
-  'maxTtlSlots',
-  'maxClientRetryWindowSlots',
-  'reservationHistoryWindowSlots',
-  'maxExpirationBucketLen',
-];
+/**
+ * Every field of the configuration, in the spec's order, with the type of its value: the one list
+ * that validation, the recorded configuration's comparison (`engine/directory.ts`) and the
+ * `--config` reader use, so that a field added to the configuration reaches all three (the type
+ * below refuses a list that misses a field of `AllocDbConfig`).
+ */
+export const CONFIG_FIELD_TYPES = {
+  shardId: 'bigint',
+  maxResources: 'number',
+  maxReservations: 'number',
+  maxBundleSize: 'number',
+  maxOperations: 'number',
+  maxTtlSlots: 'bigint',
+  maxClientRetryWindowSlots: 'bigint',
+  reservationHistoryWindowSlots: 'bigint',
+  maxExpirationBucketLen: 'number',
+} as const satisfies {
+  readonly [K in keyof AllocDbConfig]: AllocDbConfig[K] extends bigint ? 'bigint' : 'number';
+};
+
+/** The configuration's fields, in the spec's order. */
+export const CONFIG_FIELDS = Object.keys(CONFIG_FIELD_TYPES) as readonly (keyof AllocDbConfig)[];
 
 const COUNT_FIELDS = [
   'maxResources',

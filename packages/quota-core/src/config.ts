@@ -12,12 +12,22 @@ export interface QuotaConfig {
   readonly maxClientRetryWindowSlots: bigint;
 }
 
-/** Every field, in the spec's order. */
-const CONFIG_FIELDS: readonly (keyof QuotaConfig)[] = [
-  'maxBuckets',
-  'maxOperations',
-  'maxClientRetryWindowSlots',
-];
+/**
+ * Every field of the configuration, in the spec's order, with the type of its value: the one list
+ * that validation, the recorded configuration's comparison (`engine/directory.ts`) and the
+ * `--config` reader use, so that a field added to the configuration reaches all three (the type
+ * below refuses a list that misses a field of `QuotaConfig`).
+ */
+export const CONFIG_FIELD_TYPES = {
+  maxBuckets: 'number',
+  maxOperations: 'number',
+  maxClientRetryWindowSlots: 'bigint',
+} as const satisfies {
+  readonly [K in keyof QuotaConfig]: QuotaConfig[K] extends bigint ? 'bigint' : 'number';
+};
+
+/** The configuration's fields, in the spec's order. */
+export const CONFIG_FIELDS = Object.keys(CONFIG_FIELD_TYPES) as readonly (keyof QuotaConfig)[];
 
 const COUNT_FIELDS = ['maxBuckets', 'maxOperations'] as const;
 

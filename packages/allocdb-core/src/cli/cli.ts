@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type AllocDbConfig, resolveConfig } from '../config.js';
+import { type AllocDbConfig, CONFIG_FIELD_TYPES, CONFIG_FIELDS, resolveConfig } from '../config.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES } from '../constants.js';
 import { decodeFramePayload } from '../engine/recovery.js';
 import {
@@ -46,19 +46,6 @@ export interface CliIo {
 
 const NAME = 'allocdb';
 const HELP_POINTER = `run '${NAME} --help' for usage`;
-
-/** The allocator configuration's fields, as `--config` takes them. */
-const CONFIG_FIELDS = {
-  shardId: 'bigint',
-  maxResources: 'number',
-  maxReservations: 'number',
-  maxBundleSize: 'number',
-  maxOperations: 'number',
-  maxTtlSlots: 'bigint',
-  maxClientRetryWindowSlots: 'bigint',
-  reservationHistoryWindowSlots: 'bigint',
-  maxExpirationBucketLen: 'number',
-} as const;
 
 export function usage(): string {
   return `usage: ${NAME} <command> <dir> [options]
@@ -125,10 +112,10 @@ export function readConfigFile(path: string): Partial<AllocDbConfig> {
   }
   const config: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(raw)) {
-    const type = CONFIG_FIELDS[field as keyof typeof CONFIG_FIELDS];
+    const type = CONFIG_FIELD_TYPES[field as keyof typeof CONFIG_FIELD_TYPES];
     if (type === undefined) {
       throw new UsageError(
-        `the config file ${path} has an unknown field '${field}'; ${unknownKeyHint(field, Object.keys(CONFIG_FIELDS))}`,
+        `the config file ${path} has an unknown field '${field}'; ${unknownKeyHint(field, CONFIG_FIELDS)}`,
       );
     }
     if (type === 'bigint' && (typeof value === 'string' || typeof value === 'number')) {

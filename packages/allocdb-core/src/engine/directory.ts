@@ -9,7 +9,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AllocDbConfig, resolveConfig, validateConfig } from '../config.js';
+import { type AllocDbConfig, CONFIG_FIELDS, resolveConfig, validateConfig } from '../config.js';
 import { DEFAULT_MAX_COMMAND_BYTES, DEFAULT_SLOT_DURATION_MS } from '../constants.js';
 import { type ConfigDifference, DataDirectoryError } from '../errors.js';
 import { Reader, Writer } from '../runtime/binary.js';
@@ -46,19 +46,6 @@ const GROWABLE = new Set([
   'maxExpirationBucketLen',
   'engine.maxCommandBytes',
 ]);
-
-/** Every recorded field, in the body's order. */
-const CONFIG_FIELDS = [
-  'shardId',
-  'maxResources',
-  'maxReservations',
-  'maxBundleSize',
-  'maxOperations',
-  'maxTtlSlots',
-  'maxClientRetryWindowSlots',
-  'reservationHistoryWindowSlots',
-  'maxExpirationBucketLen',
-] as const;
 
 /** What a path given as a data directory is. */
 export type DirectoryKind =

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EngineLockedError, FenceNotAppliedError, SubmissionError } from '../../src/errors.js';
+import { nodeFileSystem } from '../../src/runtime/file-system.js';
 import { scanLog } from '../../src/runtime/wal.js';
 import { useTempDirs } from '../support/temp-dir.js';
 import { countingFileSystem, openEngine, request, walPath } from './engine-fixtures.js';
@@ -227,6 +228,48 @@ describe('AllocDbEngine basics', () => {
       outcome: { resultCode: 'ok' },
       fromRetryCache: false,
     });
+    await engine.close();
+  });
+
+  it('registers every queued and flushing submission in the in-flight table (maxSubmissionQueue + maxBatch)', async () => {
+    const dir = tempDir();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const engine = await openEngine(
+      dir,
+      { engine: { maxSubmissionQueue: 3, maxBatch: 2 } },
+      {
+        fileSystem: {
+          ...nodeFileSystem,
+          fdatasync: async (fd) => {
+            held();
+            await gate;
+            return nodeFileSystem.fdatasync(fd);
+          },
+        },
+      },
+    );
+    const requests = Array.from({ length: 6 }, (_, i) =>
+      request({ kind: 'create_resource', resourceId: BigInt(i) }),
+    );
+    // Two flushing (held at their fdatasync), then three queued: five in flight, the table full.
+    const flushing = requests.slice(0, 2).map((r) => engine.submit(r));
+    await reached;
+    const queued = requests.slice(2, 5).map((r) => engine.submit(r));
+    await expect(engine.submit(requests[5]!)).rejects.toMatchObject({ code: 'overloaded' });
+    // Each of the five is registered: an identical request joins it instead of being queued.
+    const joined = requests.slice(0, 5).map((r) => engine.submit(r));
+    release();
+    const answers = await Promise.all([...flushing, ...queued]);
+    expect(await Promise.all(joined)).toEqual(answers);
+    expect(answers.map((answer) => answer.lsn)).toEqual([1n, 2n, 3n, 4n, 5n]);
+    expect(answers.every((answer) => answer.outcome.resultCode === 'ok')).toBe(true);
     await engine.close();
   });
 

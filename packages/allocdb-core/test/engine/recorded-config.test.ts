@@ -221,3 +221,23 @@ describe('the config file (docs/format.md, section 7)', () => {
     expect(file.length).toBe(80);
   });
 });
+
+describe('the recorded configuration covers every field', () => {
+  it('compares every field of the configuration (one field list per engine)', async () => {
+    const dir = tempDir();
+    const first = await openEngine(dir);
+    await first.close();
+    // The fields as the public API knows them, not as the engine's own list names them.
+    for (const [field, value] of Object.entries(SMALL_CONFIG)) {
+      const changed = typeof value === 'bigint' ? value + 1n : (value as number) + 1;
+      const error = await openEngine(dir, { config: { ...SMALL_CONFIG, [field]: changed } }).then(
+        (engine) => engine.close(),
+        (thrown: unknown) => thrown,
+      );
+      expect(
+        mismatch(error).differences.map((d) => d.field),
+        field,
+      ).toEqual([field]);
+    }
+  });
+});

@@ -9,7 +9,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type QuotaConfig, resolveConfig, validateConfig } from '../config.js';
+import { CONFIG_FIELDS, type QuotaConfig, resolveConfig, validateConfig } from '../config.js';
 import { DEFAULT_MAX_COMMAND_BYTES, DEFAULT_SLOT_DURATION_MS } from '../constants.js';
 import { type ConfigDifference, DataDirectoryError } from '../errors.js';
 import { Reader, Writer } from '../runtime/binary.js';
@@ -39,9 +39,6 @@ export interface RequestedConfig {
 
 /** Fields whose growth only adds room: replayed history cannot depend on a larger value. */
 const GROWABLE = new Set(['maxBuckets', 'maxOperations', 'engine.maxCommandBytes']);
-
-/** Every recorded field, in the body's order. */
-const CONFIG_FIELDS = ['maxBuckets', 'maxOperations', 'maxClientRetryWindowSlots'] as const;
 
 /** What a path given as a data directory is. */
 export type DirectoryKind =

@@ -4,32 +4,29 @@
  * the runtime's commit pipeline, checkpoints, and answers reads from memory. Unlike the
  * allocator it has no expiration tick and no internal commands: refill is computed from each
  * bucket's stored state and the command's request slot.
+ *
+ * Opening (lock, recorded configuration, recovery, capacity growth) is `open.ts`; when and how a
+ * checkpoint runs is `checkpoints.ts`. This file is the engine's public surface: submitting,
+ * reads, metrics and closing.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CLIENT_REQUEST_COMMAND_OFFSET, writeClientRequestParts } from '../codec/command-codec.js';
 import type { QuotaConfig } from '../config.js';
-import { SNAPSHOT_SCHEMA_VERSION, U64_MAX } from '../constants.js';
+import { U64_MAX } from '../constants.js';
 import {
-  ConfigMismatchError,
-  DataDirectoryError,
   EngineClosedError,
   EngineHaltedError,
   FenceNotAppliedError,
   SubmissionError,
 } from '../errors.js';
+import { AssertionError } from '../runtime/assert.js';
 import { Writer } from '../runtime/binary.js';
 import { CommitPipeline } from '../runtime/commit-pipeline.js';
-import { nodeFileSystem } from '../runtime/file-system.js';
 import { FixedMap } from '../runtime/fixed-map.js';
 import { countKeys, findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
-import { acquireDirectoryLock, type DirectoryLock } from '../runtime/lock-file.js';
+import type { DirectoryLock } from '../runtime/lock-file.js';
 import { PayloadSlab } from '../runtime/payload-slab.js';
-import { writeSnapshotFile, writeSnapshotFileBytesAsync } from '../runtime/snapshot-file.js';
-import { RecordType, type WalFrame } from '../runtime/wal.js';
 import type { WalFile } from '../runtime/wal-file.js';
-import { encodeSnapshotBody } from '../snapshot/body-codec.js';
-import { QuotaDb } from '../state-machine/quota-db.js';
+import type { QuotaDb } from '../state-machine/quota-db.js';
 import type {
   BucketRecord,
   ClientRequest,
@@ -41,38 +38,12 @@ import type {
   QuotaDbMetrics,
 } from '../types.js';
 import { validateClientRequest } from '../validate.js';
-import {
-  type CheckpointRequest,
-  checkpointWorkerAvailable,
-  encodeCheckpointAt,
-  encodeCheckpointInWorker,
-} from './checkpoint-body.js';
-import {
-  examineDirectory,
-  grownConfig,
-  holdsUnrecordedData,
-  loadRecordedConfig,
-  type RecordedConfig,
-  SNAPSHOT_FILE_NAME,
-  settleConfig,
-  writeRecordedConfig,
-} from './directory.js';
+import { type CheckpointResult, Checkpoints } from './checkpoints.js';
+import type { RecordedConfig } from './directory.js';
 import { ClientJob, copyCommand, type JobHost, type SubmitResult } from './jobs.js';
-import {
-  type CheckpointPolicy,
-  checkOpenOptions,
-  type QuotaEngineOpenOptions,
-  type ResolvedEngineOptions,
-  resolveEngineOptions,
-  wallClock,
-} from './options.js';
-import {
-  configFileProblem,
-  type EngineSeams,
-  type OpenProgress,
-  type RecoveryStatus,
-  recoverAsync,
-} from './recovery.js';
+import { type Opened, openDirectory } from './open.js';
+import type { CheckpointPolicy, QuotaEngineOpenOptions, ResolvedEngineOptions } from './options.js';
+import type { EngineSeams, OpenProgress, RecoveryStatus } from './recovery.js';
 
 export type { SubmitResult };
 
@@ -101,13 +72,6 @@ export interface BalanceReadOptions extends ReadOptions {
   readonly slot?: bigint;
 }
 
-export interface CheckpointResult {
-  readonly snapshotLsn: bigint;
-  readonly snapshotBytes: number;
-  readonly walBytes: number;
-  readonly durationMs: number;
-}
-
 export interface QuotaEngineMetrics {
   readonly queueDepth: number;
   readonly queueCapacity: number;
@@ -132,7 +96,14 @@ export interface QuotaEngineMetrics {
   readonly core: QuotaDbMetrics & { readonly logicalSlotLag: bigint };
 }
 
-export type { CheckpointPolicy, EngineSeams, OpenProgress, QuotaEngineOpenOptions, RecoveryStatus };
+export type {
+  CheckpointPolicy,
+  CheckpointResult,
+  EngineSeams,
+  OpenProgress,
+  QuotaEngineOpenOptions,
+  RecoveryStatus,
+};
 
 const SUBMIT_OPTION_KEYS = ['requestSlot', 'strictSlot'] as const;
 
@@ -152,59 +123,6 @@ function invalid(message: string, cause?: unknown): SubmissionError {
   return new SubmissionError('invalid_request', `${message}; nothing was written`, { cause });
 }
 
-/** Everything open hands the constructor. */
-interface Opened {
-  readonly dir: string;
-  readonly recorded: RecordedConfig;
-  readonly options: ResolvedEngineOptions & { readonly maxCommandBytes: number };
-  readonly clock: () => bigint;
-  readonly seams: EngineSeams;
-  readonly lock: DirectoryLock;
-  readonly db: QuotaDb;
-  readonly wal: WalFile;
-  readonly status: RecoveryStatus;
-  readonly snapshotLsn: bigint;
-  readonly firstFrameAfterSnapshotOffset: number;
-}
-
-/**
- * Writes a checkpoint (docs/engine.md, "Checkpoints"): the snapshot file of `db` (temp,
- * fdatasync, rename, directory fsync), then the log rewritten to its frames from `keepFromOffset`
- * (the first frame after the previous snapshot) plus a marker frame for the new snapshot. A crash
- * at any step leaves a directory that recovers to the same state: before the snapshot's rename,
- * the old snapshot and the whole log; after it, the new snapshot and the old log, whose frames up
- * to the snapshot's LSN are skipped on replay; after both, the new snapshot and the new log.
- * Keeping the frames since the *previous* snapshot means the first checkpoint's log still starts
- * at LSN 1 and replays with its snapshot deleted. The caller keeps the state and the log still
- * while this runs. Returns the snapshot file's size.
- */
-function writeCheckpoint(
-  dir: string,
-  wal: WalFile,
-  db: QuotaDb,
-  body: Uint8Array,
-  keepFromOffset: number,
-  maxSnapshotBytes: number,
-  seams: EngineSeams,
-): number {
-  const lastAppliedLsn = db.lastAppliedLsn ?? 0n;
-  const lastRequestSlot = db.lastRequestSlot ?? 0n;
-  const snapshotBytes = writeSnapshotFile(
-    join(dir, SNAPSHOT_FILE_NAME),
-    { schemaVersion: SNAPSHOT_SCHEMA_VERSION, lastAppliedLsn, lastRequestSlot },
-    body,
-    { maxSnapshotBytes, fileSystem: seams.fileSystem },
-  );
-  seams.faults?.at('after_snapshot_write');
-  wal.replaceWithTail(keepFromOffset, [markerFrame(lastAppliedLsn, lastRequestSlot)]);
-  return snapshotBytes;
-}
-
-/** The snapshot-marker frame of a snapshot at `lsn` (docs/format.md, record type 3). */
-function markerFrame(lsn: bigint, requestSlot: bigint): WalFrame {
-  return { recordType: RecordType.snapshotMarker, lsn, requestSlot, payload: new Uint8Array(0) };
-}
-
 export class QuotaEngine {
   readonly dir: string;
   readonly recoveryStatus: RecoveryStatus;
@@ -215,10 +133,11 @@ export class QuotaEngine {
   private readonly pipeline: CommitPipeline;
   private readonly options: ResolvedEngineOptions & { readonly maxCommandBytes: number };
   private readonly clock: () => bigint;
-  private readonly seams: EngineSeams;
   /**
    * Requests queued or being flushed, by operationId: an identical one joins instead. At most
-   * `maxSubmissionQueue` are queued and `maxBatch` flushing, so the table never fills.
+   * `maxSubmissionQueue` are queued and `maxBatch` flushing, and a new request is registered
+   * before the queue may refuse it (`overloaded`), so one more entry than those two never fills
+   * the table.
    */
   private readonly inflight: FixedMap<ClientJob>;
   /** What jobs see of this engine (one object shared by every job). */
@@ -228,12 +147,8 @@ export class QuotaEngine {
   /** Where submitted payloads live until they are written and applied. */
   private readonly payloads = new PayloadSlab();
 
-  private snapshotLsn: bigint;
-  private firstFrameAfterSnapshotOffset: number;
-  private framesSinceCheckpoint: number;
-  private checkpoints = 0;
-  private checkpointInFlight: Promise<CheckpointResult> | undefined;
-  private lastCheckpointError: string | undefined;
+  /** Checkpoint scheduling: the policy, the running checkpoint, its figures. */
+  private readonly checkpoints: Checkpoints;
   private closing: Promise<void> | undefined;
 
   private constructor(opened: Opened) {
@@ -241,21 +156,17 @@ export class QuotaEngine {
     this.recorded = opened.recorded;
     this.options = opened.options;
     this.clock = opened.clock;
-    this.seams = opened.seams;
     this.lock = opened.lock;
     this.db = opened.db;
     this.wal = opened.wal;
     this.recoveryStatus = opened.status;
-    this.snapshotLsn = opened.snapshotLsn;
-    this.firstFrameAfterSnapshotOffset = opened.firstFrameAfterSnapshotOffset;
-    this.framesSinceCheckpoint = opened.status.replayedFrames;
     const inflight = new FixedMap<ClientJob>(
-      opened.options.maxSubmissionQueue + opened.options.maxBatch,
+      opened.options.maxSubmissionQueue + opened.options.maxBatch + 1,
     );
     this.inflight = inflight;
     this.host = {
       db: opened.db,
-      applied: () => this.afterApply(),
+      applied: () => this.checkpoints.applied(),
       // A job with a promise is the registered one (joiners and unregistered jobs have none).
       forget: (job) => {
         if (job.promise !== undefined) inflight.remove(job.operationId);
@@ -269,6 +180,14 @@ export class QuotaEngine {
       lastSlot: opened.db.lastRequestSlot,
       faults: opened.seams.faults,
     });
+    this.checkpoints = new Checkpoints(
+      { ...opened, pipeline: this.pipeline, closing: () => this.closing !== undefined },
+      {
+        snapshotLsn: opened.snapshotLsn,
+        firstFrameAfterSnapshotOffset: opened.firstFrameAfterSnapshotOffset,
+        framesSinceCheckpoint: opened.status.replayedFrames,
+      },
+    );
   }
 
   /**
@@ -286,106 +205,7 @@ export class QuotaEngine {
     options: QuotaEngineOpenOptions,
     seams: EngineSeams,
   ): Promise<QuotaEngine> {
-    const { dir, config, engine, clock, allowCapacityGrowth, onProgress } =
-      checkOpenOptions(options);
-    const resolved = resolveEngineOptions(engine);
-    const requested = {
-      config: config ?? {},
-      maxCommandBytes: resolved.maxCommandBytes,
-      slotDurationMs: resolved.slotDurationMs,
-    };
-    const kind = examineDirectory(dir);
-    if (kind.kind === 'not_a_directory') {
-      throw new DataDirectoryError(
-        'not_a_directory',
-        dir,
-        'is a file, not a data directory; give a directory path (it is created if missing)',
-      );
-    }
-    if (kind.kind === 'missing') {
-      try {
-        mkdirSync(dir, { recursive: true });
-      } catch (error) {
-        throw new DataDirectoryError(
-          'unusable',
-          dir,
-          `cannot be created (${(error as Error).message}); check the path and its permissions`,
-          error,
-        );
-      }
-    }
-    const fileSystem = seams.fileSystem;
-    const lock = acquireDirectoryLock(dir, { unlockCommand: `quota unlock --dir ${dir}` });
-    let wal: WalFile | undefined;
-    try {
-      let recorded: RecordedConfig | undefined;
-      try {
-        recorded = loadRecordedConfig(dir, fileSystem);
-      } catch (error) {
-        throw configFileProblem(dir, error, fileSystem ?? nodeFileSystem);
-      }
-      const { effective, differences } = settleConfig(recorded, requested);
-      const growing = differences.length > 0;
-      if (growing && !(allowCapacityGrowth === true && differences.every((d) => d.growth))) {
-        throw new ConfigMismatchError(dir, differences, allowCapacityGrowth === true);
-      }
-      const fresh = recorded === undefined && !holdsUnrecordedData(kind);
-      // A new directory records its configuration before anything else is written.
-      if (fresh) writeRecordedConfig(dir, effective, fileSystem);
-      const recovered = await recoverAsync(
-        {
-          dir,
-          config: effective.config,
-          maxCommandBytes: effective.maxCommandBytes,
-          maxSnapshotBytes: resolved.maxSnapshotBytes,
-        },
-        seams,
-        onProgress,
-      );
-      wal = recovered.wal!;
-      let { db } = recovered;
-      let snapshotLsn = recovered.snapshotLsn;
-      let firstFrameAfterSnapshotOffset = recovered.firstFrameAfterSnapshotOffset;
-      let settled = effective;
-      if (growing && recorded !== undefined) {
-        // Capacities grow at a snapshot boundary: everything replayed so far stays answered as it
-        // was under the recorded capacities; only later commands see the larger ones.
-        settled = grownConfig(recorded, requested);
-        const body = encodeSnapshotBody(db.snapshot());
-        snapshotLsn = db.lastAppliedLsn ?? 0n;
-        // Keeps no frame: a log that still started at LSN 1 would replay under the grown
-        // capacities if the snapshot were lost, and answer differently than it did.
-        writeCheckpoint(dir, wal, db, body, wal.length, resolved.maxSnapshotBytes, seams);
-        writeRecordedConfig(dir, settled, fileSystem);
-        db = QuotaDb.fromSnapshotBody(settled.config, body);
-        firstFrameAfterSnapshotOffset = wal.length;
-      } else if (recorded === undefined && !fresh) {
-        // Written before configurations were recorded: record the one it opened with.
-        writeRecordedConfig(dir, effective, fileSystem);
-      }
-      const options = {
-        ...resolved,
-        maxCommandBytes: settled.maxCommandBytes,
-        slotDurationMs: settled.slotDurationMs,
-      };
-      return new QuotaEngine({
-        dir,
-        recorded: settled,
-        options,
-        clock: clock ?? wallClock(settled.slotDurationMs),
-        seams,
-        lock,
-        db,
-        wal,
-        status: recovered.status,
-        snapshotLsn,
-        firstFrameAfterSnapshotOffset,
-      });
-    } catch (error) {
-      wal?.close();
-      lock.release();
-      throw error;
-    }
+    return new QuotaEngine(await openDirectory(options, seams));
   }
 
   /** The configuration the directory recorded, which this engine runs with. */
@@ -580,7 +400,15 @@ export class QuotaEngine {
     // queueing (which settles it at once) removes it again.
     if (inflight === undefined) {
       job.promise = PENDING;
-      this.inflight.insert(operationId, job);
+      // The table has room for every queued and flushing job, and the id was just looked up.
+      const inserted = this.inflight.insert(operationId, job);
+      if (inserted !== 'ok') {
+        return Promise.reject(
+          new AssertionError(
+            `the in-flight table answered ${inserted} for a new operation id (${this.inflight.size} of ${this.inflight.capacity} entries); nothing was written`,
+          ),
+        );
+      }
     }
     const promise = this.pipeline.enqueue(job);
     if (job.promise === PENDING) job.promise = promise;
@@ -661,103 +489,7 @@ export class QuotaEngine {
    */
   checkpoint(): Promise<CheckpointResult> {
     if (this.closing !== undefined) return Promise.reject(new EngineClosedError('checkpoint'));
-    return this.startCheckpoint();
-  }
-
-  private startCheckpoint(): Promise<CheckpointResult> {
-    if (this.checkpointInFlight !== undefined) return this.checkpointInFlight;
-    const run = this.checkpointNow();
-    this.checkpointInFlight = run;
-    const done = () => {
-      if (this.checkpointInFlight === run) this.checkpointInFlight = undefined;
-    };
-    run.then(done, done);
-    return run;
-  }
-
-  /**
-   * A checkpoint that does not stop the submitters (docs/engine.md, "Checkpoints"): it pins an
-   * LSN between two flushes (the only moment it pauses the pipeline, besides the final step of
-   * the log rewrite), rebuilds the state at that LSN from the snapshot file and the log on a
-   * worker thread, writes the snapshot file with the event loop running, then rewrites the log
-   * with the marker after that LSN's frame while commands keep being committed.
-   */
-  private async checkpointNow(): Promise<CheckpointResult> {
-    const started = performance.now();
-    const pin = await this.pipeline.exclusive(() => {
-      if (this.pipeline.halted) throw new EngineHaltedError(this.pipeline.haltReason);
-      return {
-        lsn: this.db.lastAppliedLsn ?? 0n,
-        slot: this.db.lastRequestSlot ?? 0n,
-        // Nothing is in flight: the log ends with the frame of the pinned LSN (or a marker).
-        walEnd: this.wal.length,
-        keepFrom: this.firstFrameAfterSnapshotOffset,
-        frames: this.framesSinceCheckpoint,
-      };
-    });
-    try {
-      const request: CheckpointRequest = {
-        dir: this.dir,
-        config: this.recorded.config,
-        maxCommandBytes: this.options.maxCommandBytes,
-        maxSnapshotBytes: this.options.maxSnapshotBytes,
-        walFrom: pin.keepFrom,
-        walTo: pin.walEnd,
-        lsn: pin.lsn,
-      };
-      // An injected file system (tests) is not visible from another thread: rebuild here.
-      const file =
-        this.seams.fileSystem === undefined && checkpointWorkerAvailable
-          ? await encodeCheckpointInWorker(request)
-          : encodeCheckpointAt(request, this.seams.fileSystem);
-      if (this.pipeline.halted) throw new EngineHaltedError(this.pipeline.haltReason);
-      const snapshotBytes = await writeSnapshotFileBytesAsync(
-        join(this.dir, SNAPSHOT_FILE_NAME),
-        file.fileBytes,
-        { maxSnapshotBytes: this.options.maxSnapshotBytes, fileSystem: this.seams.fileSystem },
-      );
-      this.seams.faults?.at('after_snapshot_write');
-      const firstFrameAfterSnapshotOffset = await this.wal.replaceWithTailAsync(
-        pin.keepFrom,
-        pin.walEnd,
-        markerFrame(pin.lsn, pin.slot),
-        (finish) => this.pipeline.exclusive(finish),
-      );
-      this.snapshotLsn = pin.lsn;
-      this.firstFrameAfterSnapshotOffset = firstFrameAfterSnapshotOffset;
-      this.framesSinceCheckpoint -= pin.frames;
-      this.checkpoints++;
-      this.lastCheckpointError = undefined;
-      this.seams.faults?.at('after_wal_rewrite');
-      return {
-        snapshotLsn: pin.lsn,
-        snapshotBytes,
-        walBytes: this.wal.length,
-        durationMs: performance.now() - started,
-      };
-    } catch (error) {
-      this.lastCheckpointError = (error as Error).message;
-      // A snapshot that failed to write leaves the WAL intact: the engine stays healthy. A WAL
-      // rewrite that failed after its rename leaves no usable log handle: halt.
-      if (!this.wal.writable) this.pipeline.halt(error);
-      throw error;
-    }
-  }
-
-  private afterApply(): void {
-    this.framesSinceCheckpoint++;
-    const policy = this.options.checkpointPolicy;
-    if (policy === undefined || this.checkpointInFlight !== undefined || this.closing !== undefined)
-      return;
-    const dueByFrames =
-      policy.everyFrames !== undefined && this.framesSinceCheckpoint >= policy.everyFrames;
-    const dueByBytes =
-      policy.everyBytes !== undefined &&
-      this.wal.length - this.firstFrameAfterSnapshotOffset >= policy.everyBytes;
-    if (dueByFrames || dueByBytes) {
-      // Runs after the current flush (exclusive waits for it); a failure is reported in metrics.
-      this.startCheckpoint().catch(() => undefined);
-    }
+    return this.checkpoints.run();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -807,15 +539,15 @@ export class QuotaEngine {
       closed: this.closing !== undefined,
       recovery: this.recoveryStatus,
       walBytes: pipeline.walBytes,
-      framesSinceCheckpoint: this.framesSinceCheckpoint,
+      framesSinceCheckpoint: this.checkpoints.framesSinceCheckpoint,
       batchesCommitted: pipeline.batchesCommitted,
       framesCommitted: pipeline.framesCommitted,
       meanBatchSize: pipeline.meanBatchSize,
       lastFsyncMicros: pipeline.lastFsyncMicros,
-      checkpoints: this.checkpoints,
-      checkpointInProgress: this.checkpointInFlight !== undefined,
-      snapshotLsn: this.snapshotLsn,
-      lastCheckpointError: this.lastCheckpointError,
+      checkpoints: this.checkpoints.completed,
+      checkpointInProgress: this.checkpoints.inProgress,
+      snapshotLsn: this.checkpoints.snapshotLsn,
+      lastCheckpointError: this.checkpoints.lastError,
       core: { ...db.metrics(), logicalSlotLag: db.logicalSlotLag(now) },
     };
   }
@@ -831,7 +563,7 @@ export class QuotaEngine {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.pipeline.close();
-      await this.checkpointInFlight?.catch(() => undefined);
+      await this.checkpoints.finished();
       this.wal.close();
       this.lock.release();
     })();

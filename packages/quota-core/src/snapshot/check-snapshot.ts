@@ -1,10 +1,10 @@
 /**
  * Restore validation (docs/quota-core.md, "Snapshot"), everything that can be checked before the
- * tables are rebuilt: every field's type and range, watermarks both present or both absent,
- * counts within capacity, ids strictly ascending (no duplicates), `balance ≤ limit`,
- * `lastRefillSlot ≤ lastRequestSlot`, every record's `appliedLsn ≤ lastAppliedLsn`, and
- * operation records that the client path could have made. Each failure is a SnapshotError naming
- * the record.
+ * tables are rebuilt: every field's type and range, watermarks both present or both absent (a
+ * present LSN at least 1), counts within capacity, ids strictly ascending (no duplicates),
+ * `balance ≤ limit`, `lastRefillSlot ≤ lastRequestSlot`, every record's `appliedLsn ≤
+ * lastAppliedLsn`, and operation records that the client path could have made. Each failure is a
+ * SnapshotError naming the record.
  */
 import { bytesEqual, decodeCommand, encodeCommand } from '../codec/command-codec.js';
 import type { QuotaConfig } from '../config.js';
@@ -150,6 +150,12 @@ export function checkSnapshot(
     fail(
       'watermark_inconsistent',
       'lastAppliedLsn and lastRequestSlot must be both present or both absent',
+    );
+  }
+  if (lastAppliedLsn === 0n) {
+    fail(
+      'watermark_inconsistent',
+      'lastAppliedLsn 0 is not an LSN (LSNs start at 1); leave both watermarks out when no command was applied',
     );
   }
   if (lastAppliedLsn === undefined && (buckets.length > 0 || operations.length > 0)) {

@@ -353,23 +353,27 @@ export class QuotaDb {
     checkAllInvariants(this.state);
   }
 
-  /** Steps 2–4: order check, watermarks, retirement. */
+  /**
+   * Steps 2–4: order check, watermarks, retirement. LSNs start at 1: before the first apply an
+   * LSN must be above 0 (as in allocdb-core), so 0 is never a real applied LSN.
+   */
   private advance(lsn: bigint, requestSlot: bigint): void {
     const state = this.state;
     const lastLsn = state.lastAppliedLsn;
-    if (lastLsn !== undefined) {
-      if (lsn <= lastLsn) {
-        throw new ApplyOrderError(
-          'lsn_not_increasing',
-          `LSN ${lsn} is not above the last applied LSN ${lastLsn}`,
-        );
-      }
-      if (requestSlot < state.lastRequestSlot!) {
-        throw new ApplyOrderError(
-          'request_slot_decreased',
-          `request slot ${requestSlot} is below the last request slot ${state.lastRequestSlot}`,
-        );
-      }
+    if (lsn <= (lastLsn ?? 0n)) {
+      throw new ApplyOrderError(
+        'lsn_not_increasing',
+        lastLsn === undefined
+          ? `LSN ${lsn} is not above 0: LSNs start at 1`
+          : `LSN ${lsn} is not above the last applied LSN ${lastLsn}`,
+      );
+    }
+    const lastSlot = state.lastRequestSlot;
+    if (lastSlot !== undefined && requestSlot < lastSlot) {
+      throw new ApplyOrderError(
+        'request_slot_decreased',
+        `request slot ${requestSlot} is below the last request slot ${lastSlot}`,
+      );
     }
     state.lastAppliedLsn = lsn;
     state.lastRequestSlot = requestSlot;

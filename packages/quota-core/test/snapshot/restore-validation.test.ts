@@ -76,6 +76,16 @@ describe('restore validation', () => {
       'watermark_inconsistent',
     ],
     [
+      'lastAppliedLsn 0, which is not an LSN (LSNs start at 1)',
+      (s) => {
+        s.lastAppliedLsn = 0n;
+        s.lastRequestSlot = 0n;
+        s.buckets.length = 0;
+        s.operations.length = 0;
+      },
+      'watermark_inconsistent',
+    ],
+    [
       'records without watermarks',
       (s) => {
         delete (s as { lastRequestSlot?: bigint }).lastRequestSlot;

@@ -172,6 +172,18 @@ describe('applyClient boundary validation', () => {
     );
   });
 
+  it('LSNs start at 1, as in allocdb-core: LSN 0 is refused before the first apply too', () => {
+    const db = new Driver().db;
+    expect(() =>
+      db.applyClient({ lsn: 0n, requestSlot: 0n }, { ...good, command: create(1n, 5n, 5n, 0n) }),
+    ).toThrow(ApplyOrderError);
+    expect(() => db.applyInternal({ lsn: 0n, requestSlot: 3n }, create(1n, 5n, 5n, 0n))).toThrow(
+      ApplyOrderError,
+    );
+    expect(db.lastAppliedLsn).toBeUndefined();
+    expect(db.getBucket(1n)).toBeUndefined();
+  });
+
   it('applyInternal applies the same command validation', () => {
     const db = populated();
     expectRejected(
