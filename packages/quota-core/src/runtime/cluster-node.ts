@@ -32,9 +32,11 @@ import { assert } from './assert.js';
 import type { ClusterStore, NodeStatus } from './cluster-store.js';
 import {
   type JetStreamLog,
+  LogConfigError,
   LogFencedError,
   type LogFollower,
   type LogMessage,
+  LogUnavailableError,
 } from './jetstream-log.js';
 import { PackageError } from './package-error.js';
 import { ReplicatedWal } from './replicated-wal.js';
@@ -168,7 +170,61 @@ export class ForwardError extends PackageError {
 /** The node's directory no longer matches the stream (see the message). */
 class NeedsBootstrap extends Error {}
 
+/** A NATS or JetStream step that kept failing while the cluster formed or recovered. */
+export class ClusterUnavailableError extends PackageError {
+  declare readonly code: 'cluster_unavailable';
+  constructor(what: string, timeoutMs: number, cause: unknown) {
+    super(
+      'cluster_unavailable',
+      `${what} kept failing for ${timeoutMs} ms (${(cause as Error)?.message ?? String(cause)}); check that the NATS servers run with JetStream and form a cluster`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Runs `work` until it succeeds, retrying failures that are NATS's own (a timeout, no responders,
+ * a stream whose leader is being elected) for up to `timeoutMs`; this runtime's own errors
+ * (a configuration refused, an invariant) are thrown at once.
+ */
+export async function whenReady<T>(
+  what: string,
+  work: () => Promise<T>,
+  timeoutMs = 30_000,
+  onRetry?: (error: unknown) => void,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof PackageError) throw error;
+      if (performance.now() + pause > deadline)
+        throw new ClusterUnavailableError(what, timeoutMs, error);
+      onRetry?.(error);
+      await delay(pause);
+    }
+  }
+}
+
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Whether a failure stops the node: the stream disagrees with this node (an invariant, a foreign
+ * stream) or the engine cannot go on (its own typed errors: a damaged directory, a failed write
+ * the reopen did not clear). NATS's own failures (timeouts, no responders, a server that lost
+ * JetStream for a while) and this runtime's transient ones are retried.
+ */
+function isFatal(error: unknown): boolean {
+  if (!(error instanceof PackageError)) return false;
+  return !(
+    error instanceof LogUnavailableError ||
+    error instanceof LogFencedError ||
+    error instanceof ClusterUnavailableError ||
+    error instanceof ForwardError ||
+    error instanceof LeaseLostError
+  );
+}
 
 /** Longest a takeover waits to apply the stream to its end before it gives the lease up. */
 const CATCH_UP_TIMEOUT_MS = 60_000;
@@ -178,6 +234,8 @@ const MAX_PENDING_MESSAGES = 64;
 export class ClusterNode {
   readonly node: string;
   private readonly options: ClusterNodeOptions;
+  /** Where this node serves, as the lease and the statuses advertise it. */
+  private url: string;
   private engineOpen: ReplicaEngine | undefined;
   private wal: ReplicatedWal | undefined;
   private currentRole: NodeRole = 'starting';
@@ -206,6 +264,7 @@ export class ClusterNode {
   private constructor(options: ClusterNodeOptions) {
     this.node = options.node;
     this.options = options;
+    this.url = options.url;
   }
 
   /**
@@ -215,12 +274,24 @@ export class ClusterNode {
    */
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
     const node = new ClusterNode(options);
-    await node.settleConfig();
-    await node.openAndFollow();
+    const retrying = (what: string) => (error: unknown) =>
+      node.emit({ kind: 'retrying', what, error });
+    await whenReady(
+      "recording the cluster's configuration",
+      () => node.settleConfig(),
+      30_000,
+      retrying('recording the configuration'),
+    );
+    await whenReady(
+      "finding this node's place in the stream",
+      () => node.openAndFollow(),
+      60_000,
+      retrying("finding this node's place in the stream"),
+    );
     node.setRole('follower', 'started');
     const ttl = options.lease.ttlMs;
     node.every(Math.max(50, Math.floor(ttl / 4)), () => node.leaseTurn(), 'the writer lease');
-    node.every(1_000, () => node.reportStatus(), 'reporting this node\'s status');
+    node.every(1_000, () => node.reportStatus(), "reporting this node's status");
     node.every(2_000, () => node.snapshotTurn(), 'publishing the snapshot');
     node.every(20, () => node.wakeWaiters(), undefined);
     return node;
@@ -228,6 +299,11 @@ export class ClusterNode {
 
   // -------------------------------------------------------------------------------------------
   // What callers see
+
+  /** Sets the address advertised from now on (a server that learns its port after start). */
+  advertise(url: string): void {
+    this.url = url;
+  }
 
   get role(): NodeRole {
     return this.currentRole;
@@ -253,16 +329,16 @@ export class ClusterNode {
     return {
       node: this.node,
       role: this.currentRole,
-      writer:
-        this.currentRole === 'writer'
-          ? { node: this.node, url: this.options.url }
-          : this.writerHint,
+      writer: this.currentRole === 'writer' ? { node: this.node, url: this.url } : this.writerHint,
       term: this.term,
       appliedLsn: this.appliedLsn,
       appliedSeq,
       streamLastSeq,
       lagMessages: streamLastSeq - appliedSeq,
-      failure: this.failure === undefined ? undefined : String((this.failure as Error)?.message ?? this.failure),
+      failure:
+        this.failure === undefined
+          ? undefined
+          : String((this.failure as Error)?.message ?? this.failure),
     };
   }
 
@@ -352,7 +428,7 @@ export class ClusterNode {
     if (!sameBytes(local, recorded)) {
       throw new ClusterInvariantError(
         "this node's directory records another configuration than the cluster's (the first node's): " +
-          'give the node an empty --dir to join with the cluster\'s configuration, or a --name of its own for a new cluster',
+          "give the node an empty --dir to join with the cluster's configuration, or a --name of its own for a new cluster",
       );
     }
   }
@@ -396,7 +472,11 @@ export class ClusterNode {
         `${why}, and the published snapshot (lsn ${lsn}) is older than this node's state (lsn ${this.appliedLsn})`,
       );
     }
-    this.emit({ kind: 'role', role: this.currentRole, why: `bootstrapping from the published snapshot at lsn ${lsn}: ${why}` });
+    this.emit({
+      kind: 'role',
+      role: this.currentRole,
+      why: `bootstrapping from the published snapshot at lsn ${lsn}: ${why}`,
+    });
     await this.engineOpen?.abandon();
     this.engineOpen = undefined;
     await host.installSnapshot(published.fileBytes);
@@ -482,24 +562,49 @@ export class ClusterNode {
   /** A follower loop that ended on its own (a handler's error, or the consumer failed). */
   private followerEnded(error: unknown, generation: number): void {
     if (generation !== this.followerGeneration) return;
-    if (error instanceof ClusterInvariantError || this.engineOpen?.haltReason !== undefined) {
+    if (
+      error instanceof ClusterInvariantError ||
+      error instanceof LogConfigError ||
+      this.engineOpen?.haltReason !== undefined
+    ) {
       this.fail(error);
       return;
     }
     void this.serialized(async () => {
       if (generation !== this.followerGeneration || this.currentRole === 'closed') return;
       this.follower = undefined;
+      await this.drainPending().catch(() => undefined);
       if (error instanceof NeedsBootstrap) {
-        await this.drainPending().catch(() => undefined);
-        await this.bootstrap(error.message);
+        await this.recoverFollowing(error);
       } else {
         this.emit({ kind: 'retrying', what: 'following the stream', error });
-        await this.drainPending().catch(() => undefined);
-        await delay(250);
-        if (this.engineOpen?.haltReason !== undefined) throw this.engineOpen.haltReason;
+        await this.recoverFollowing(undefined);
       }
-      await this.openAndFollow();
     }).catch((failure) => this.fail(failure));
+  }
+
+  /**
+   * Opens the engine if it is closed and follows again, bootstrapping first when `bootstrapFor`
+   * says the stream lost what the directory needs; transient failures are retried (with a
+   * growing pause) until it works or the node closes, fatal ones thrown.
+   */
+  private async recoverFollowing(bootstrapFor: NeedsBootstrap | undefined): Promise<void> {
+    let bootstrap = bootstrapFor;
+    for (let pause = 100; this.closing === undefined; pause = Math.min(pause * 2, 2_000)) {
+      try {
+        if (bootstrap !== undefined) {
+          await this.bootstrap(bootstrap.message);
+          bootstrap = undefined;
+        }
+        await this.openAndFollow();
+        return;
+      } catch (error) {
+        if (error instanceof NeedsBootstrap) bootstrap = error;
+        else if (isFatal(error)) throw error;
+        this.emit({ kind: 'retrying', what: 'rejoining the stream', error });
+        await delay(pause);
+      }
+    }
   }
 
   /** One stream message on a follower (or a candidate catching up). */
@@ -568,12 +673,14 @@ export class ClusterNode {
     const role = this.currentRole;
     if (role === 'writer' || role === 'candidate') {
       if (this.engineOpen?.haltReason !== undefined) {
-        await this.stepDown(`the engine halted (${String((this.engineOpen.haltReason as Error)?.message ?? this.engineOpen.haltReason)})`);
+        await this.stepDown(
+          `the engine halted (${String((this.engineOpen.haltReason as Error)?.message ?? this.engineOpen.haltReason)})`,
+        );
         return;
       }
       const started = performance.now();
       try {
-        this.leaseRevision = await lease.renew(this.node, this.options.url, this.leaseRevision!);
+        this.leaseRevision = await lease.renew(this.node, this.url, this.leaseRevision!);
         this.leaseRenewedAt = started;
       } catch (error) {
         if (error instanceof LeaseLostError) {
@@ -592,11 +699,21 @@ export class ClusterNode {
     this.writerHint = holder === undefined ? undefined : { node: holder.node, url: holder.url };
     if (holder !== undefined) return;
     const started = performance.now();
-    const revision = await lease.campaign(this.node, this.options.url);
+    const revision = await lease.campaign(this.node, this.url);
     if (revision === undefined) return;
     this.leaseRevision = revision;
     this.leaseRenewedAt = started;
-    void this.serialized(() => this.takeOver()).catch((error) => this.fail(error));
+    void this.serialized(async () => {
+      try {
+        await this.takeOver();
+      } catch (error) {
+        if (isFatal(error)) throw error;
+        this.emit({ kind: 'retrying', what: 'taking over as the writer', error });
+        await this.stepDownNow(
+          `the takeover failed (${(error as Error)?.message ?? String(error)})`,
+        );
+      }
+    }).catch((error) => this.fail(error));
   }
 
   /** Holding the lease: apply the stream to its end, append the term marker, take submissions. */
@@ -611,7 +728,9 @@ export class ClusterNode {
       while (this.appliedSeq < lastSeq || this.pending.length > 0) {
         if (!this.isRole('candidate')) return;
         if (performance.now() > deadline) {
-          await this.stepDownNow(`could not apply the stream to its end (sequence ${lastSeq}) in time`);
+          await this.stepDownNow(
+            `could not apply the stream to its end (sequence ${lastSeq}) in time`,
+          );
           return;
         }
         await this.drainPending();
@@ -637,7 +756,9 @@ export class ClusterNode {
           await this.startFollowing();
           continue;
         }
-        await this.stepDownNow(`the term marker could not be appended (${(error as Error).message})`);
+        await this.stepDownNow(
+          `the term marker could not be appended (${(error as Error).message})`,
+        );
         return;
       }
       this.term = marker;
@@ -656,14 +777,17 @@ export class ClusterNode {
         },
       });
       engine.startWriterDuties();
-      this.setRole('writer', `term ${marker}: appended the term marker after sequence ${end} (lsn ${engine.appliedLsn})`);
+      this.setRole(
+        'writer',
+        `term ${marker}: appended the term marker after sequence ${end} (lsn ${engine.appliedLsn})`,
+      );
       return;
     }
   }
 
   /** Gives the writer's role up: abandon the engine, reopen it, follow again. */
   private stepDown(why: string): Promise<void> {
-    return this.serialized(() => this.stepDownNow(why));
+    return this.serialized(() => this.stepDownNow(why)).catch((error) => this.fail(error));
   }
 
   /** `stepDown` from inside a transition already running. */
@@ -682,7 +806,7 @@ export class ClusterNode {
     const revision = this.leaseRevision;
     this.leaseRevision = undefined;
     if (revision !== undefined) await this.options.lease.resign(revision).catch(() => undefined);
-    await this.openAndFollow();
+    await this.recoverFollowing(undefined);
     this.setRole('follower', 'stepped down');
   }
 
@@ -710,7 +834,7 @@ export class ClusterNode {
     await this.options.store.reportStatus({
       node: this.node,
       role: status.role,
-      url: this.options.url,
+      url: this.url,
       appliedLsn: status.appliedLsn.toString(),
       appliedSeq: status.appliedSeq,
       term: status.term,
@@ -747,7 +871,33 @@ export class ClusterNode {
   }
 
   private emit(event: ClusterEvent): void {
+    if (event.kind === 'retrying') this.noteFailure(event.error);
     this.options.onEvent?.(event);
+  }
+
+  private staleServerFailures = 0;
+  private lastReconnectAt = -Infinity;
+
+  /**
+   * A NATS server that lost JetStream for a while (restarted, catching up) answers every
+   * JetStream request with "jetstream is not enabled" while the connection to it is fine, so the
+   * client would never leave it: after a few such answers in a row, move to another server.
+   */
+  private noteFailure(error: unknown): void {
+    if (
+      !/jetstream (is )?not enabled|temporarily unavailable/i.test(
+        String((error as Error)?.message),
+      )
+    ) {
+      this.staleServerFailures = 0;
+      return;
+    }
+    this.staleServerFailures++;
+    const now = performance.now();
+    if (this.staleServerFailures < 3 || now - this.lastReconnectAt < 5_000) return;
+    this.staleServerFailures = 0;
+    this.lastReconnectAt = now;
+    this.options.nc.reconnect().catch(() => undefined);
   }
 
   /** Runs role transitions one at a time. */

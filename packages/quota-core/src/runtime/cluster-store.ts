@@ -87,7 +87,10 @@ export class ClusterStore {
   }
 
   async reportStatus(status: NodeStatus): Promise<void> {
-    await this.meta.put(`${NODE_PREFIX}${status.node}`, new TextEncoder().encode(JSON.stringify(status)));
+    await this.meta.put(
+      `${NODE_PREFIX}${status.node}`,
+      new TextEncoder().encode(JSON.stringify(status)),
+    );
   }
 
   /** Every node's last report, by node id. */
@@ -124,7 +127,9 @@ export class ClusterStore {
   }
 
   /** The latest published snapshot's file bytes and LSN, or undefined. */
-  async fetchSnapshot(): Promise<{ readonly lsn: bigint; readonly fileBytes: Uint8Array } | undefined> {
+  async fetchSnapshot(): Promise<
+    { readonly lsn: bigint; readonly fileBytes: Uint8Array } | undefined
+  > {
     const info = await this.latestSnapshot();
     if (info === undefined) return undefined;
     const bytes = await this.snapshots.getBlob(SNAPSHOT_NAME);

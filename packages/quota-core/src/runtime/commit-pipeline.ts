@@ -52,7 +52,9 @@ export type SubmissionErrorCode =
   | 'lsn_exhausted'
   | 'engine_closed'
   | 'storage_failure'
-  | 'engine_halted';
+  | 'engine_halted'
+  | 'no_writer'
+  | 'forward_failed';
 
 /** Whether a failure is definite (never written: safe to treat as not executed). */
 const DEFINITE: Record<SubmissionErrorCode, boolean> = {
@@ -67,6 +69,10 @@ const DEFINITE: Record<SubmissionErrorCode, boolean> = {
   engine_closed: true,
   storage_failure: false,
   engine_halted: false,
+  // A cluster node's submission forwarded to the writer (docs/cluster.md): no writer took it,
+  // or the writer did not answer in time (it may have run).
+  no_writer: true,
+  forward_failed: false,
 };
 
 /**

@@ -91,17 +91,28 @@ function apiCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+interface HeaderReader {
+  get(key: string): string;
+}
+
+/** A stored message (`header`) or a delivered one (`headers`), as a log message. */
 function parseMessage(stored: {
   seq: number;
   data: Uint8Array;
-  header?: { get(key: string): string } | undefined;
+  header?: HeaderReader | undefined;
+  headers?: HeaderReader | undefined;
 }): LogMessage {
-  const kind = stored.header?.get(KIND);
-  const term = Number(stored.header?.get(TERM) ?? '');
-  const lsnText = stored.header?.get(LSN_END) ?? '';
-  if ((kind !== 'batch' && kind !== 'term') || !Number.isSafeInteger(term) || !/^\d+$/.test(lsnText)) {
+  const header = stored.headers ?? stored.header;
+  const kind = header?.get(KIND);
+  const term = Number(header?.get(TERM) ?? '');
+  const lsnText = header?.get(LSN_END) ?? '';
+  if (
+    (kind !== 'batch' && kind !== 'term') ||
+    !Number.isSafeInteger(term) ||
+    !/^\d+$/.test(lsnText)
+  ) {
     throw new LogConfigError(
-      `stream message ${stored.seq} is not a log message of this engine (headers ${KIND} ${JSON.stringify(kind)}, ${TERM} ${JSON.stringify(stored.header?.get(TERM))}, ${LSN_END} ${JSON.stringify(lsnText)}): the stream holds something else; give the cluster another --name`,
+      `stream message ${stored.seq} is not a log message of this engine (headers ${KIND} ${JSON.stringify(kind)}, ${TERM} ${JSON.stringify(header?.get(TERM))}, ${LSN_END} ${JSON.stringify(lsnText)}): the stream holds something else; give the cluster another --name`,
     );
   }
   return { seq: stored.seq, kind, term, lsnEnd: BigInt(lsnText), data: stored.data };
@@ -226,10 +237,14 @@ export class JetStreamLog {
         timeout: this.publishTimeoutMs,
       });
     } catch (error) {
-      if (apiCode(error) === WRONG_LAST_SEQUENCE) throw new LogFencedError(meta.expectLastSeq, error);
+      if (apiCode(error) === WRONG_LAST_SEQUENCE)
+        throw new LogFencedError(meta.expectLastSeq, error);
       throw new LogUnavailableError(`appending after sequence ${meta.expectLastSeq}`, error);
     }
-    assert(ack.seq === meta.expectLastSeq + 1, 'a fenced append lands right after the expected sequence');
+    assert(
+      ack.seq === meta.expectLastSeq + 1,
+      'a fenced append lands right after the expected sequence',
+    );
     return ack.seq;
   }
 
@@ -297,7 +312,12 @@ export class JetStreamLog {
       opt_start_seq: Math.max(1, fromSeq),
       deliver_policy: this.peer.jetstream.DeliverPolicy.StartSequence,
     });
-    const messages = await consumer.consume({ max_messages: 256 });
+    // Short heartbeats: a consumer whose server died is noticed and recreated within seconds.
+    const messages = await consumer.consume({
+      max_messages: 256,
+      expires: 2_000,
+      idle_heartbeat: 1_000,
+    });
     let stopping = false;
     const done = (async () => {
       for await (const stored of messages) {
