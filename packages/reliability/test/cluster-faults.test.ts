@@ -27,7 +27,7 @@ if (unavailable !== undefined) {
 describe.skipIf(unavailable !== undefined)(
   'cluster: replication through JetStream under faults',
   () => {
-    for (const engine of ['quota-core'] as const) {
+    for (const engine of ['quota-core', 'allocdb-core'] as const) {
       it(`${engine}: ${CLIENTS} client processes, ${FAULTS} faults (writer kills and pauses, NATS kills, node wipes)`, async () => {
         const temp = tempDir(`cluster-${engine}`);
         const figures = await runClusterFaults({

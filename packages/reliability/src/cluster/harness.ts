@@ -85,7 +85,7 @@ export interface ClusterFaultFigures {
 const NODES = 3;
 const KEYS = 6;
 /** quota: small balances, so that contention runs some buckets dry. */
-const INITIAL_BALANCE = 400n;
+const INITIAL_BALANCE = 150n;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
