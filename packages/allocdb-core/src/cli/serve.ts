@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AllocDbCluster } from '../cluster/cluster.js';
 import {
   AllocDbEngine,
   type CheckpointEvent,
@@ -16,9 +17,19 @@ import {
   type OpenProgress,
   RecoveryError,
 } from '../index.js';
+import { ClusterInvariantError, ClusterUnavailableError } from '../runtime/cluster-node.js';
 import { DEFAULT_HTTP_LIMITS, HttpListenError, isLoopbackHost } from '../runtime/http-server.js';
+import { LogConfigError } from '../runtime/jetstream-log.js';
+import { MissingPeerError } from '../runtime/nats-peer.js';
 import { DEFAULT_MAX_BATCH_REQUESTS, startAllocDbServer } from '../server/server.js';
 import { type CliIo, readConfigFile } from './cli.js';
+import {
+  CLUSTER_FLAG_OPTIONS,
+  clusterUsage,
+  NatsUnreachableError,
+  openClusterNode,
+  readClusterFlags,
+} from './serve-cluster.js';
 
 const NAME = 'allocdb serve';
 const TOKEN_ENV = 'ALLOCDB_TOKEN';
@@ -106,6 +117,11 @@ export const SERVE_EXIT_CONFIG_MISMATCH = 6;
 export const SERVE_EXIT_LOCKED = 7;
 export const SERVE_EXIT_LISTEN = 8;
 export const SERVE_EXIT_INTERNAL = 70;
+/**
+ * A cluster node could not start or had to stop: NATS unreachable, the NATS packages missing, the
+ * directory disagreeing with the cluster's stream (docs/cluster.md).
+ */
+export const SERVE_EXIT_CLUSTER = 9;
 /** The engine halted (a failed write or fsync): start the server again; recovery replays the log. */
 export const SERVE_EXIT_HALTED = 75;
 
@@ -147,8 +163,12 @@ exit status:
   7   another live engine holds the directory
   8   the address cannot be listened on (in use, or not this machine's)
   70  internal error (a bug)
+  9   a cluster node could not start or had to stop (NATS unreachable, the NATS packages not
+      installed, a directory that disagrees with the cluster's stream)
   75  the engine halted after a failed write or fsync: start the server again (recovery replays
       the log; clients retry with the same operation ids)
+
+${clusterUsage()}
 `;
 }
 
@@ -215,6 +235,15 @@ function startFailure(error: unknown): { status: number; line: string } {
     };
   }
   if (error instanceof HttpListenError) return { status: SERVE_EXIT_LISTEN, line: error.message };
+  if (
+    error instanceof NatsUnreachableError ||
+    error instanceof MissingPeerError ||
+    error instanceof ClusterInvariantError ||
+    error instanceof ClusterUnavailableError ||
+    error instanceof LogConfigError
+  ) {
+    return { status: SERVE_EXIT_CLUSTER, line: error.message };
+  }
   const io = ['wal_io', 'snapshot_file', 'config_file'];
   if (typeof code === 'string' && io.includes(code))
     return { status: SERVE_EXIT_IO_ERROR, line: (error as Error).message };
@@ -227,6 +256,8 @@ function startFailure(error: unknown): { status: number; line: string } {
 /** Runs `allocdb serve`; resolves with the exit status once the server has stopped. */
 export async function runServe(argv: readonly string[], io: CliIo): Promise<number> {
   let engine: AllocDbEngine | undefined;
+  let clusterNode: { close: () => Promise<void> } | undefined;
+  let closeServed: (() => Promise<void>) | undefined;
   let server: Awaited<ReturnType<typeof startAllocDbServer>> | undefined;
   try {
     const { values, positionals } = parseArgs({
@@ -247,6 +278,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
         'checkpoint-every-bytes': { type: 'string' },
         'max-slot-skew': { type: 'string' },
         'max-wal-bytes': { type: 'string' },
+        ...CLUSTER_FLAG_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -303,19 +335,17 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
         ? undefined
         : (givenWalLimit ?? Math.max(DEFAULT_MAX_WAL_BYTES, 4 * checkpointBytes));
     const config = values.config === undefined ? undefined : readConfigFile(values.config);
+    const clusterSettings = readClusterFlags(
+      values,
+      (message) => new UsageError(message),
+      (text, flag) => positiveInteger(text, flag),
+    );
 
-    engine = await AllocDbEngine.open({
-      dir,
-      ...(config === undefined ? {} : { config }),
-      engine: {
-        maxSlotSkew,
-        ...(checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } }),
-        ...(maxWalBytes === undefined ? {} : { maxWalBytes }),
-      },
-      onProgress: recoveryProgress(io),
-      onCheckpoint: checkpointReport(io, maxWalBytes),
-    });
-    const opened = engine;
+    const engineOptions = {
+      maxSlotSkew,
+      ...(checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } }),
+      ...(maxWalBytes === undefined ? {} : { maxWalBytes }),
+    };
     let stopping: Promise<number> | undefined;
     let resolveStopped: (status: number) => void = () => undefined;
     const stopped = new Promise<number>((resolve) => {
@@ -324,38 +354,90 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     const stop = (status: number, why: string) => {
       stopping ??= (async () => {
         io.stderr(`${NAME}: ${why}; draining`);
-        opened.stopTicker();
+        engine?.stopTicker();
         await server?.close();
-        await opened.close().catch(() => undefined);
-        io.stderr(`${NAME}: stopped at lsn ${opened.lastAppliedLsn}`);
+        await closeServed?.().catch(() => undefined);
+        io.stderr(`${NAME}: stopped at lsn ${served?.lastAppliedLsn ?? 0n}`);
         return status;
       })();
       stopping.then(resolveStopped);
     };
+    let served: AllocDbEngine | AllocDbCluster;
+    let startup: string;
+    if (clusterSettings === undefined) {
+      engine = await AllocDbEngine.open({
+        dir,
+        ...(config === undefined ? {} : { config }),
+        engine: engineOptions,
+        onProgress: recoveryProgress(io),
+        onCheckpoint: checkpointReport(io, maxWalBytes),
+      });
+      const opened = engine;
+      served = opened;
+      closeServed = () => opened.close();
+      startup = `lsn ${opened.lastAppliedLsn}, ${opened.recoveryStatus.startupKind}`;
+    } else {
+      let lastRetry = '';
+      const node = await openClusterNode(
+        clusterSettings,
+        {
+          dir,
+          ...(config === undefined ? {} : { config }),
+          engine: engineOptions,
+          tickMs: tickMs ?? 1_000,
+          onProgress: recoveryProgress(io),
+        },
+        (event) => {
+          if (event.kind === 'role') {
+            lastRetry = '';
+            io.stderr(`${NAME}: cluster: ${event.role} (${event.why})`);
+          } else if (event.kind === 'retrying') {
+            const line = `${NAME}: cluster: retrying ${event.what}: ${(event.error as Error)?.message ?? String(event.error)}`;
+            if (line !== lastRetry) io.stderr(line);
+            lastRetry = line;
+          } else {
+            stop(
+              SERVE_EXIT_CLUSTER,
+              `the cluster node stopped (${(event.error as Error)?.message ?? String(event.error)})`,
+            );
+          }
+        },
+      );
+      clusterNode = node;
+      served = node.cluster;
+      closeServed = node.close;
+      startup = `cluster ${clusterSettings.name}, node ${node.cluster.nodeId}, ${node.cluster.role}, lsn ${node.cluster.lastAppliedLsn}`;
+    }
     server = await startAllocDbServer({
-      engine: opened,
+      engine: served,
       host,
       port,
       token,
       limits,
       ...(maxBatchRequests === undefined ? {} : { maxBatchRequests }),
-      onHalt: (error) =>
-        stop(
-          SERVE_EXIT_HALTED,
-          `the engine halted (${error.message}); start the server again to recover`,
-        ),
+      // A cluster node recovers from a failed write by itself (it steps down and reopens).
+      ...(clusterSettings !== undefined
+        ? {}
+        : {
+            onHalt: (error: Error) =>
+              stop(
+                SERVE_EXIT_HALTED,
+                `the engine halted (${error.message}); start the server again to recover`,
+              ),
+          }),
       onInternalError: (error) =>
         io.stderr(
           `${NAME}: internal error (please report it): ${(error as Error)?.stack ?? String(error)}`,
         ),
     });
-    opened.startTicker(tickMs ?? 1_000);
+    // A single server ticks on its own; a cluster's writer ticks (the node starts it on takeover).
+    if (served instanceof AllocDbCluster) served.advertise(server.url);
+    else served.startTicker(tickMs ?? 1_000);
     const onSignal = (signal: NodeJS.Signals) => stop(SERVE_EXIT_STOPPED, `${signal} received`);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    const recovery = opened.recoveryStatus;
     io.stdout(
-      `${NAME}: listening on ${server.url} (dir ${dir}, lsn ${opened.lastAppliedLsn}, ${recovery.startupKind}, ${token === undefined ? 'no token' : 'token required'})`,
+      `${NAME}: listening on ${server.url} (dir ${dir}, ${startup}, ${token === undefined ? 'no token' : 'token required'})`,
     );
     const status = await stopped;
     process.off('SIGTERM', onSignal);
@@ -364,6 +446,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   } catch (error) {
     await server?.close().catch(() => undefined);
     await engine?.close().catch(() => undefined);
+    await clusterNode?.close().catch(() => undefined);
     const { status, line } = startFailure(error);
     io.stderr(`${NAME}: ${line}`);
     return status;

@@ -28,6 +28,7 @@ import { FixedMap } from '../runtime/fixed-map.js';
 import { countKeys, findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
 import type { DirectoryLock } from '../runtime/lock-file.js';
 import { PayloadSlab } from '../runtime/payload-slab.js';
+import type { WalFrame } from '../runtime/wal.js';
 import type { WalFile } from '../runtime/wal-file.js';
 import type { AllocDb } from '../state-machine/alloc-db.js';
 import type {
@@ -50,7 +51,14 @@ import {
   Checkpoints,
 } from './checkpoints.js';
 import type { RecordedConfig } from './directory.js';
-import { ClientJob, copyCommand, ExpireJob, type JobHost, type SubmitResult } from './jobs.js';
+import {
+  ClientJob,
+  copyCommand,
+  ExpireJob,
+  type JobHost,
+  ReplicaJob,
+  type SubmitResult,
+} from './jobs.js';
 import { type Opened, openDirectory } from './open.js';
 import type {
   AllocDbEngineOpenOptions,
@@ -211,7 +219,7 @@ export class AllocDbEngine {
         if (job.promise !== undefined) inflight.remove(job.operationId);
       },
     };
-    this.pipeline = new CommitPipeline(opened.wal, {
+    this.pipeline = new CommitPipeline(opened.seams.pipelineLog?.(opened.wal) ?? opened.wal, {
       maxQueue: opened.options.maxSubmissionQueue,
       maxBatch: opened.options.maxBatch,
       clock: opened.clock,
@@ -729,6 +737,62 @@ export class AllocDbEngine {
     this.closing ??= (async () => {
       this.stopTicker();
       await this.pipeline.close();
+      await this.checkpoints.finished();
+      await this.tickInFlight?.catch(() => undefined);
+      this.wal.close();
+      this.lock.release();
+    })();
+    return this.closing;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // A cluster node's engine (docs/cluster.md; the cluster module drives these)
+
+  /**
+   * @internal Queues frames a cluster's writer logged (LSNs right after the last queued one, in
+   * order) for this follower: each is written to the local log, fdatasynced and applied as
+   * recovery applies. Waits for room in the queue instead of answering `overloaded`. Resolves
+   * once the last one is applied; rejects when the engine halts.
+   */
+  async applyReplicated(frames: readonly WalFrame[]): Promise<void> {
+    let last: Promise<void> | undefined;
+    for (const frame of frames) {
+      while (this.pipeline.queueDepth >= this.options.maxSubmissionQueue && last !== undefined) {
+        await last;
+      }
+      last = this.pipeline.enqueue(new ReplicaJob(this.host, frame));
+      // Each failure is the halt that fails the last one too: only the last is awaited.
+      last.catch(() => undefined);
+    }
+    await last;
+  }
+
+  /** @internal Why the engine stopped taking commands (a failed write or apply), if it did. */
+  get haltReason(): unknown {
+    return this.pipeline.halted ? this.pipeline.haltReason : undefined;
+  }
+
+  /** @internal The recorded largest command (a replicated message must carry one). */
+  get maxCommandBytes(): number {
+    return this.options.maxCommandBytes;
+  }
+
+  /** @internal The LSN of the snapshot in the directory (0 when none). */
+  get snapshotLsn(): bigint {
+    return this.checkpoints.snapshotLsn;
+  }
+
+  /**
+   * @internal Stops at once without draining (a cluster writer that steps down): the ticker
+   * stops, queued commands fail with `engine_halted` (indefinite: their clients retry,
+   * elsewhere), the batch in flight settles, a running checkpoint or tick finishes; then the log
+   * is closed and the lock released.
+   */
+  abandon(reason = "this node stopped being the cluster's writer"): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopTicker();
+      this.pipeline.halt(new Error(reason));
+      await this.pipeline.exclusive(() => undefined);
       await this.checkpoints.finished();
       await this.tickInFlight?.catch(() => undefined);
       this.wal.close();

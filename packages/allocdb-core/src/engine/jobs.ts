@@ -3,10 +3,12 @@
  * its logged bytes, and its in-flight entry for joining) and an internal `expire` from the tick.
  */
 import { CLIENT_REQUEST_COMMAND_OFFSET } from '../codec/command-codec.js';
+import { assert } from '../runtime/assert.js';
 import { CommitJob } from '../runtime/commit-pipeline.js';
-import { RecordType } from '../runtime/wal.js';
+import { RecordType, type WalFrame } from '../runtime/wal.js';
 import type { AllocDb } from '../state-machine/alloc-db.js';
 import type { ClientRequest, Command, Outcome } from '../types.js';
+import { applyDecoded, decodeFramePayload } from './recovery.js';
 
 /** `{ lsn, requestSlot, outcome, fromRetryCache }`; `O` narrows the outcome (`OutcomeOf<K>`). */
 export interface SubmitResult<O extends Outcome = Outcome> {
@@ -157,5 +159,61 @@ export function copyCommand(command: Command): Command {
         reservationId: command.reservationId,
         deadlineSlot: command.deadlineSlot,
       };
+  }
+}
+
+/**
+ * A frame a cluster's writer logged, on a follower (docs/cluster.md, "Following"): a client
+ * command or one of the writer's expirations, with the writer's LSN, slot and payload. It goes
+ * through the commit pipeline like any command (written to the follower's own log and
+ * fdatasynced before it is applied) and is applied through the path of recovery. The pipeline
+ * gives it the next LSN, which must be the writer's; its slot is the writer's (strict: never
+ * raised); anything else means the follower's state is not the writer's, and the apply throws,
+ * which halts the engine.
+ */
+export class ReplicaJob extends CommitJob<void> {
+  readonly recordType: typeof RecordType.client | typeof RecordType.internal;
+  readonly payload: Uint8Array;
+  readonly requestedSlot: bigint;
+  readonly strictSlot = true;
+  private readonly expectedLsn: bigint;
+
+  constructor(
+    private readonly host: JobHost,
+    frame: WalFrame,
+  ) {
+    super();
+    assert(
+      frame.recordType === RecordType.client || frame.recordType === RecordType.internal,
+      'a replicated frame is a command',
+    );
+    this.recordType = frame.recordType;
+    this.payload = frame.payload;
+    this.requestedSlot = frame.requestSlot;
+    this.expectedLsn = frame.lsn;
+  }
+
+  /** The writer vetted the command at this slot; the apply checks the outcome. */
+  admit(): undefined {
+    return undefined;
+  }
+
+  apply(): void {
+    assert(
+      this.lsn === this.expectedLsn && this.requestSlot === this.requestedSlot,
+      `a replicated frame keeps the writer's lsn ${this.expectedLsn} and slot ${this.requestedSlot} (got lsn ${this.lsn}, slot ${this.requestSlot})`,
+    );
+    const outcome = applyDecoded(
+      this.host.db,
+      this.lsn,
+      this.requestSlot,
+      decodeFramePayload(this),
+      this.payload,
+    );
+    assert(
+      outcome.resultCode !== 'slot_overflow',
+      `the writer never logs a command whose slot arithmetic overflows (lsn ${this.lsn})`,
+    );
+    this.host.applied();
   }
 }

@@ -205,6 +205,24 @@ export class WalFile {
   }
 
   /**
+   * As `append`, for frames already encoded back to back (`encodeFrames`): a replicated log
+   * writes the very bytes it published. The caller vouches that `bytes` are whole frames.
+   */
+  async appendEncoded(bytes: Uint8Array): Promise<number> {
+    const fd = this.handle();
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        written += await this.fs.write(fd, bytes, written, bytes.length - written, null);
+      }
+    } catch (error) {
+      this.fail('write', error);
+    }
+    this.byteLength += bytes.length;
+    return bytes.length;
+  }
+
+  /**
    * Encodes an append's frames, into the previous append's buffer when it is large enough. The
    * commit pipeline runs one append at a time and awaits it, so a buffer is never reused while a
    * write still reads it.

@@ -6,6 +6,8 @@
  * and a repeated operation id is answered from the retry cache. The connection handling (limits,
  * timeouts, the token, the drain) is the copied runtime's `http-server.ts`.
  */
+
+import { AllocDbCluster } from '../cluster/cluster.js';
 import {
   type AllocDbEngine,
   type ClientRequest,
@@ -68,10 +70,15 @@ const SUBMISSION_STATUS: Record<SubmissionErrorCode, number> = {
   engine_closed: 503,
   storage_failure: 503,
   engine_halted: 503,
+  no_writer: 503,
+  forward_failed: 503,
 };
 
 export interface AllocDbServerOptions {
-  readonly engine: AllocDbEngine;
+  /** The engine, or a cluster node (docs/cluster.md), whose reads may wait for `minLsn`. */
+  readonly engine: AllocDbEngine | AllocDbCluster;
+  /** How long a read on a cluster node waits for its `minLsn` to be applied (default 2,000 ms). */
+  readonly readWaitMs?: number;
   readonly host?: string;
   /** 0 (the default here) picks a free port. */
   readonly port?: number;
@@ -115,12 +122,12 @@ function outcomeJson(outcome: SubmitResult['outcome']): string {
  * A submission's answer as JSON, written directly (the hot path: `toJsonText`'s replacer costs
  * more than the rest of the answer); the same text `toJsonText(result)` gives.
  */
-function resultJson(result: SubmitResult): string {
+export function resultJson(result: SubmitResult): string {
   return `{"lsn":"${result.lsn}","requestSlot":"${result.requestSlot}","outcome":${outcomeJson(result.outcome)},"fromRetryCache":${result.fromRetryCache}}`;
 }
 
 /** A submission's body (or one batch entry): the request and its submit options. */
-function decodeSubmission(
+export function decodeSubmission(
   value: unknown,
   prefix: string,
 ): { request: ClientRequest; options: SubmitOptions | undefined } {
@@ -191,7 +198,11 @@ const ok = (value: unknown): HttpReply => ({ status: 200, body: toJsonText(value
 /** Starts serving `engine` over HTTP. The caller owns the engine (and closes it after `close`). */
 export async function startAllocDbServer(options: AllocDbServerOptions): Promise<AllocDbServer> {
   const { engine } = options;
+  const cluster = engine instanceof AllocDbCluster ? engine : undefined;
+  const readWaitMs = options.readWaitMs ?? 2_000;
   const maxBatch = options.maxBatchRequests ?? DEFAULT_MAX_BATCH_REQUESTS;
+  // A single engine that halted answers nothing more until it is reopened; a cluster node
+  // reopens by itself (it steps down), so its failures are per request.
   let halted = false;
 
   /** The error answer of a failed submission, read or body (others are bugs: rethrown). */
@@ -204,7 +215,7 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
       return { status: 400, body: errorBody(error.code, error.message, true, error.field) };
     }
     if (error instanceof SubmissionError) {
-      if (!error.definite && !halted) {
+      if (!error.definite && !halted && cluster === undefined) {
         halted = true;
         options.onHalt?.(error);
       }
@@ -280,7 +291,14 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
     return { status: 200, body: `{"results":[${(await Promise.all(pending)).join(',')}]}` };
   }
 
-  function read(request: HttpRequest, parts: readonly string[]): HttpReply {
+  /** On a cluster node, a strict read first waits (bounded) for its `minLsn` to be applied. */
+  async function read(request: HttpRequest, parts: readonly string[]): Promise<HttpReply> {
+    if (cluster !== undefined) {
+      const minLsn = request.query.get('minLsn');
+      if (minLsn !== null && /^\d{1,20}$/.test(minLsn)) {
+        await cluster.waitForLsn(BigInt(minLsn), readWaitMs);
+      }
+    }
     try {
       const [collection, id, sub] = parts;
       if (collection === 'resources' && sub === undefined) {
@@ -328,6 +346,17 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
       if (request.method !== 'POST') return methodNotAllowed(request, 'POST');
       return first === 'submit' ? submit(request.body) : batch(request.body);
     }
+    if (route.length === 1 && first === 'cluster') {
+      if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
+      if (cluster === undefined) {
+        return errorReply(404, {
+          code: 'not_found',
+          message: 'this server is not a cluster node (start it with --cluster; docs/cluster.md)',
+          definite: true,
+        });
+      }
+      return cluster.clusterStatus().then(ok, failed);
+    }
     if (route.length === 1 && (first === 'health' || first === 'metrics')) {
       if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
       if (request.query.size > 0) {
@@ -350,25 +379,52 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
           );
         }
         // Degraded is still serving (200): each problem says what is wrong and what follows.
-        return ok({
-          status: health.status,
-          engine: 'allocdb-core',
-          appliedLsn: engine.lastAppliedLsn,
-          ...(health.status === 'ok'
+        const problems =
+          health.status === 'ok'
             ? {}
             : {
                 problems: health.problems,
                 checkpointFailures: health.checkpointFailures,
                 lastCheckpointError: health.lastCheckpointError,
                 logFull: health.logFull,
-              }),
+              };
+        if (cluster !== undefined) {
+          const failure = cluster.failure;
+          if (failure !== undefined) {
+            return errorReply(503, errorBody('cluster_node_failed', failure.message, true), 1);
+          }
+          const status = cluster.status();
+          return ok({
+            status: health.status,
+            engine: 'allocdb-core',
+            appliedLsn: engine.lastAppliedLsn,
+            ...problems,
+            cluster: {
+              node: status.node,
+              role: status.role,
+              writer: status.writer ?? null,
+              term: status.term,
+              appliedSeq: status.appliedSeq,
+              lagMessages: status.lagMessages,
+            },
+          });
+        }
+        return ok({
+          status: health.status,
+          engine: 'allocdb-core',
+          appliedLsn: engine.lastAppliedLsn,
+          ...problems,
         });
       }
-      return ok({
-        appliedLsn: engine.lastAppliedLsn,
-        engine: engine.metrics(),
-        server: service?.metrics(),
-      });
+      try {
+        return ok({
+          appliedLsn: engine.lastAppliedLsn,
+          engine: engine.metrics(),
+          server: service?.metrics(),
+        });
+      } catch (error) {
+        return failed(error);
+      }
     }
     if (route.length >= 2 && route.length <= 3) {
       if (request.method !== 'GET') return methodNotAllowed(request, 'GET');

@@ -97,7 +97,11 @@ function decodeOutcome(value: unknown, field: string): Outcome {
   return Object.freeze(decodeBigints<Outcome>(value, field, OUTCOME_FIELDS));
 }
 
-function decodeResult(value: unknown, operationId: bigint, field: string): ClientSubmitResult {
+export function decodeResult(
+  value: unknown,
+  operationId: bigint,
+  field: string,
+): ClientSubmitResult {
   const object = objectAt(value, field);
   return {
     operationId,

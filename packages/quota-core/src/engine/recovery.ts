@@ -16,7 +16,7 @@ import {
 import type { QuotaConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../constants.js';
 import { RecoveryError } from '../errors.js';
-import type { FaultHooks } from '../runtime/commit-pipeline.js';
+import type { FaultHooks, PipelineLog } from '../runtime/commit-pipeline.js';
 import { CONFIG_MAGIC, ConfigFileError } from '../runtime/config-file.js';
 import { type FileSystem, fsyncDirectory, nodeFileSystem } from '../runtime/file-system.js';
 import { ReplayGuard } from '../runtime/replay-guard.js';
@@ -50,6 +50,11 @@ export interface EngineSeams {
   readonly faults?: FaultHooks;
   /** The replay's slice length instead of `REPLAY_SLICE_MS` (0: yield after every chunk). */
   readonly replaySliceMs?: number;
+  /**
+   * What the commit pipeline writes batches to, around the recovered log: a cluster node puts the
+   * replicated log in front of it (docs/cluster.md). Default: the log itself.
+   */
+  readonly pipelineLog?: (wal: WalFile) => PipelineLog;
 }
 
 export interface RecoverOptions {

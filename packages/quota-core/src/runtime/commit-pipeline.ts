@@ -24,7 +24,20 @@
 import { assert } from './assert.js';
 import { PackageError } from './package-error.js';
 import type { RecordType, WalFrame } from './wal.js';
-import type { WalFile } from './wal-file.js';
+
+/**
+ * Where a batch goes before it is applied: the engine's `WalFile`, or a replicated log in front
+ * of it (`replicated-wal.ts`). `append` and `sync` each either complete or throw; a throw halts
+ * the pipeline.
+ */
+export interface PipelineLog {
+  append(frames: readonly WalFrame[]): Promise<unknown>;
+  appendSync(frames: readonly WalFrame[]): unknown;
+  sync(): Promise<void>;
+  syncSync(): void;
+  /** Bytes in the local log. */
+  readonly length: number;
+}
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
@@ -40,7 +53,9 @@ export type SubmissionErrorCode =
   | 'log_full'
   | 'engine_closed'
   | 'storage_failure'
-  | 'engine_halted';
+  | 'engine_halted'
+  | 'no_writer'
+  | 'forward_failed';
 
 /** Whether a failure is definite (never written: safe to treat as not executed). */
 const DEFINITE: Record<SubmissionErrorCode, boolean> = {
@@ -56,6 +71,10 @@ const DEFINITE: Record<SubmissionErrorCode, boolean> = {
   engine_closed: true,
   storage_failure: false,
   engine_halted: false,
+  // A cluster node's submission forwarded to the writer (docs/cluster.md): no writer took it,
+  // or the writer did not answer in time (it may have run).
+  no_writer: true,
+  forward_failed: false,
 };
 
 /**
@@ -199,7 +218,7 @@ function captureSettlers(
 type BatchIo = 'write' | 'sync';
 
 export class CommitPipeline {
-  private readonly wal: WalFile;
+  private readonly wal: PipelineLog;
   private readonly maxQueue: number;
   private readonly maxBatch: number;
   private readonly clock: () => bigint;
@@ -226,7 +245,7 @@ export class CommitPipeline {
   private frames = 0;
   private fsyncMicros = 0;
 
-  constructor(wal: WalFile, options: CommitPipelineOptions) {
+  constructor(wal: PipelineLog, options: CommitPipelineOptions) {
     assert(
       options.maxQueue >= 1 && options.maxBatch >= 1,
       'the queue and batch limits are positive',

@@ -70,8 +70,13 @@ export class ServiceError extends PackageError {
 const RETRYABLE_STATUSES = new Set([408, 502, 503, 504]);
 
 export interface ServiceEndpointOptions {
-  /** The server's base URL, such as `http://127.0.0.1:7470`. */
-  readonly url: string;
+  /**
+   * The server's base URL, such as `http://127.0.0.1:7470`; or every node of a cluster
+   * (docs/cluster.md): a call whose attempt fails (no connection, no answer in time, 503) is
+   * retried on the next node, and so is a strict read a lagging node cannot answer yet
+   * (`fence_not_applied`).
+   */
+  readonly url: string | readonly string[];
   /** The bearer token, when the server needs one. */
   readonly token?: string;
   readonly retry?: Partial<RetryPolicy>;
@@ -85,28 +90,48 @@ function describeFailure(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
 }
 
-/** One server, called with retries. */
+/** A base URL, checked and without its trailing slashes. */
+function baseUrl(url: unknown): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch {
+    throw new TypeError(`url must be an absolute URL such as http://127.0.0.1:7470, got ${url}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new TypeError(`url must be http: or https:, got ${parsed.protocol}`);
+  }
+  return parsed.href.replace(/\/+$/, '');
+}
+
+/** One server (or the nodes of one cluster), called with retries. */
 export class ServiceEndpoint {
-  readonly url: string;
+  /** Every node, in the order given. */
+  readonly urls: readonly string[];
   readonly retry: RetryPolicy;
   private readonly headers: Record<string, string>;
+  /** The node calls go to, until an attempt on it fails. */
+  private current = 0;
 
   constructor(options: ServiceEndpointOptions) {
-    let parsed: URL;
-    try {
-      parsed = new URL(options.url);
-    } catch {
-      throw new TypeError(
-        `url must be an absolute URL such as http://127.0.0.1:7470, got ${options.url}`,
-      );
+    const given = typeof options.url === 'string' ? [options.url] : options.url;
+    if (!Array.isArray(given) || given.length === 0) {
+      throw new TypeError('url must be a URL, or a non-empty array of the nodes of one cluster');
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new TypeError(`url must be http: or https:, got ${parsed.protocol}`);
-    }
-    this.url = parsed.href.replace(/\/+$/, '');
+    this.urls = given.map(baseUrl);
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.headers = { 'content-type': 'application/json' };
     if (options.token !== undefined) this.headers.authorization = `Bearer ${options.token}`;
+  }
+
+  /** The node calls go to now. */
+  get url(): string {
+    return this.urls[this.current]!;
+  }
+
+  /** After an attempt on `node` failed, calls go to the next node (one node: itself). */
+  private moveOn(node: number): void {
+    if (this.current === node) this.current = (node + 1) % this.urls.length;
   }
 
   /**
@@ -122,6 +147,7 @@ export class ServiceEndpoint {
     let delay = minDelayMs;
     for (;;) {
       attempts++;
+      const node = this.current;
       let retryAfterMs = 0;
       let failure: string;
       let lastStatus: number | undefined;
@@ -135,7 +161,7 @@ export class ServiceEndpoint {
         attemptTimeoutMs,
       );
       try {
-        const response = await fetch(`${this.url}${path}`, {
+        const response = await fetch(`${this.urls[node]}${path}`, {
           method,
           headers: this.headers,
           body,
@@ -162,7 +188,10 @@ export class ServiceEndpoint {
         } catch {
           // Not ours (a proxy's page): judged by the status alone.
         }
-        if (!RETRYABLE_STATUSES.has(response.status)) {
+        // A lagging node of a cluster cannot answer a strict read yet: another one may.
+        const lagging =
+          response.status === 409 && error?.code === 'fence_not_applied' && this.urls.length > 1;
+        if (!RETRYABLE_STATUSES.has(response.status) && !lagging) {
           const code = typeof error?.code === 'string' ? error.code : `http_${response.status}`;
           const message = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
           throw new ServiceError(code, message, {
@@ -183,6 +212,7 @@ export class ServiceEndpoint {
         failure = describeFailure(error);
         lastError = error;
       }
+      this.moveOn(node);
       const elapsed = Date.now() - started;
       const pause = Math.min(maxDelayMs, Math.max(delay, retryAfterMs)) * (0.5 + Math.random() / 2);
       if (elapsed + pause >= deadlineMs) {

@@ -190,6 +190,18 @@ export function loadSnapshotFile(
         cause,
       ),
   );
+  return decodeSnapshotFile(path, bytes, supportedSchemaVersion);
+}
+
+/**
+ * Verifies a snapshot file's bytes (read from `path`, or received from a cluster's snapshot
+ * store under that name): framing, length, CRC, magic, versions. Throws `SnapshotFileError`.
+ */
+export function decodeSnapshotFile(
+  path: string,
+  bytes: Uint8Array,
+  supportedSchemaVersion: number,
+): LoadedSnapshot {
   const fail = (offset: number, reason: SnapshotFileReason, detail: string): never => {
     throw new SnapshotFileError(path, offset, reason, detail);
   };

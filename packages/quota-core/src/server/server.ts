@@ -6,6 +6,8 @@
  * and a repeated operation id is answered from the retry cache. The connection handling (limits,
  * timeouts, the token, the drain) is the copied runtime's `http-server.ts`.
  */
+
+import { QuotaCluster } from '../cluster/cluster.js';
 import {
   type ClientRequest,
   EngineClosedError,
@@ -63,10 +65,15 @@ const SUBMISSION_STATUS: Record<SubmissionErrorCode, number> = {
   engine_closed: 503,
   storage_failure: 503,
   engine_halted: 503,
+  no_writer: 503,
+  forward_failed: 503,
 };
 
 export interface QuotaServerOptions {
-  readonly engine: QuotaEngine;
+  /** The engine, or a cluster node (docs/cluster.md), whose reads may wait for `minLsn`. */
+  readonly engine: QuotaEngine | QuotaCluster;
+  /** How long a read on a cluster node waits for its `minLsn` to be applied (default 2,000 ms). */
+  readonly readWaitMs?: number;
   readonly host?: string;
   /** 0 (the default here) picks a free port. */
   readonly port?: number;
@@ -110,12 +117,12 @@ function outcomeJson(outcome: SubmitResult['outcome']): string {
  * A submission's answer as JSON, written directly (the hot path: `toJsonText`'s replacer costs
  * more than the rest of the answer); the same text `toJsonText(result)` gives.
  */
-function resultJson(result: SubmitResult): string {
+export function resultJson(result: SubmitResult): string {
   return `{"lsn":"${result.lsn}","requestSlot":"${result.requestSlot}","outcome":${outcomeJson(result.outcome)},"fromRetryCache":${result.fromRetryCache}}`;
 }
 
 /** A submission's body (or one batch entry): the request and its submit options. */
-function decodeSubmission(
+export function decodeSubmission(
   value: unknown,
   prefix: string,
 ): { request: ClientRequest; options: SubmitOptions | undefined } {
@@ -186,7 +193,11 @@ const ok = (value: unknown): HttpReply => ({ status: 200, body: toJsonText(value
 /** Starts serving `engine` over HTTP. The caller owns the engine (and closes it after `close`). */
 export async function startQuotaServer(options: QuotaServerOptions): Promise<QuotaServer> {
   const { engine } = options;
+  const cluster = engine instanceof QuotaCluster ? engine : undefined;
+  const readWaitMs = options.readWaitMs ?? 2_000;
   const maxBatch = options.maxBatchRequests ?? DEFAULT_MAX_BATCH_REQUESTS;
+  // A single engine that halted answers nothing more until it is reopened; a cluster node
+  // reopens by itself (it steps down), so its failures are per request.
   let halted = false;
 
   /** The error answer of a failed submission, read or body (others are bugs: rethrown). */
@@ -199,7 +210,7 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
       return { status: 400, body: errorBody(error.code, error.message, true, error.field) };
     }
     if (error instanceof SubmissionError) {
-      if (!error.definite && !halted) {
+      if (!error.definite && !halted && cluster === undefined) {
         halted = true;
         options.onHalt?.(error);
       }
@@ -275,7 +286,14 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
     return { status: 200, body: `{"results":[${(await Promise.all(pending)).join(',')}]}` };
   }
 
-  function read(request: HttpRequest, parts: readonly string[]): HttpReply {
+  /** On a cluster node, a strict read first waits (bounded) for its `minLsn` to be applied. */
+  async function read(request: HttpRequest, parts: readonly string[]): Promise<HttpReply> {
+    if (cluster !== undefined) {
+      const minLsn = request.query.get('minLsn');
+      if (minLsn !== null && /^\d{1,20}$/.test(minLsn)) {
+        await cluster.waitForLsn(BigInt(minLsn), readWaitMs);
+      }
+    }
     try {
       const [collection, id, sub] = parts;
       if (collection === 'buckets' && sub === undefined) {
@@ -313,6 +331,17 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
       if (request.method !== 'POST') return methodNotAllowed(request, 'POST');
       return first === 'submit' ? submit(request.body) : batch(request.body);
     }
+    if (route.length === 1 && first === 'cluster') {
+      if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
+      if (cluster === undefined) {
+        return errorReply(404, {
+          code: 'not_found',
+          message: 'this server is not a cluster node (start it with --cluster; docs/cluster.md)',
+          definite: true,
+        });
+      }
+      return cluster.clusterStatus().then(ok, failed);
+    }
     if (route.length === 1 && (first === 'health' || first === 'metrics')) {
       if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
       if (request.query.size > 0) {
@@ -335,25 +364,52 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
           );
         }
         // Degraded is still serving (200): each problem says what is wrong and what follows.
-        return ok({
-          status: health.status,
-          engine: 'quota-core',
-          appliedLsn: engine.lastAppliedLsn,
-          ...(health.status === 'ok'
+        const problems =
+          health.status === 'ok'
             ? {}
             : {
                 problems: health.problems,
                 checkpointFailures: health.checkpointFailures,
                 lastCheckpointError: health.lastCheckpointError,
                 logFull: health.logFull,
-              }),
+              };
+        if (cluster !== undefined) {
+          const failure = cluster.failure;
+          if (failure !== undefined) {
+            return errorReply(503, errorBody('cluster_node_failed', failure.message, true), 1);
+          }
+          const status = cluster.status();
+          return ok({
+            status: health.status,
+            engine: 'quota-core',
+            appliedLsn: engine.lastAppliedLsn,
+            ...problems,
+            cluster: {
+              node: status.node,
+              role: status.role,
+              writer: status.writer ?? null,
+              term: status.term,
+              appliedSeq: status.appliedSeq,
+              lagMessages: status.lagMessages,
+            },
+          });
+        }
+        return ok({
+          status: health.status,
+          engine: 'quota-core',
+          appliedLsn: engine.lastAppliedLsn,
+          ...problems,
         });
       }
-      return ok({
-        appliedLsn: engine.lastAppliedLsn,
-        engine: engine.metrics(),
-        server: service?.metrics(),
-      });
+      try {
+        return ok({
+          appliedLsn: engine.lastAppliedLsn,
+          engine: engine.metrics(),
+          server: service?.metrics(),
+        });
+      } catch (error) {
+        return failed(error);
+      }
     }
     if (route.length >= 2 && route.length <= 3) {
       if (request.method !== 'GET') return methodNotAllowed(request, 'GET');

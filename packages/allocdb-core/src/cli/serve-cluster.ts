@@ -1,0 +1,136 @@
+/**
+ * `allocdb serve --cluster …`: the flags of cluster mode and how a node is opened with its own
+ * NATS connection (docs/cluster.md, "Running a cluster").
+ */
+import { AllocDbCluster, type AllocDbClusterOptions } from '../cluster/cluster.js';
+import type { ClusterEvent } from '../runtime/cluster-node.js';
+import { loadNatsPeer } from '../runtime/nats-peer.js';
+
+export const CLUSTER_FLAG_OPTIONS = {
+  cluster: { type: 'string' },
+  name: { type: 'string' },
+  node: { type: 'string' },
+  replicas: { type: 'string' },
+  'lease-ms': { type: 'string' },
+  'keep-messages': { type: 'string' },
+} as const;
+
+export function clusterUsage(): string {
+  return `cluster mode (docs/cluster.md):
+  --cluster <urls>              NATS servers with JetStream, comma-separated
+                                (nats://127.0.0.1:4222,nats://127.0.0.1:4223,…): run as one node of
+                                a replicated cluster whose log is a JetStream stream
+  --name <name>                 the cluster's name (required with --cluster; letters, digits, _ -)
+  --node <id>                   this node's id, stable across restarts (default: host and --dir)
+  --replicas <n>                replicas of the stream a first node creates (default 3; 1 for
+                                development)
+  --lease-ms <n>                the writer's lease: a dead writer is replaced within about
+                                this long (default 2000)
+  --keep-messages <n>           stream messages kept below the latest published snapshot when
+                                the writer trims the stream (default 10000)`;
+}
+
+export interface ClusterSettings {
+  readonly servers: readonly string[];
+  readonly name: string;
+  readonly node: string | undefined;
+  readonly replicas: number | undefined;
+  readonly leaseMs: number | undefined;
+  readonly keepMessages: number | undefined;
+}
+
+/** The cluster flags, checked; undefined without `--cluster`. */
+export function readClusterFlags(
+  values: Record<string, string | boolean | undefined>,
+  usage: (message: string) => Error,
+  integer: (text: string | undefined, flag: string) => number | undefined,
+): ClusterSettings | undefined {
+  const servers = values.cluster;
+  if (servers === undefined) {
+    for (const flag of ['name', 'node', 'replicas', 'lease-ms', 'keep-messages']) {
+      if (values[flag] !== undefined) throw usage(`--${flag} needs --cluster <urls>`);
+    }
+    return undefined;
+  }
+  const list = String(servers)
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  if (list.length === 0) throw usage('--cluster needs at least one NATS server URL');
+  for (const url of list) {
+    if (!/^(nats|tls):\/\/[^\s/]+$/.test(url) && !/^[^\s/:]+:\d+$/.test(url)) {
+      throw usage(`--cluster: ${JSON.stringify(url)} is not a NATS server URL (nats://host:port)`);
+    }
+  }
+  const name = values.name;
+  if (typeof name !== 'string' || name === '') {
+    throw usage('--name <name> is required with --cluster: the cluster this node belongs to');
+  }
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw usage(`--name must be 1 to 64 letters, digits, '_' or '-', got ${JSON.stringify(name)}`);
+  }
+  const node = values.node === undefined ? undefined : String(values.node);
+  if (node !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(node)) {
+    throw usage(`--node must be 1 to 128 letters, digits, or ._:-, got ${JSON.stringify(node)}`);
+  }
+  const replicas = integer(values.replicas as string | undefined, '--replicas');
+  if (replicas !== undefined && replicas > 5)
+    throw usage(`--replicas must be 1 to 5, got ${replicas}`);
+  const leaseMs = integer(values['lease-ms'] as string | undefined, '--lease-ms');
+  if (leaseMs !== undefined && leaseMs < 200)
+    throw usage(`--lease-ms must be at least 200, got ${leaseMs}`);
+  const keepText = values['keep-messages'] as string | undefined;
+  const keepMessages = keepText === '0' ? 0 : integer(keepText, '--keep-messages');
+  return { servers: list, name, node, replicas, leaseMs, keepMessages };
+}
+
+/** A NATS server could not be reached when the node started. */
+export class NatsUnreachableError extends Error {}
+
+/** Connects to NATS and opens this node; the connection is the caller's to close. */
+export async function openClusterNode(
+  settings: ClusterSettings,
+  open: Omit<
+    AllocDbClusterOptions,
+    'nats' | 'name' | 'node' | 'replicas' | 'leaseMs' | 'keepMessages'
+  >,
+  onEvent: (event: ClusterEvent) => void,
+): Promise<{ cluster: AllocDbCluster; close: () => Promise<void> }> {
+  const peer = await loadNatsPeer();
+  let nc: Awaited<ReturnType<typeof peer.transport.connect>>;
+  try {
+    nc = await peer.transport.connect({
+      servers: [...settings.servers],
+      name: `allocdb serve ${settings.name}${settings.node === undefined ? '' : ` ${settings.node}`}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: 5_000,
+    });
+  } catch (error) {
+    throw new NatsUnreachableError(
+      `cannot reach NATS at ${settings.servers.join(',')} (${(error as Error).message}); start nats-server with JetStream (nats-server -js) or fix --cluster`,
+    );
+  }
+  try {
+    const cluster = await AllocDbCluster.open({
+      ...open,
+      nats: nc,
+      name: settings.name,
+      ...(settings.node === undefined ? {} : { node: settings.node }),
+      ...(settings.replicas === undefined ? {} : { replicas: settings.replicas }),
+      ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
+      ...(settings.keepMessages === undefined ? {} : { keepMessages: settings.keepMessages }),
+      onEvent,
+    });
+    return {
+      cluster,
+      close: async () => {
+        await cluster.close();
+        await nc.close();
+      },
+    };
+  } catch (error) {
+    await nc.close().catch(() => undefined);
+    throw error;
+  }
+}
