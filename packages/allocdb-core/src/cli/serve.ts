@@ -22,7 +22,7 @@ import { DEFAULT_HTTP_LIMITS, HttpListenError, isLoopbackHost } from '../runtime
 import { LogConfigError } from '../runtime/jetstream-log.js';
 import { MissingPeerError } from '../runtime/nats-peer.js';
 import { DEFAULT_MAX_BATCH_REQUESTS, startAllocDbServer } from '../server/server.js';
-import { type CliIo, readConfigFile } from './cli.js';
+import { readConfigFile } from './config-file.js';
 import {
   CLUSTER_FLAG_OPTIONS,
   clusterUsage,
@@ -30,6 +30,7 @@ import {
   openClusterNode,
   readClusterFlags,
 } from './serve-cluster.js';
+import { type CliIo, UsageError } from './usage.js';
 
 const NAME = 'allocdb serve';
 const TOKEN_ENV = 'ALLOCDB_TOKEN';
@@ -171,8 +172,6 @@ exit status:
 ${clusterUsage()}
 `;
 }
-
-class UsageError extends Error {}
 
 function positiveInteger(text: string | undefined, flag: string, min = 1): number | undefined {
   if (text === undefined) return undefined;

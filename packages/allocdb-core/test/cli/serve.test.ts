@@ -390,6 +390,32 @@ describe('allocdb serve (the built bin)', () => {
     }
   });
 
+  it('a bad --config (missing, not JSON, not an object, an invalid value) is a usage error: exit 3, one line, no directory created', () => {
+    const base = tempDir();
+    const notJson = join(base, 'not-json.json');
+    writeFileSync(notJson, '{ maxOperations: 1');
+    const array = join(base, 'array.json');
+    writeFileSync(array, '[]');
+    const invalid = join(base, 'invalid.json');
+    writeFileSync(invalid, JSON.stringify({ maxResources: 0 }));
+    const cases: [string, RegExp][] = [
+      [join(base, 'missing.json'), /cannot read the config file .*missing\.json: ENOENT/],
+      [notJson, /cannot read the config file .*not-json\.json: .*JSON/],
+      [array, /must hold a JSON object/],
+      [invalid, /--config: .*maxResources/],
+    ];
+    for (const [file, message] of cases) {
+      const dir = join(base, 'data');
+      const result = serveSync(['--dir', dir, '--config', file]);
+      expect(result.status, file).toBe(3);
+      expect(result.lines, file).toHaveLength(1);
+      expect(result.lines[0], file).toMatch(/^allocdb serve: /);
+      expect(result.lines[0], file).toMatch(message);
+      expect(result.lines[0], file).not.toMatch(/internal error| {4}at /);
+      expect(existsSync(dir), `${file} left a data directory`).toBe(false);
+    }
+  });
+
   it('a non-loopback host without a token is refused (exit 3, one line)', () => {
     const result = serveSync(['--dir', join(tempDir(), 'data'), '--host', '0.0.0.0']);
     expect(result.status).toBe(3);
