@@ -40,6 +40,7 @@ import {
   ClusterOptionError,
   type ClusterSettings,
   checkClusterSettings,
+  DEFAULT_CLUSTER_CHECKPOINT_BYTES,
   encodeForwardedAnswer,
   NodeDirectory,
   startClusterNode,
@@ -122,7 +123,11 @@ class AllocDbReplicaHost implements ReplicaHost {
       {
         dir,
         ...(config === undefined ? {} : { config }),
-        ...(engineOptions === undefined ? {} : { engine: engineOptions }),
+        // Checkpoints on by default: the writer publishes them and trims the stream below.
+        engine: {
+          checkpointPolicy: { everyBytes: DEFAULT_CLUSTER_CHECKPOINT_BYTES },
+          ...engineOptions,
+        },
         ...(onProgress === undefined ? {} : { onProgress }),
       },
       { pipelineLog: wrap },

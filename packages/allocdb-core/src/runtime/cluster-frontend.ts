@@ -54,6 +54,13 @@ export interface ClusterSettings {
   readonly onEvent?: (event: ClusterEvent) => void;
 }
 
+/**
+ * A cluster node checkpoints after this much log unless its engine options set a policy: its
+ * snapshots are what the writer publishes and trims the stream below, so a node that never
+ * checkpointed would let the stream grow without bound.
+ */
+export const DEFAULT_CLUSTER_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+
 export const DEFAULT_CLUSTER_SETTINGS = Object.freeze({
   replicas: 3,
   leaseMs: 2_000,
@@ -73,7 +80,8 @@ export class ClusterOptionError extends PackageError {
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const NODE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** A node id is a key of the cluster's key-value bucket: these characters only. */
+const NODE_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /** Checks the engine-independent options; `ClusterOptionError` names the first bad one. */
 export function checkClusterSettings(options: ClusterSettings, what: string): void {
@@ -114,7 +122,7 @@ export function checkClusterSettings(options: ClusterSettings, what: string): vo
   ) {
     throw new ClusterOptionError(
       'node',
-      `must be 1 to 128 letters, digits, or ._:-, got ${JSON.stringify(options.node)}`,
+      `must be 1 to 128 letters, digits, or ._-, got ${JSON.stringify(options.node)}`,
     );
   }
   if (options.url !== undefined && typeof options.url !== 'string') {
@@ -198,7 +206,7 @@ export async function startClusterNode(
   return ClusterNode.start({
     node:
       settings.node ??
-      `${hostname()}:${settings.dir}`.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 128),
+      `${hostname()}-${settings.dir}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 128),
     url: settings.url ?? '',
     nc,
     log,
@@ -305,8 +313,11 @@ export function decodeForwardedAnswer(bytes: Uint8Array): unknown {
 }
 
 export interface ClusterStatusWithNodes extends ClusterNodeStatus {
-  /** Every node's last report (each node reports once a second). */
-  readonly nodes: readonly NodeStatus[];
+  /**
+   * Every node's last report (each node reports once a second), with its lag behind the
+   * stream's last sequence as this node knows it.
+   */
+  readonly nodes: readonly (NodeStatus & { readonly lagMessages: number })[];
 }
 
 /**
@@ -407,7 +418,13 @@ export abstract class ClusterFrontend<E> {
 
   /** This node's view and every node's last report. */
   async clusterStatus(): Promise<ClusterStatusWithNodes> {
-    return { ...this.node.status(), nodes: await this.node.statuses() };
+    const here = this.node.status();
+    const nodes = await this.node.statuses();
+    const last = Math.max(here.streamLastSeq, ...nodes.map((node) => node.appliedSeq));
+    return {
+      ...here,
+      nodes: nodes.map((node) => ({ ...node, lagMessages: Math.max(0, last - node.appliedSeq) })),
+    };
   }
 
   /** Stops this node (a writer drains and gives its lease up). The NATS connection stays open. */

@@ -74,8 +74,8 @@ export function readClusterFlags(
     throw usage(`--name must be 1 to 64 letters, digits, '_' or '-', got ${JSON.stringify(name)}`);
   }
   const node = values.node === undefined ? undefined : String(values.node);
-  if (node !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(node)) {
-    throw usage(`--node must be 1 to 128 letters, digits, or ._:-, got ${JSON.stringify(node)}`);
+  if (node !== undefined && !/^[A-Za-z0-9_.-]{1,128}$/.test(node)) {
+    throw usage(`--node must be 1 to 128 letters, digits, or ._-, got ${JSON.stringify(node)}`);
   }
   const replicas = integer(values.replicas as string | undefined, '--replicas');
   if (replicas !== undefined && replicas > 5)

@@ -39,6 +39,7 @@ import {
   ClusterFrontend,
   type ClusterSettings,
   checkClusterSettings,
+  DEFAULT_CLUSTER_CHECKPOINT_BYTES,
   encodeForwardedAnswer,
   NodeDirectory,
   startClusterNode,
@@ -117,7 +118,11 @@ class QuotaReplicaHost implements ReplicaHost {
       {
         dir,
         ...(config === undefined ? {} : { config }),
-        ...(engineOptions === undefined ? {} : { engine: engineOptions }),
+        // Checkpoints on by default: the writer publishes them and trims the stream below.
+        engine: {
+          checkpointPolicy: { everyBytes: DEFAULT_CLUSTER_CHECKPOINT_BYTES },
+          ...engineOptions,
+        },
         ...(onProgress === undefined ? {} : { onProgress }),
       },
       { pipelineLog: wrap },
