@@ -18,8 +18,10 @@ export {
 } from './constants.js';
 export {
   type BalanceReadOptions,
+  type CheckpointEvent,
   type CheckpointPolicy,
   type CheckpointResult,
+  type EngineHealth,
   QuotaEngine,
   type QuotaEngineMetrics,
   type QuotaEngineOpenOptions,

@@ -27,6 +27,7 @@ import {
 import {
   AllocDbEngine,
   type AllocDbEngineMetrics,
+  type EngineHealth,
   type ReadOptions,
   type SlotReadOptions,
   type SubmitOptions,
@@ -271,5 +272,21 @@ export class AllocDbCluster extends ClusterFrontend<AllocDbEngine> {
 
   metrics(): AllocDbEngineMetrics & { readonly cluster: ClusterNodeStatus } {
     return { ...this.engineFor('metrics').metrics(), cluster: this.node.status() };
+  }
+
+  /**
+   * The health of this node's engine (docs/engine.md, "When checkpoints fail"); `degraded` while
+   * the node reopens its engine.
+   */
+  health(): EngineHealth {
+    const engine = this.currentEngine();
+    if (engine !== undefined) return engine.health();
+    return {
+      status: 'degraded',
+      problems: ['the node is reopening its engine'],
+      checkpointFailures: 0,
+      lastCheckpointError: undefined,
+      logFull: false,
+    };
   }
 }

@@ -6,7 +6,7 @@
  * command, and reads its figures for `metrics()`.
  */
 import { join } from 'node:path';
-import { EngineHaltedError, InvariantViolation } from '../errors.js';
+import { EngineHaltedError, InvariantViolation, SubmissionError } from '../errors.js';
 import type { CommitPipeline } from '../runtime/commit-pipeline.js';
 import { writeSnapshotFileBytesAsync } from '../runtime/snapshot-file.js';
 import { RecordType, type WalFrame } from '../runtime/wal.js';
@@ -48,6 +48,7 @@ export interface CheckpointHost {
   readonly pipeline: CommitPipeline;
   /** Whether the engine is closing: no automatic checkpoint starts then. */
   readonly closing: () => boolean;
+  readonly onCheckpoint: ((event: CheckpointEvent) => void) | undefined;
 }
 
 /** Where the log stood at open: the snapshot on disk and the frames replayed after it. */
@@ -94,6 +95,45 @@ function checkRebuilt(pin: Pin, file: CheckpointFile): void {
   }
 }
 
+/**
+ * After a failed checkpoint, automatic ones wait before the next attempt: this long after the
+ * first failure, doubling with each failure in a row, at most `CHECKPOINT_RETRY_MAX_MS`.
+ */
+export const CHECKPOINT_RETRY_MIN_MS = 1_000;
+export const CHECKPOINT_RETRY_MAX_MS = 60_000;
+
+/** What `onCheckpoint` hears after each checkpoint (docs/engine.md, "When checkpoints fail"). */
+export type CheckpointEvent =
+  | {
+      readonly ok: true;
+      readonly result: CheckpointResult;
+      /** The failures in a row this success ends (0 when the previous one succeeded). */
+      readonly afterFailures: number;
+    }
+  | {
+      readonly ok: false;
+      readonly error: Error;
+      /** Failures in a row, this one included. */
+      readonly consecutiveFailures: number;
+      /** When the next automatic attempt comes; undefined when the engine halted. */
+      readonly retryInMs: number | undefined;
+      readonly walBytes: number;
+      /** Whether new writes are refused (`log_full`) until a checkpoint succeeds. */
+      readonly logFull: boolean;
+    };
+
+/** What `health()` reports of the checkpoints and the log. */
+export interface CheckpointHealth {
+  /** One line per problem: what is wrong and what follows. Empty when all is well. */
+  readonly problems: readonly string[];
+  readonly checkpointFailures: number;
+  readonly lastCheckpointError: string | undefined;
+  readonly logFull: boolean;
+}
+
+/** The failure of an automatic checkpoint is counted, kept and reported by `run` itself. */
+const REPORTED_BY_RUN = () => undefined;
+
 export class Checkpoints {
   /** LSN of the snapshot on disk (0 when there is none). */
   snapshotLsn: bigint;
@@ -102,9 +142,14 @@ export class Checkpoints {
   /** Checkpoints completed since open. */
   completed = 0;
   lastError: string | undefined;
+  /** Checkpoints that failed in a row (0 after a success). */
+  consecutiveFailures = 0;
   /** Byte offset of the first frame after the snapshot: where the next rewrite keeps from. */
   private firstFrameAfterSnapshotOffset: number;
   private inFlight: Promise<CheckpointResult> | undefined;
+  /** `performance.now()` before which no automatic checkpoint starts (the backoff). */
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly host: CheckpointHost,
@@ -124,40 +169,148 @@ export class Checkpoints {
     if (this.inFlight !== undefined) return this.inFlight;
     const run = this.checkpointNow();
     this.inFlight = run;
-    const done = () => {
-      if (this.inFlight === run) this.inFlight = undefined;
-    };
-    run.then(done, done);
+    run.then(
+      (result) => this.succeeded(run, result),
+      (error: unknown) => this.failed(run, error),
+    );
     return run;
   }
 
   /**
-   * Waits for a running checkpoint to finish (`close()`); its failure, already recorded in
-   * `lastError`, is not thrown again here.
+   * Waits for a running checkpoint to finish and stops the retries (`close()`); the running
+   * one's failure, already recorded in `lastError`, is not thrown again here.
    */
   async finished(): Promise<void> {
+    this.stopRetrying();
     const running = this.inFlight;
     if (running === undefined) return;
-    await running.then(
-      () => undefined,
-      () => undefined,
+    await running.then(REPORTED_BY_RUN, REPORTED_BY_RUN);
+  }
+
+  /** Cancels a scheduled retry (close, crash). */
+  stopRetrying(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** Counts an applied command and starts an automatic checkpoint when one is due. */
+  applied(): void {
+    this.framesSinceCheckpoint++;
+    if (this.inFlight === undefined) this.startIfDue();
+  }
+
+  /**
+   * The definite refusal of a new write while the log is at its hard limit (`maxWalBytes`), or
+   * undefined. Commands already queued still commit: the log can pass the limit by at most a
+   * queue of commands.
+   */
+  logFull(): SubmissionError | undefined {
+    const limit = this.host.options.maxWalBytes;
+    const walBytes = this.host.wal.length;
+    if (limit === undefined || walBytes < limit) return undefined;
+    return new SubmissionError(
+      'log_full',
+      `the log is ${walBytes} bytes, at its limit maxWalBytes ${limit}, ${this.why()}; nothing was written; retry once a checkpoint has brought the log under the limit (health() says when)`,
     );
   }
 
-  /** Counts an applied command and starts an automatic checkpoint when the policy finds one due. */
-  applied(): void {
-    this.framesSinceCheckpoint++;
-    const policy = this.host.options.checkpointPolicy;
-    if (policy === undefined || this.inFlight !== undefined || this.host.closing()) return;
-    const dueByFrames =
-      policy.everyFrames !== undefined && this.framesSinceCheckpoint >= policy.everyFrames;
-    const dueByBytes =
-      policy.everyBytes !== undefined &&
-      this.host.wal.length - this.firstFrameAfterSnapshotOffset >= policy.everyBytes;
-    if (dueByFrames || dueByBytes) {
-      // Runs after the current flush (exclusive waits for it); a failure is reported in metrics.
-      this.run().catch(() => undefined);
+  /** The problems `health()` reports, with the figures behind them. */
+  health(): CheckpointHealth {
+    const problems: string[] = [];
+    if (this.consecutiveFailures > 0) {
+      const automatic =
+        this.host.options.checkpointPolicy !== undefined ||
+        this.host.options.maxWalBytes !== undefined;
+      const next = automatic
+        ? `the next attempt in ${Math.max(0, Math.ceil(this.retryAt - performance.now()))} ms`
+        : 'call checkpoint() again';
+      problems.push(
+        `checkpoints are failing (${this.consecutiveFailures} in a row; the last: ${this.lastError}); the log grows until one succeeds; ${next}`,
+      );
     }
+    const full = this.logFull();
+    if (full !== undefined) problems.push(`new writes are refused: ${full.message}`);
+    return {
+      problems,
+      checkpointFailures: this.consecutiveFailures,
+      lastCheckpointError: this.lastError,
+      logFull: full !== undefined,
+    };
+  }
+
+  /** Why the log is as long as it is, for `log_full`. */
+  private why(): string {
+    if (this.consecutiveFailures > 0) {
+      return `because checkpoints fail (${this.consecutiveFailures} in a row; the last: ${this.lastError})`;
+    }
+    return this.inFlight !== undefined
+      ? 'while a checkpoint runs'
+      : 'and a checkpoint is due (it starts at once)';
+  }
+
+  /** Whether the policy finds a checkpoint due, or the log has reached its hard limit. */
+  private due(): boolean {
+    const { options, wal } = this.host;
+    if (options.maxWalBytes !== undefined && wal.length >= options.maxWalBytes) return true;
+    const policy = options.checkpointPolicy;
+    if (policy === undefined) return false;
+    return (
+      (policy.everyFrames !== undefined && this.framesSinceCheckpoint >= policy.everyFrames) ||
+      (policy.everyBytes !== undefined &&
+        wal.length - this.firstFrameAfterSnapshotOffset >= policy.everyBytes)
+    );
+  }
+
+  /** Starts an automatic checkpoint when one is due, none runs and no backoff holds it back. */
+  private startIfDue(): void {
+    if (this.inFlight !== undefined || this.host.closing() || this.host.pipeline.halted) return;
+    if (performance.now() < this.retryAt || !this.due()) return;
+    // Runs after the current flush (exclusive waits for it).
+    this.run().then(undefined, REPORTED_BY_RUN);
+  }
+
+  private succeeded(run: Promise<CheckpointResult>, result: CheckpointResult): void {
+    if (this.inFlight === run) this.inFlight = undefined;
+    const afterFailures = this.consecutiveFailures;
+    this.consecutiveFailures = 0;
+    this.retryAt = 0;
+    this.stopRetrying();
+    this.host.onCheckpoint?.({ ok: true, result, afterFailures });
+    // Still due (the log still over its limit: the first checkpoint after failures keeps the
+    // frames since the previous snapshot): the next one starts now.
+    this.startIfDue();
+  }
+
+  private failed(run: Promise<CheckpointResult>, error: unknown): void {
+    if (this.inFlight === run) this.inFlight = undefined;
+    this.consecutiveFailures++;
+    const halted = this.host.pipeline.halted;
+    const retryInMs = halted
+      ? undefined
+      : Math.min(
+          CHECKPOINT_RETRY_MIN_MS * 2 ** Math.min(this.consecutiveFailures - 1, 30),
+          CHECKPOINT_RETRY_MAX_MS,
+        );
+    if (retryInMs !== undefined && !this.host.closing()) {
+      this.retryAt = performance.now() + retryInMs;
+      this.stopRetrying();
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        // The backoff is over (a timer may fire a fraction of a millisecond before the clock
+        // `retryAt` was read from says so).
+        this.retryAt = 0;
+        this.startIfDue();
+      }, retryInMs);
+      this.retryTimer.unref();
+    }
+    this.host.onCheckpoint?.({
+      ok: false,
+      error: error instanceof Error ? error : new Error(String(error)),
+      consecutiveFailures: this.consecutiveFailures,
+      retryInMs,
+      walBytes: this.host.wal.length,
+      logFull: this.logFull() !== undefined,
+    });
   }
 
   /**

@@ -44,7 +44,12 @@ import type {
   ResourceRecord,
 } from '../types.js';
 import { isClientSubmittable, validateSubmission } from '../validate.js';
-import { type CheckpointResult, Checkpoints } from './checkpoints.js';
+import {
+  type CheckpointEvent,
+  type CheckpointHealth,
+  type CheckpointResult,
+  Checkpoints,
+} from './checkpoints.js';
 import type { RecordedConfig } from './directory.js';
 import {
   ClientJob,
@@ -118,6 +123,10 @@ export interface AllocDbEngineMetrics {
   /** LSN of the snapshot on disk (0 when there is none). */
   readonly snapshotLsn: bigint;
   readonly lastCheckpointError: string | undefined;
+  /** Checkpoints that failed in a row (0 after a success); docs/engine.md, "When checkpoints fail". */
+  readonly checkpointFailures: number;
+  /** The log's hard limit (`engine.maxWalBytes`), or undefined for none. */
+  readonly maxWalBytes: number | undefined;
   readonly core: AllocDbMetrics & {
     readonly expirationBacklog: number;
     readonly logicalSlotLag: bigint;
@@ -125,8 +134,14 @@ export interface AllocDbEngineMetrics {
   readonly lastTickError: string | undefined;
 }
 
+/** What `health()` answers. */
+export interface EngineHealth extends CheckpointHealth {
+  readonly status: 'ok' | 'degraded' | 'halted' | 'closed';
+}
+
 export type {
   AllocDbEngineOpenOptions,
+  CheckpointEvent,
   CheckpointPolicy,
   CheckpointResult,
   EngineSeams,
@@ -353,6 +368,9 @@ export class AllocDbEngine {
         `the command's slot arithmetic overflows u64 at slot ${slot}; nothing was written`,
       );
     }
+    // A new write (an answer from the retry cache, above, writes nothing).
+    const full = this.checkpoints.logFull();
+    if (full !== undefined) throw full;
     return new ClientJob(
       this.host,
       operationId,
@@ -545,6 +563,8 @@ export class AllocDbEngine {
     const slot = this.currentSlot(requestSlot);
     const due = this.db.dueExpirations(slot, this.options.maxExpirationsPerTick);
     if (due.length === 0) return { requestSlot: slot, due: 0, expired: 0 };
+    const full = this.checkpoints.logFull();
+    if (full !== undefined) throw full;
     if (this.pipeline.queueDepth + due.length > this.options.maxSubmissionQueue) {
       throw new SubmissionError(
         'overloaded',
@@ -648,6 +668,30 @@ export class AllocDbEngine {
     return this.db.getOperation(operationId, this.readSlot(options));
   }
 
+  /**
+   * Whether the engine is well (docs/engine.md, "When checkpoints fail"): `ok`; `degraded` while
+   * it serves with problems that need attention (checkpoints failing, new writes refused at the
+   * log's limit), each a line in `problems`; `halted` after a failure (reopen the directory);
+   * `closed`. Still answers after close.
+   */
+  health(): EngineHealth {
+    const checkpoints = this.checkpoints.health();
+    if (this.closing !== undefined) {
+      return { ...checkpoints, status: 'closed', problems: ['the engine is closed'] };
+    }
+    if (this.pipeline.halted) {
+      const reason = this.pipeline.haltReason;
+      return {
+        ...checkpoints,
+        status: 'halted',
+        problems: [
+          `the engine halted after a failure (${reason instanceof Error ? reason.message : String(reason)}); close it and open the directory again, which recovers from disk`,
+        ],
+      };
+    }
+    return { ...checkpoints, status: checkpoints.problems.length === 0 ? 'ok' : 'degraded' };
+  }
+
   /** Counters and table use; still answers after close (the engine's final figures). */
   metrics(): AllocDbEngineMetrics {
     const now = this.nowSlot();
@@ -669,6 +713,8 @@ export class AllocDbEngine {
       checkpointInProgress: this.checkpoints.inProgress,
       snapshotLsn: this.checkpoints.snapshotLsn,
       lastCheckpointError: this.checkpoints.lastError,
+      checkpointFailures: this.checkpoints.consecutiveFailures,
+      maxWalBytes: this.options.maxWalBytes,
       core: {
         ...db.metrics(),
         expirationBacklog: db.expirationBacklog(now),
@@ -757,6 +803,7 @@ export class AllocDbEngine {
 
   /** @internal Tests only: stop as a killed process would, without draining or syncing. */
   crashForTesting(): void {
+    this.checkpoints.stopRetrying();
     this.stopTicker();
     this.pipeline.halt(new Error('simulated crash'));
     this.wal.close();

@@ -17,6 +17,7 @@ import {
 } from '../constants.js';
 import { ConfigError } from '../errors.js';
 import { findUnknownKey, quoteKey, unknownKeyHint } from '../runtime/known-keys.js';
+import type { CheckpointEvent } from './checkpoints.js';
 import type { OpenProgress } from './recovery.js';
 
 /** Automatic checkpoints: after this many frames or bytes of log since the last one. */
@@ -44,6 +45,14 @@ export interface EngineOptions {
    * (docs/engine.md, "Slots from callers").
    */
   readonly maxSlotSkew?: number;
+  /**
+   * The log's hard limit in bytes: once the log is this long (checkpoints failing, or none run),
+   * new writes are refused with `log_full` (definite: nothing written) and a checkpoint is
+   * started, retried with backoff, until one brings the log back under it. Unbounded unless
+   * given; at least twice `checkpointPolicy.everyBytes` (a checkpoint keeps the frames since the
+   * previous snapshot). docs/engine.md, "When checkpoints fail".
+   */
+  readonly maxWalBytes?: number;
 }
 
 export interface AllocDbEngineOpenOptions {
@@ -66,6 +75,12 @@ export interface AllocDbEngineOpenOptions {
    * log bytes scanned and the log's length; for a progress display.
    */
   readonly onProgress?: (progress: OpenProgress) => void;
+  /**
+   * Called after every checkpoint, requested or automatic: its result, or its error with the
+   * failures in a row and when the next automatic attempt comes (docs/engine.md, "When
+   * checkpoints fail"); `serve` prints these on stderr.
+   */
+  readonly onCheckpoint?: (event: CheckpointEvent) => void;
 }
 
 /** The options the engine runs with; the recorded two may still be undefined. */
@@ -78,6 +93,7 @@ export interface ResolvedEngineOptions {
   readonly maxExpirationsPerTick: number;
   readonly checkpointPolicy: CheckpointPolicy | undefined;
   readonly maxSlotSkew: bigint | undefined;
+  readonly maxWalBytes: number | undefined;
 }
 
 const OPEN_OPTION_KEYS = [
@@ -87,6 +103,7 @@ const OPEN_OPTION_KEYS = [
   'clock',
   'allowCapacityGrowth',
   'onProgress',
+  'onCheckpoint',
 ] as const;
 const ENGINE_OPTION_KEYS = [
   'maxSubmissionQueue',
@@ -97,6 +114,7 @@ const ENGINE_OPTION_KEYS = [
   'maxExpirationsPerTick',
   'checkpointPolicy',
   'maxSlotSkew',
+  'maxWalBytes',
 ] as const;
 const CHECKPOINT_POLICY_KEYS = ['everyFrames', 'everyBytes'] as const;
 
@@ -198,7 +216,22 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
     ),
     checkpointPolicy: policy,
     maxSlotSkew: given.maxSlotSkew === undefined ? undefined : slotSkew(given.maxSlotSkew),
+    maxWalBytes: given.maxWalBytes === undefined ? undefined : walLimit(given.maxWalBytes, policy),
   };
+}
+
+/** `engine.maxWalBytes`: room for at least two checkpoint intervals of log. */
+function walLimit(value: unknown, policy: CheckpointPolicy | undefined): number {
+  const limit = positiveInteger(value, 'engine.maxWalBytes');
+  const interval = policy?.everyBytes;
+  if (interval !== undefined && limit < 2 * interval) {
+    throw new ConfigError(
+      'invalid_value',
+      'engine.maxWalBytes',
+      `must be at least twice checkpointPolicy.everyBytes (${2 * interval}): a checkpoint keeps the frames since the previous snapshot, got ${limit}`,
+    );
+  }
+  return limit;
 }
 
 /** Checks the open options' shape (each field's own type); the config is checked against the
@@ -208,7 +241,7 @@ export function checkOpenOptions(options: unknown): AllocDbEngineOpenOptions {
     throw new ConfigError('invalid_value', 'options', 'AllocDbEngine.open needs { dir, config? }');
   }
   refuseUnknownKeys(options, OPEN_OPTION_KEYS, '');
-  const { dir, config, clock, allowCapacityGrowth, onProgress } = options;
+  const { dir, config, clock, allowCapacityGrowth, onProgress, onCheckpoint } = options;
   if (typeof dir !== 'string' || dir === '') {
     throw new ConfigError(
       'invalid_value',
@@ -238,6 +271,13 @@ export function checkOpenOptions(options: unknown): AllocDbEngineOpenOptions {
       'invalid_value',
       'onProgress',
       'must be a function called with the replay progress',
+    );
+  }
+  if (onCheckpoint !== undefined && typeof onCheckpoint !== 'function') {
+    throw new ConfigError(
+      'invalid_value',
+      'onCheckpoint',
+      'must be a function called after each checkpoint',
     );
   }
   return options as unknown as AllocDbEngineOpenOptions;

@@ -381,6 +381,11 @@ export abstract class ClusterFrontend<E> {
     return this.node.isWriter ? this.current.engine : undefined;
   }
 
+  /** The engine open on this node, or undefined while it is being reopened. */
+  protected currentEngine(): E | undefined {
+    return this.current.engine;
+  }
+
   /** The engine open on this node, for a read (`engine_closed` while it is being reopened). */
   protected engineFor(what: string): E {
     const engine = this.current.engine;

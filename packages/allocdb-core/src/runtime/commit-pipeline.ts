@@ -50,6 +50,7 @@ export type SubmissionErrorCode =
   | 'overloaded'
   | 'async_in_flight'
   | 'lsn_exhausted'
+  | 'log_full'
   | 'engine_closed'
   | 'storage_failure'
   | 'engine_halted'
@@ -66,6 +67,7 @@ const DEFINITE: Record<SubmissionErrorCode, boolean> = {
   overloaded: true,
   async_in_flight: true,
   lsn_exhausted: true,
+  log_full: true,
   engine_closed: true,
   storage_failure: false,
   engine_halted: false,

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { QuotaCluster } from '../cluster/cluster.js';
 import {
+  type CheckpointEvent,
   ConfigError,
   ConfigMismatchError,
   DataDirectoryError,
@@ -42,6 +43,11 @@ const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
  * clients' retry records or leases.
  */
 export const DEFAULT_MAX_SLOT_SKEW = 2;
+/**
+ * The log's hard limit unless `--max-wal-bytes` says otherwise: past it new writes are refused
+ * (507 log_full) until a checkpoint succeeds. At least four checkpoint intervals.
+ */
+const DEFAULT_MAX_WAL_BYTES = 1024 * 1024 * 1024;
 /** Recovery of a log at least this long reports its progress on stderr. */
 const PROGRESS_MIN_WAL_BYTES = 8 * 1024 * 1024;
 
@@ -65,6 +71,41 @@ function recoveryProgress(io: CliIo): (progress: OpenProgress) => void {
     if (tenths <= tenthsShown || tenths >= 10) return;
     tenthsShown = tenths;
     io.stderr(`${NAME}: recovering: ${tenths * 10}% of the log scanned, ${frames} frames replayed`);
+  };
+}
+
+/** A size for a log line: bytes, KiB or MiB. */
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/**
+ * Checkpoint failures on stderr, for the operator: a line per failure (at most one a minute once
+ * the backoff has grown) with the error, the failures in a row, the log's length and its limit,
+ * and a line when a checkpoint succeeds again. Successes after a success stay quiet.
+ */
+function checkpointReport(io: CliIo, maxWalBytes: number | undefined) {
+  return (event: CheckpointEvent): void => {
+    if (event.ok) {
+      if (event.afterFailures > 0) {
+        io.stderr(
+          `${NAME}: checkpoint succeeded after ${event.afterFailures} failure${event.afterFailures === 1 ? '' : 's'}; the log is ${size(event.result.walBytes)}`,
+        );
+      }
+      return;
+    }
+    const log = event.logFull
+      ? `the log is ${size(event.walBytes)}, at its limit: new writes are refused (507 log_full) until a checkpoint succeeds`
+      : `the log is ${size(event.walBytes)}${maxWalBytes === undefined ? '' : ` (new writes are refused at ${size(maxWalBytes)})`}`;
+    const next =
+      event.retryInMs === undefined
+        ? 'the engine halted'
+        : `next attempt in ${Math.ceil(event.retryInMs / 1000)} s`;
+    io.stderr(
+      `${NAME}: checkpoint failed (${event.consecutiveFailures} in a row): ${event.error.message}; ${log}; ${next}`,
+    );
   };
 }
 
@@ -109,6 +150,9 @@ options:
   --checkpoint-every-bytes <n>  checkpoint after this much log (default ${DEFAULT_CHECKPOINT_BYTES}; 0: never)
   --max-slot-skew <slots>       refuse (400 slot_ahead) a requestSlot more than this many slots
                                 ahead of the server's clock (default ${DEFAULT_MAX_SLOT_SKEW})
+  --max-wal-bytes <n>           refuse new writes (507 log_full) while the log is this long, as
+                                when checkpoints fail (default ${DEFAULT_MAX_WAL_BYTES}, or four
+                                checkpoint intervals if more; 0: no limit)
 
 exit status:
   0   stopped by SIGTERM or SIGINT, after draining and closing the engine
@@ -234,6 +278,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
         'max-batch': { type: 'string' },
         'checkpoint-every-bytes': { type: 'string' },
         'max-slot-skew': { type: 'string' },
+        'max-wal-bytes': { type: 'string' },
         ...CLUSTER_FLAG_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -279,6 +324,16 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
       DEFAULT_CHECKPOINT_BYTES;
     const maxSlotSkew =
       positiveInteger(values['max-slot-skew'], '--max-slot-skew', 0) ?? DEFAULT_MAX_SLOT_SKEW;
+    const givenWalLimit = positiveInteger(values['max-wal-bytes'], '--max-wal-bytes', 0);
+    if (givenWalLimit !== undefined && givenWalLimit > 0 && givenWalLimit < 2 * checkpointBytes) {
+      throw new UsageError(
+        `--max-wal-bytes must be at least twice --checkpoint-every-bytes (${2 * checkpointBytes}): a checkpoint keeps the log since the previous one, got ${givenWalLimit}`,
+      );
+    }
+    const maxWalBytes =
+      givenWalLimit === 0
+        ? undefined
+        : (givenWalLimit ?? Math.max(DEFAULT_MAX_WAL_BYTES, 4 * checkpointBytes));
     const config = values.config === undefined ? undefined : readConfigFile(values.config);
     const clusterSettings = readClusterFlags(
       values,
@@ -289,6 +344,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     const engineOptions = {
       maxSlotSkew,
       ...(checkpointBytes === 0 ? {} : { checkpointPolicy: { everyBytes: checkpointBytes } }),
+      ...(maxWalBytes === undefined ? {} : { maxWalBytes }),
     };
     let stopping: Promise<number> | undefined;
     let resolveStopped: (status: number) => void = () => undefined;
@@ -313,6 +369,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
         ...(config === undefined ? {} : { config }),
         engine: engineOptions,
         onProgress: recoveryProgress(io),
+        onCheckpoint: checkpointReport(io, maxWalBytes),
       });
       const opened = engine;
       served = opened;

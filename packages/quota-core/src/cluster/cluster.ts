@@ -25,6 +25,7 @@ import {
 } from '../engine/directory.js';
 import {
   type BalanceReadOptions,
+  type EngineHealth,
   QuotaEngine,
   type QuotaEngineMetrics,
   type ReadOptions,
@@ -251,5 +252,21 @@ export class QuotaCluster extends ClusterFrontend<QuotaEngine> {
 
   metrics(): QuotaEngineMetrics & { readonly cluster: ClusterNodeStatus } {
     return { ...this.engineFor('metrics').metrics(), cluster: this.node.status() };
+  }
+
+  /**
+   * The health of this node's engine (docs/engine.md, "When checkpoints fail"); `degraded` while
+   * the node reopens its engine.
+   */
+  health(): EngineHealth {
+    const engine = this.currentEngine();
+    if (engine !== undefined) return engine.health();
+    return {
+      status: 'degraded',
+      problems: ['the node is reopening its engine'],
+      checkpointFailures: 0,
+      lastCheckpointError: undefined,
+      logFull: false,
+    };
   }
 }

@@ -39,7 +39,12 @@ import type {
   QuotaDbMetrics,
 } from '../types.js';
 import { validateClientRequest } from '../validate.js';
-import { type CheckpointResult, Checkpoints } from './checkpoints.js';
+import {
+  type CheckpointEvent,
+  type CheckpointHealth,
+  type CheckpointResult,
+  Checkpoints,
+} from './checkpoints.js';
 import type { RecordedConfig } from './directory.js';
 import { ClientJob, copyCommand, type JobHost, ReplicaJob, type SubmitResult } from './jobs.js';
 import { type Opened, openDirectory } from './open.js';
@@ -94,10 +99,20 @@ export interface QuotaEngineMetrics {
   /** LSN of the snapshot on disk (0 when there is none). */
   readonly snapshotLsn: bigint;
   readonly lastCheckpointError: string | undefined;
+  /** Checkpoints that failed in a row (0 after a success); docs/engine.md, "When checkpoints fail". */
+  readonly checkpointFailures: number;
+  /** The log's hard limit (`engine.maxWalBytes`), or undefined for none. */
+  readonly maxWalBytes: number | undefined;
   readonly core: QuotaDbMetrics & { readonly logicalSlotLag: bigint };
 }
 
+/** What `health()` answers. */
+export interface EngineHealth extends CheckpointHealth {
+  readonly status: 'ok' | 'degraded' | 'halted' | 'closed';
+}
+
 export type {
+  CheckpointEvent,
   CheckpointPolicy,
   CheckpointResult,
   EngineSeams,
@@ -319,6 +334,9 @@ export class QuotaEngine {
         `the command's slot arithmetic overflows u64 at slot ${slot}; nothing was written`,
       );
     }
+    // A new write (an answer from the retry cache, above, writes nothing).
+    const full = this.checkpoints.logFull();
+    if (full !== undefined) throw full;
     return new ClientJob(
       this.host,
       operationId,
@@ -528,6 +546,30 @@ export class QuotaEngine {
     return this.db.getOperation(operationId, options?.currentSlot ?? this.db.lastRequestSlot ?? 0n);
   }
 
+  /**
+   * Whether the engine is well (docs/engine.md, "When checkpoints fail"): `ok`; `degraded` while
+   * it serves with problems that need attention (checkpoints failing, new writes refused at the
+   * log's limit), each a line in `problems`; `halted` after a failure (reopen the directory);
+   * `closed`. Still answers after close.
+   */
+  health(): EngineHealth {
+    const checkpoints = this.checkpoints.health();
+    if (this.closing !== undefined) {
+      return { ...checkpoints, status: 'closed', problems: ['the engine is closed'] };
+    }
+    if (this.pipeline.halted) {
+      const reason = this.pipeline.haltReason;
+      return {
+        ...checkpoints,
+        status: 'halted',
+        problems: [
+          `the engine halted after a failure (${reason instanceof Error ? reason.message : String(reason)}); close it and open the directory again, which recovers from disk`,
+        ],
+      };
+    }
+    return { ...checkpoints, status: checkpoints.problems.length === 0 ? 'ok' : 'degraded' };
+  }
+
   /** Counters and table use; still answers after close (the engine's final figures). */
   metrics(): QuotaEngineMetrics {
     const now = this.nowSlot();
@@ -549,6 +591,8 @@ export class QuotaEngine {
       checkpointInProgress: this.checkpoints.inProgress,
       snapshotLsn: this.checkpoints.snapshotLsn,
       lastCheckpointError: this.checkpoints.lastError,
+      checkpointFailures: this.checkpoints.consecutiveFailures,
+      maxWalBytes: this.options.maxWalBytes,
       core: { ...db.metrics(), logicalSlotLag: db.logicalSlotLag(now) },
     };
   }
@@ -626,6 +670,7 @@ export class QuotaEngine {
 
   /** @internal Tests only: stop as a killed process would, without draining or syncing. */
   crashForTesting(): void {
+    this.checkpoints.stopRetrying();
     this.pipeline.halt(new Error('simulated crash'));
     this.wal.close();
     this.lock.release();

@@ -15,7 +15,7 @@ import { writeSnapshotFile } from '../runtime/snapshot-file.js';
 import type { WalFile } from '../runtime/wal-file.js';
 import { encodeSnapshotBody } from '../snapshot/body-codec.js';
 import { QuotaDb } from '../state-machine/quota-db.js';
-import { markerFrame } from './checkpoints.js';
+import { type CheckpointEvent, markerFrame } from './checkpoints.js';
 import {
   type DirectoryKind,
   examineDirectory,
@@ -55,6 +55,7 @@ export interface Opened {
   readonly status: RecoveryStatus;
   readonly snapshotLsn: bigint;
   readonly firstFrameAfterSnapshotOffset: number;
+  readonly onCheckpoint: ((event: CheckpointEvent) => void) | undefined;
 }
 
 /** Opens `options.dir` for an engine: lock, recorded configuration, recovery, growth. */
@@ -62,7 +63,8 @@ export async function openDirectory(
   options: QuotaEngineOpenOptions,
   seams: EngineSeams,
 ): Promise<Opened> {
-  const { dir, config, engine, clock, allowCapacityGrowth, onProgress } = checkOpenOptions(options);
+  const { dir, config, engine, clock, allowCapacityGrowth, onProgress, onCheckpoint } =
+    checkOpenOptions(options);
   const resolved = resolveEngineOptions(engine);
   const requested: RequestedConfig = {
     config: config ?? {},
@@ -128,6 +130,7 @@ export async function openDirectory(
       status: recovered.status,
       snapshotLsn,
       firstFrameAfterSnapshotOffset,
+      onCheckpoint,
     };
   } catch (error) {
     wal?.close();

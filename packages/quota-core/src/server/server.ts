@@ -61,6 +61,7 @@ const SUBMISSION_STATUS: Record<SubmissionErrorCode, number> = {
   overloaded: 503,
   async_in_flight: 500,
   lsn_exhausted: 507,
+  log_full: 507,
   engine_closed: 503,
   storage_failure: 503,
   engine_halted: 503,
@@ -347,19 +348,31 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
         return failed(new WireError('invalid_request', 'this route takes no parameters', 'query'));
       }
       if (first === 'health') {
-        if (halted || engine.closed) {
+        const health = engine.health();
+        const stopped = halted || health.status === 'halted';
+        if (stopped || health.status === 'closed') {
           return errorReply(
             503,
             errorBody(
-              halted ? 'engine_halted' : 'engine_closed',
-              halted
-                ? 'the engine halted after a failed write or fsync; restart the server (recovery replays the log)'
+              stopped ? 'engine_halted' : 'engine_closed',
+              stopped
+                ? 'the engine halted after a failure; restart the server (recovery replays the log)'
                 : 'the engine is closed; the server is stopping',
               true,
             ),
             1,
           );
         }
+        // Degraded is still serving (200): each problem says what is wrong and what follows.
+        const problems =
+          health.status === 'ok'
+            ? {}
+            : {
+                problems: health.problems,
+                checkpointFailures: health.checkpointFailures,
+                lastCheckpointError: health.lastCheckpointError,
+                logFull: health.logFull,
+              };
         if (cluster !== undefined) {
           const failure = cluster.failure;
           if (failure !== undefined) {
@@ -367,9 +380,10 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
           }
           const status = cluster.status();
           return ok({
-            status: 'ok',
+            status: health.status,
             engine: 'quota-core',
             appliedLsn: engine.lastAppliedLsn,
+            ...problems,
             cluster: {
               node: status.node,
               role: status.role,
@@ -380,7 +394,12 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
             },
           });
         }
-        return ok({ status: 'ok', engine: 'quota-core', appliedLsn: engine.lastAppliedLsn });
+        return ok({
+          status: health.status,
+          engine: 'quota-core',
+          appliedLsn: engine.lastAppliedLsn,
+          ...problems,
+        });
       }
       try {
         return ok({

@@ -4,7 +4,7 @@
  * and its documented status.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -251,6 +251,119 @@ describe('quota serve (the built bin)', () => {
       expect(result.lines, bad).toHaveLength(1);
       expect(result.lines[0]).toContain('--max-slot-skew');
     }
+  });
+
+  it('failing checkpoints: a stderr line each, degraded health with the error, 507 log_full past --max-wal-bytes, and recovery once the disk takes snapshots', async () => {
+    const dir = join(tempDir(), 'data');
+    // A directory where the snapshot's temporary file should go: every snapshot write fails.
+    mkdirSync(join(dir, 'snapshot.tmp'), { recursive: true });
+    const served = await serve([
+      '--dir',
+      dir,
+      '--checkpoint-every-bytes',
+      '2048',
+      '--max-wal-bytes',
+      '16384',
+    ]);
+    try {
+      const post = async (path: string, body: unknown) => {
+        const response = await fetch(`${served.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, never> };
+      };
+      let operationId = 1;
+      const debit = () => ({
+        operationId: String(operationId++),
+        clientId: '1',
+        command: { kind: 'debit', bucketId: '1', amount: '1' },
+      });
+      const created = await post('/v1/submit', {
+        operationId: String(operationId++),
+        clientId: '1',
+        command: {
+          kind: 'create_bucket',
+          bucketId: '1',
+          limit: '1000000',
+          initialBalance: '1000000',
+          refillRatePerSlot: '0',
+        },
+      });
+      expect(created.status).toBe(200);
+      let full: { status: number; body: Record<string, never> } | undefined;
+      for (let round = 0; round < 20 && full === undefined; round++) {
+        const batch = await post('/v1/batch', { requests: Array.from({ length: 50 }, debit) });
+        expect(batch.status).toBe(200);
+        const answer = await post('/v1/submit', debit());
+        if (answer.status !== 200) full = answer;
+      }
+      expect(full?.status).toBe(507);
+      expect(full?.body).toMatchObject({
+        error: {
+          code: 'log_full',
+          definite: true,
+          message: expect.stringMatching(/maxWalBytes 16384/),
+        },
+      });
+      // The first checkpoint (its snapshot rebuilt on a worker thread) may still be running.
+      const health = async () =>
+        (await (await fetch(`${served.url}/v1/health`)).json()) as Record<string, unknown>;
+      let degraded = await health();
+      for (let wait = 0; wait < 200 && degraded.checkpointFailures === 0; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        degraded = await health();
+      }
+      expect(degraded).toMatchObject({
+        status: 'degraded',
+        logFull: true,
+        checkpointFailures: expect.any(Number),
+        lastCheckpointError: expect.stringMatching(/EISDIR/),
+      });
+      expect(degraded.problems).toHaveLength(2);
+      const failures = served
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('checkpoint failed'));
+      expect(failures.length).toBeGreaterThan(0);
+      expect(failures[0]).toMatch(
+        /^quota serve: checkpoint failed \(1 in a row\): .*EISDIR.*; the log is [\d.]+ KiB( \(new writes are refused at 16\.0 KiB\)|, at its limit: new writes are refused \(507 log_full\) until a checkpoint succeeds); next attempt in 1 s$/,
+      );
+
+      // The disk takes snapshots again: the next attempt succeeds and writes are accepted again.
+      rmdirSync(join(dir, 'snapshot.tmp'));
+      for (let wait = 0; wait < 200; wait++) {
+        if ((await health()).status === 'ok') break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(await health()).toEqual({
+        status: 'ok',
+        engine: 'quota-core',
+        appliedLsn: expect.any(String),
+      });
+      expect(served.stderr()).toMatch(
+        /quota serve: checkpoint succeeded after \d+ failures?; the log is [\d.]+ KiB/,
+      );
+      expect((await post('/v1/submit', debit())).status).toBe(200);
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+    const tooSmall = serveSync([
+      '--dir',
+      join(tempDir(), 'data'),
+      '--checkpoint-every-bytes',
+      '4096',
+      '--max-wal-bytes',
+      '8191',
+    ]);
+    expect(tooSmall.status).toBe(3);
+    expect(tooSmall.lines).toEqual([
+      expect.stringMatching(
+        /^quota serve: --max-wal-bytes must be at least twice --checkpoint-every-bytes/,
+      ),
+    ]);
   });
 
   it('with --token-file every request needs the token', async () => {
