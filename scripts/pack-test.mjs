@@ -20,7 +20,10 @@
 // - every marked README example typechecks as strict TypeScript against the installed tarball's
 //   declarations (`typecheckReadmeExamples`);
 // - the README's service example (`<!-- pack-test: serve -->`) runs: the server from the
-//   installed bin, the client in two processes against it, then SIGTERM (`runServeExample`).
+//   installed bin, the client in two processes against it, then SIGTERM (`runServeExample`);
+// - without the NATS packages (optional peers, not installed here), the `./cluster` entry's open
+//   and `<bin> serve --cluster` each fail with one error naming what to install
+//   (`checkMissingPeers`).
 // Usage: node scripts/pack-test.mjs [package-directory-name ...]   (default: every package)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
@@ -321,6 +324,62 @@ main().catch((error) => {
 });
 `;
 
+// A module that opens the cluster entry's class without the NATS packages and prints the error.
+const MISSING_PEER_CHECK = `const entry = await import(process.argv[2]);
+const name = Object.keys(entry).find((key) => key.endsWith('Cluster') && typeof entry[key].open === 'function');
+try {
+  await entry[name].open({ dir: 'cluster-dir', nats: { request() {} }, name: 'packtest' });
+  console.log('opened');
+} catch (error) {
+  console.log(JSON.stringify({ name, code: error.code, message: error.message }));
+}
+`;
+
+/**
+ * The cluster without its optional peers: the entry's `open` and the bin's `serve --cluster`
+ * must each refuse with one error naming the four NATS packages to install.
+ */
+function checkMissingPeers(project, manifest, bins) {
+  if (manifest.exports?.['./cluster'] === undefined) return undefined;
+  writeFileSync(join(project, 'missing-peer.mjs'), MISSING_PEER_CHECK);
+  const opened = JSON.parse(
+    run('node', ['missing-peer.mjs', `${manifest.name}/cluster`], project).trim(),
+  );
+  const packages = ['@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/kv', '@nats-io/obj'];
+  if (opened.code !== 'missing_peer' || !packages.every((p) => opened.message.includes(p))) {
+    throw new Error(`${opened.name}.open without the NATS packages: ${JSON.stringify(opened)}`);
+  }
+  const served = spawnSync(
+    'npx',
+    [
+      '--no',
+      '--',
+      bins[0],
+      'serve',
+      '--dir',
+      'served',
+      '--port',
+      '0',
+      '--cluster',
+      'nats://127.0.0.1:4222',
+      '--name',
+      'packtest',
+    ],
+    { cwd: project, encoding: 'utf8', timeout: 60_000 },
+  );
+  const lines = served.stderr.split('\n').filter((line) => line !== '');
+  if (
+    served.status !== 9 ||
+    lines.length !== 1 ||
+    !lines[0].includes('npm install @nats-io/transport-node')
+  ) {
+    throw new Error(
+      `\`${bins[0]} serve --cluster\` without the NATS packages: exit ${served.status}, stderr ${JSON.stringify(served.stderr)}`,
+    );
+  }
+  return `${opened.name}.open and \`${bins[0]} serve --cluster\` name the missing NATS packages (exit 9)`;
+}
+
 for (const { dir, manifest } of packages) {
   const work = mkdtempSync(join(tmpdir(), `pack-test-${manifest.name}-`));
   try {
@@ -408,6 +467,8 @@ for (const { dir, manifest } of packages) {
       );
     }
     for (const bin of bins) console.log(`  npx ${bin} --help: ok`);
+    const peers = checkMissingPeers(project, manifest, bins);
+    if (peers !== undefined) console.log(`  without the optional NATS packages: ${peers}`);
     const served = await runServeExample(project, readme);
     if (served !== undefined) {
       console.log('  README service example ran (the server, then the client in two processes):');

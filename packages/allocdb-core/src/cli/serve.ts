@@ -17,19 +17,21 @@ import {
   type OpenProgress,
   RecoveryError,
 } from '../index.js';
+import { ClusterOptionError } from '../runtime/cluster-frontend.js';
 import { ClusterInvariantError, ClusterUnavailableError } from '../runtime/cluster-node.js';
+import {
+  CLUSTER_FLAG_OPTIONS,
+  clusterOptionsOf,
+  clusterUsage,
+  connectNats,
+  NatsUnreachableError,
+  readClusterFlags,
+} from '../runtime/cluster-serve.js';
 import { DEFAULT_HTTP_LIMITS, HttpListenError, isLoopbackHost } from '../runtime/http-server.js';
 import { LogConfigError } from '../runtime/jetstream-log.js';
 import { MissingPeerError } from '../runtime/nats-peer.js';
 import { DEFAULT_MAX_BATCH_REQUESTS, startAllocDbServer } from '../server/server.js';
 import { readConfigFile } from './config-file.js';
-import {
-  CLUSTER_FLAG_OPTIONS,
-  clusterUsage,
-  NatsUnreachableError,
-  openClusterNode,
-  readClusterFlags,
-} from './serve-cluster.js';
 import { type CliIo, UsageError } from './usage.js';
 
 const NAME = 'allocdb serve';
@@ -239,7 +241,8 @@ function startFailure(error: unknown): { status: number; line: string } {
     error instanceof MissingPeerError ||
     error instanceof ClusterInvariantError ||
     error instanceof ClusterUnavailableError ||
-    error instanceof LogConfigError
+    error instanceof LogConfigError ||
+    error instanceof ClusterOptionError
   ) {
     return { status: SERVE_EXIT_CLUSTER, line: error.message };
   }
@@ -377,31 +380,46 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
       startup = `lsn ${opened.lastAppliedLsn}, ${opened.recoveryStatus.startupKind}`;
     } else {
       let lastRetry = '';
-      const node = await openClusterNode(
-        clusterSettings,
-        {
+      const nats = await connectNats(clusterSettings, NAME);
+      const closeNats = () => nats.close().catch(() => undefined);
+      let cluster: AllocDbCluster;
+      try {
+        cluster = await AllocDbCluster.open({
+          ...clusterOptionsOf(clusterSettings),
+          nats,
           dir,
           ...(config === undefined ? {} : { config }),
           engine: engineOptions,
           tickMs: tickMs ?? 1_000,
           onProgress: recoveryProgress(io),
+          onEvent: (event) => {
+            if (event.kind === 'role') {
+              lastRetry = '';
+              io.stderr(`${NAME}: cluster: ${event.role} (${event.why})`);
+            } else if (event.kind === 'retrying') {
+              const line = `${NAME}: cluster: retrying ${event.what}: ${(event.error as Error)?.message ?? String(event.error)}`;
+              if (line !== lastRetry) io.stderr(line);
+              lastRetry = line;
+            } else {
+              stop(
+                SERVE_EXIT_CLUSTER,
+                `the cluster node stopped (${(event.error as Error)?.message ?? String(event.error)})`,
+              );
+            }
+          },
+        });
+      } catch (error) {
+        await closeNats();
+        throw error;
+      }
+      const opened = cluster;
+      const node = {
+        cluster: opened,
+        close: async () => {
+          await opened.close();
+          await closeNats();
         },
-        (event) => {
-          if (event.kind === 'role') {
-            lastRetry = '';
-            io.stderr(`${NAME}: cluster: ${event.role} (${event.why})`);
-          } else if (event.kind === 'retrying') {
-            const line = `${NAME}: cluster: retrying ${event.what}: ${(event.error as Error)?.message ?? String(event.error)}`;
-            if (line !== lastRetry) io.stderr(line);
-            lastRetry = line;
-          } else {
-            stop(
-              SERVE_EXIT_CLUSTER,
-              `the cluster node stopped (${(event.error as Error)?.message ?? String(event.error)})`,
-            );
-          }
-        },
-      );
+      };
       clusterNode = node;
       served = node.cluster;
       closeServed = node.close;

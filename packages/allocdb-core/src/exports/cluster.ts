@@ -4,13 +4,14 @@
  * @nats-io/jetstream @nats-io/kv @nats-io/obj`; without them `AllocDbCluster.open` throws
  * `MissingPeerError` naming them.
  */
+export { AllocDbCluster, type AllocDbClusterOptions } from '../cluster/cluster.js';
 export {
-  AllocDbCluster,
-  type AllocDbClusterOptions,
-  type AllocDbClusterStatus,
+  ClusterOptionError,
+  type ClusterSettings,
+  type ClusterStatusWithNodes,
   clusterAssetNames,
-  DEFAULT_CLUSTER_OPTIONS,
-} from '../cluster/cluster.js';
+  DEFAULT_CLUSTER_SETTINGS,
+} from '../runtime/cluster-frontend.js';
 export {
   type ClusterEvent,
   ClusterInvariantError,

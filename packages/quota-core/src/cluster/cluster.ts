@@ -5,16 +5,12 @@
  * Submissions made on a follower are forwarded to the writer over NATS and answered as the
  * writer answers them, so any node takes any call.
  *
- * This module is quota-core's side of a node: how to open its engine on the node's directory,
- * apply the frames a writer logged, install a published snapshot, and carry a submission to the
- * writer and its answer back (the HTTP API's JSON). What does not depend on the domain — the
- * stream, the lease, the election, following, snapshots and trimming — is the copied runtime's
- * `cluster-node.ts`.
+ * This module is quota-core's side of a node: opening its engine on the node's directory (with
+ * the replicated log in front of its WAL), the configuration a new cluster records, reading a
+ * snapshot's LSN, carrying a submission in the HTTP API's JSON, and the bucket reads. The
+ * stream, the lease, the election, following, snapshots, trimming and forwarding are the copied
+ * runtime's (`cluster-node.ts`, `cluster-frontend.ts`).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeResult } from '../client/client.js';
 import type { QuotaConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../constants.js';
@@ -27,39 +23,35 @@ import {
   settleConfig,
   WAL_FILE_NAME,
 } from '../engine/directory.js';
-import type {
-  BalanceReadOptions,
-  EngineHealth,
-  QuotaEngineMetrics,
-  ReadOptions,
-  SlotReadOptions,
-  SubmitOptions,
-  SubmitResult,
+import {
+  type BalanceReadOptions,
+  type EngineHealth,
+  QuotaEngine,
+  type QuotaEngineMetrics,
+  type ReadOptions,
+  type SlotReadOptions,
+  type SubmitOptions,
+  type SubmitResult,
 } from '../engine/engine.js';
-import { QuotaEngine } from '../engine/engine.js';
 import { type EngineOptions, resolveEngineOptions } from '../engine/options.js';
 import type { OpenProgress } from '../engine/recovery.js';
-import { ConfigError, EngineClosedError, SubmissionError } from '../errors.js';
+import { SubmissionError } from '../errors.js';
 import {
-  type ClusterEvent,
-  ClusterNode,
-  type ClusterNodeStatus,
-  ForwardError,
-  type ReplicaEngine,
-  type ReplicaHost,
-  whenReady,
-} from '../runtime/cluster-node.js';
-import { ClusterStore, type NodeStatus } from '../runtime/cluster-store.js';
+  ClusterFrontend,
+  type ClusterSettings,
+  checkClusterSettings,
+  DEFAULT_CLUSTER_CHECKPOINT_BYTES,
+  encodeForwardedAnswer,
+  NodeDirectory,
+  startClusterNode,
+} from '../runtime/cluster-frontend.js';
+import type { ClusterNodeStatus, ReplicaEngine, ReplicaHost } from '../runtime/cluster-node.js';
 import { encodeConfigFile } from '../runtime/config-file.js';
-import { fsyncDirectory, nodeFileSystem, writeFileAtomically } from '../runtime/file-system.js';
 import { parseJsonText, toJsonText } from '../runtime/http-json.js';
-import { JetStreamLog } from '../runtime/jetstream-log.js';
-import { loadNatsPeer } from '../runtime/nats-peer.js';
 import type { ReplicatedWal } from '../runtime/replicated-wal.js';
 import { decodeSnapshotFile, writeSnapshotFileBytesAsync } from '../runtime/snapshot-file.js';
 import { WAL_MAGIC } from '../runtime/wal.js';
 import type { WalFile } from '../runtime/wal-file.js';
-import { WriterLease } from '../runtime/writer-lease.js';
 import { decodeSubmission, resultJson } from '../server/server.js';
 import type {
   BucketRecord,
@@ -71,112 +63,27 @@ import type {
 } from '../types.js';
 import { validateClientRequest } from '../validate.js';
 
-/** The names a cluster's JetStream assets take (docs/cluster.md, "What lives in JetStream"). */
-export function clusterAssetNames(name: string) {
-  return {
-    stream: `QUOTA_${name}`,
-    subject: `quota.${name}.log`,
-    forwardSubject: `quota.${name}.forward`,
-    leaseBucket: `QUOTA_${name}_lease`,
-    storeBucket: `QUOTA_${name}`,
-  } as const;
-}
-
-export const DEFAULT_CLUSTER_OPTIONS = Object.freeze({
-  replicas: 3,
-  leaseMs: 2_000,
-  forwardTimeoutMs: 10_000,
-  publishTimeoutMs: 5_000,
-  keepMessages: 10_000,
-});
-
-export interface QuotaClusterOptions {
-  /** This node's own data directory (created if missing). */
-  readonly dir: string;
-  /** The embedder's NATS connection (the cluster never closes it). */
-  readonly nats: NatsConnection;
-  /** The cluster's name: letters, digits, `_` and `-`; every node of one cluster gives the same. */
-  readonly name: string;
-  /** This node's id, stable across restarts (default: host name and directory). */
-  readonly node?: string;
-  /** Where this node serves HTTP, advertised to clients (default: none). */
-  readonly url?: string;
-  /** Replicas of the cluster's stream and buckets when this node creates them (default 3). */
-  readonly replicas?: number;
-  /** The writer's lease (ms): a dead writer is replaced within about this long (default 2,000). */
-  readonly leaseMs?: number;
-  /** How long a forwarded submission waits for the writer's answer (default 10,000 ms). */
-  readonly forwardTimeoutMs?: number;
-  /** Stream messages kept below the published snapshot when the stream is trimmed (10,000). */
-  readonly keepMessages?: number;
+export interface QuotaClusterOptions extends ClusterSettings {
   /** The quota configuration of a new cluster (the first node records it for all). */
   readonly config?: Partial<QuotaConfig>;
   readonly engine?: EngineOptions;
   readonly onProgress?: (progress: OpenProgress) => void;
-  /** Role changes and background retries, for logs (never thrown). */
-  readonly onEvent?: (event: ClusterEvent) => void;
 }
-
-const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-function checkOptions(options: QuotaClusterOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new ConfigError(
-      'invalid_value',
-      'options',
-      'QuotaCluster.open needs { dir, nats, name }',
-    );
-  }
-  if (typeof options.dir !== 'string' || options.dir === '') {
-    throw new ConfigError('invalid_value', 'dir', "must be the node's data directory path");
-  }
-  if (typeof options.name !== 'string' || !NAME_PATTERN.test(options.name)) {
-    throw new ConfigError(
-      'invalid_value',
-      'name',
-      `must be 1 to 64 letters, digits, '_' or '-' (it names the cluster's stream), got ${JSON.stringify(options.name)}`,
-    );
-  }
-  if (options.nats === undefined || typeof options.nats.request !== 'function') {
-    throw new ConfigError(
-      'invalid_value',
-      'nats',
-      'must be a connected NatsConnection (@nats-io/transport-node connect())',
-    );
-  }
-  const integer = (field: string, value: unknown, min: number, max: number) => {
-    if (value === undefined) return;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new ConfigError(
-        'invalid_value',
-        field,
-        `must be an integer from ${min} to ${max}, got ${String(value)}`,
-      );
-    }
-  };
-  integer('replicas', options.replicas, 1, 5);
-  integer('leaseMs', options.leaseMs, 200, 600_000);
-  integer('forwardTimeoutMs', options.forwardTimeoutMs, 1, 600_000);
-  integer('keepMessages', options.keepMessages, 0, Number.MAX_SAFE_INTEGER);
-  if (
-    options.node !== undefined &&
-    (typeof options.node !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(options.node))
-  ) {
-    throw new ConfigError('invalid_value', 'node', 'must be 1 to 128 letters, digits, or ._:-');
-  }
-}
-
-/** Room in a NATS message for the headers a log message carries. */
-const HEADER_ROOM_BYTES = 1024;
 
 /** quota-core's side of a node: its directory and engine. */
 class QuotaReplicaHost implements ReplicaHost {
-  private maxCommandBytes: number;
+  private readonly directory: NodeDirectory;
+  private maxCommandBytes = 0;
+
   constructor(
     private readonly options: QuotaClusterOptions,
     private readonly onEngine: (engine: QuotaEngine | undefined) => void,
   ) {
-    this.maxCommandBytes = 0;
+    this.directory = new NodeDirectory(options.dir, {
+      config: CONFIG_FILE_NAME,
+      snapshot: SNAPSHOT_FILE_NAME,
+      wal: WAL_FILE_NAME,
+    });
   }
 
   get codec() {
@@ -184,8 +91,7 @@ class QuotaReplicaHost implements ReplicaHost {
   }
 
   recordedConfig(): Uint8Array | undefined {
-    const path = join(this.options.dir, CONFIG_FILE_NAME);
-    return existsSync(path) ? new Uint8Array(readFileSync(path)) : undefined;
+    return this.directory.recordedConfig();
   }
 
   proposedConfig(): Uint8Array {
@@ -199,23 +105,13 @@ class QuotaReplicaHost implements ReplicaHost {
   }
 
   writeConfig(bytes: Uint8Array): void {
-    mkdirSync(this.options.dir, { recursive: true });
-    const path = join(this.options.dir, CONFIG_FILE_NAME);
-    writeFileAtomically(
-      nodeFileSystem,
-      path,
-      bytes,
-      (step, cause) =>
-        new Error(
-          `writing the cluster's configuration to ${path}: ${step} failed: ${(cause as Error).message}`,
-        ),
-    );
+    this.directory.writeConfig(bytes);
   }
 
   async open(wrap: (wal: WalFile) => ReplicatedWal): Promise<ReplicaEngine> {
     const { dir, config, engine: engineOptions, onProgress } = this.options;
-    // The codec is needed while the engine opens (the replicated log is made then): from the
-    // directory's recorded configuration, which the node settled with the cluster's before.
+    // The replicated log is made while the engine opens, with the codec of the recorded
+    // configuration (the node settled it with the cluster's before).
     const recorded = loadRecordedConfig(dir);
     if (recorded === undefined) throw new Error(`${dir} records no configuration`);
     this.maxCommandBytes = recorded.maxCommandBytes;
@@ -223,12 +119,15 @@ class QuotaReplicaHost implements ReplicaHost {
       {
         dir,
         ...(config === undefined ? {} : { config }),
-        ...(engineOptions === undefined ? {} : { engine: engineOptions }),
+        // Checkpoints on by default: the writer publishes them and trims the stream below.
+        engine: {
+          checkpointPolicy: { everyBytes: DEFAULT_CLUSTER_CHECKPOINT_BYTES },
+          ...engineOptions,
+        },
         ...(onProgress === undefined ? {} : { onProgress }),
       },
       { pipelineLog: wrap },
     );
-    this.maxCommandBytes = engine.maxCommandBytes;
     this.onEngine(engine);
     const onEngine = this.onEngine;
     return {
@@ -257,10 +156,8 @@ class QuotaReplicaHost implements ReplicaHost {
   }
 
   snapshotFile(): { readonly lsn: bigint; readonly fileBytes: Uint8Array } | undefined {
-    const path = join(this.options.dir, SNAPSHOT_FILE_NAME);
-    if (!existsSync(path)) return undefined;
-    const fileBytes = new Uint8Array(readFileSync(path));
-    return { lsn: this.snapshotLsnOf(fileBytes), fileBytes };
+    const fileBytes = this.directory.snapshotBytes();
+    return fileBytes === undefined ? undefined : { lsn: this.snapshotLsnOf(fileBytes), fileBytes };
   }
 
   snapshotLsnOf(fileBytes: Uint8Array): bigint {
@@ -268,68 +165,28 @@ class QuotaReplicaHost implements ReplicaHost {
       .lastAppliedLsn;
   }
 
-  async installSnapshot(fileBytes: Uint8Array): Promise<void> {
-    const { dir } = this.options;
-    // The log first: a crash before the snapshot is written leaves the old snapshot (or none)
-    // and no log, from which the node bootstraps again.
-    rmSync(join(dir, WAL_FILE_NAME), { force: true });
-    rmSync(join(dir, `${WAL_FILE_NAME}.tmp`), { force: true });
-    fsyncDirectory(nodeFileSystem, dir);
-    await writeSnapshotFileBytesAsync(join(dir, SNAPSHOT_FILE_NAME), fileBytes, {
-      maxSnapshotBytes: resolveEngineOptions(this.options.engine).maxSnapshotBytes,
-    });
+  installSnapshot(fileBytes: Uint8Array): Promise<void> {
+    const maxSnapshotBytes = resolveEngineOptions(this.options.engine).maxSnapshotBytes;
+    return this.directory.installSnapshot(fileBytes, (path, bytes) =>
+      writeSnapshotFileBytesAsync(path, bytes, { maxSnapshotBytes }),
+    );
   }
 }
 
-/** Runs a forwarded submission on the writer's engine; the answer as bytes, never a throw. */
+/** Runs a forwarded submission (the HTTP API's JSON) on the writer's engine. */
 async function executeEncoded(engine: QuotaEngine, request: Uint8Array): Promise<Uint8Array> {
-  let text: string;
   try {
     const { request: decoded, options } = decodeSubmission(
       parseJsonText(new TextDecoder().decode(request)),
       '',
     );
-    text = `{"ok":${resultJson(await engine.submit(decoded, options))}}`;
+    return encodeForwardedAnswer({ resultJson: resultJson(await engine.submit(decoded, options)) });
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const definite = error instanceof SubmissionError ? error.definite : false;
-    text = toJsonText({
-      error: {
-        code: typeof code === 'string' ? code : 'internal',
-        message: (error as Error)?.message ?? String(error),
-        definite,
-      },
-    });
+    return encodeForwardedAnswer({ error });
   }
-  return new TextEncoder().encode(text);
 }
 
-function stripCode(code: string, message: string): string {
-  return message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
-}
-
-export interface QuotaClusterStatus extends ClusterNodeStatus {
-  /** Every node's last report (each node reports once a second). */
-  readonly nodes: readonly NodeStatus[];
-}
-
-export class QuotaCluster {
-  readonly dir: string;
-  readonly name: string;
-  private readonly node: ClusterNode;
-  private readonly current: { engine: QuotaEngine | undefined };
-
-  private constructor(
-    node: ClusterNode,
-    current: { engine: QuotaEngine | undefined },
-    options: QuotaClusterOptions,
-  ) {
-    this.node = node;
-    this.current = current;
-    this.dir = options.dir;
-    this.name = options.name;
-  }
-
+export class QuotaCluster extends ClusterFrontend<QuotaEngine> {
   /**
    * Opens this node: the cluster's stream and buckets (created by the first node), the
    * directory (with the cluster's recorded configuration), the position in the stream
@@ -337,105 +194,14 @@ export class QuotaCluster {
    * electing the writer. Throws `MissingPeerError` when the NATS packages are not installed.
    */
   static async open(options: QuotaClusterOptions): Promise<QuotaCluster> {
-    checkOptions(options);
-    const peer = await loadNatsPeer();
-    const settings = { ...DEFAULT_CLUSTER_OPTIONS, ...dropUndefined(options) };
-    const names = clusterAssetNames(options.name);
-    const nc = options.nats;
-    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
-    const maxMessageBytes = maxPayload - HEADER_ROOM_BYTES;
-    const maxCommandBytes = resolveEngineOptions(options.engine).maxCommandBytes;
-    if (maxCommandBytes !== undefined && maxCommandBytes + 64 > maxMessageBytes) {
-      throw new ConfigError(
-        'invalid_value',
-        'engine.maxCommandBytes',
-        `a command of ${maxCommandBytes} bytes does not fit in one NATS message (the server's max_payload is ${maxPayload}); lower it or raise max_payload`,
-      );
-    }
-    const retrying = (what: string) => (error: unknown) =>
-      options.onEvent?.({ kind: 'retrying', what, error });
-    const log = await whenReady(
-      `opening the stream ${names.stream}`,
-      () =>
-        JetStreamLog.open(peer, nc, {
-          stream: names.stream,
-          subject: names.subject,
-          replicas: settings.replicas,
-          publishTimeoutMs: settings.publishTimeoutMs,
-        }),
-      30_000,
-      retrying('opening the stream'),
-    );
-    const lease = await whenReady(
-      `opening the lease bucket ${names.leaseBucket}`,
-      () =>
-        WriterLease.open(peer, nc, {
-          bucket: names.leaseBucket,
-          replicas: settings.replicas,
-          ttlMs: settings.leaseMs,
-        }),
-      30_000,
-      retrying('opening the lease bucket'),
-    );
-    const store = await whenReady(
-      `opening the buckets of ${names.storeBucket}`,
-      () => ClusterStore.open(peer, nc, { bucket: names.storeBucket, replicas: settings.replicas }),
-      30_000,
-      retrying('opening the cluster store'),
-    );
+    checkClusterSettings(options, 'QuotaCluster.open');
     const current: { engine: QuotaEngine | undefined } = { engine: undefined };
     const host = new QuotaReplicaHost(options, (engine) => {
       current.engine = engine;
     });
-    const node = await ClusterNode.start({
-      node:
-        options.node ??
-        `${hostname()}:${options.dir}`.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 128),
-      url: options.url ?? '',
-      nc,
-      log,
-      lease,
-      store,
-      host,
-      forwardSubject: names.forwardSubject,
-      forwardTimeoutMs: settings.forwardTimeoutMs,
-      maxMessageBytes,
-      keepMessages: settings.keepMessages,
-      onEvent: options.onEvent,
-    });
+    const maxCommandBytes = resolveEngineOptions(options.engine).maxCommandBytes;
+    const node = await startClusterNode('quota', options, host, maxCommandBytes);
     return new QuotaCluster(node, current, options);
-  }
-
-  /** Sets the HTTP address this node advertises (the lease, the statuses). */
-  advertise(url: string): void {
-    this.node.advertise(url);
-  }
-
-  /** This node's id. */
-  get nodeId(): string {
-    return this.node.node;
-  }
-
-  get role() {
-    return this.node.role;
-  }
-
-  get isWriter(): boolean {
-    return this.node.isWriter;
-  }
-
-  /** The last LSN applied on this node. */
-  get lastAppliedLsn(): bigint {
-    return this.node.appliedLsn;
-  }
-
-  get closed(): boolean {
-    return this.node.role === 'closed';
-  }
-
-  /** Why the node stopped, if it did (`cluster_node_failed`). */
-  get failure(): Error | undefined {
-    return this.node.failed;
   }
 
   /**
@@ -449,45 +215,21 @@ export class QuotaCluster {
     request: ClientRequestOf<K>,
     options?: SubmitOptions,
   ): Promise<SubmitResult<OutcomeOf<K>>> {
-    const failed = this.node.failed;
-    if (failed !== undefined) {
-      throw new SubmissionError('engine_halted', failed.message, { cause: failed });
-    }
-    const engine = this.current.engine;
-    if (this.node.isWriter && engine !== undefined) return engine.submit(request, options);
+    const writer = this.writerEngine();
+    if (writer !== undefined) return writer.submit(request, options);
     try {
       validateClientRequest(request);
     } catch (error) {
       throw new SubmissionError(
         'invalid_request',
         `${(error as Error).message}; nothing was written`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
-    const body = toJsonText({ ...(request as ClientRequest), ...(options ?? {}) });
-    let reply: Uint8Array;
-    try {
-      reply = await this.node.forward(new TextEncoder().encode(body));
-    } catch (error) {
-      if (error instanceof ForwardError) {
-        throw new SubmissionError(error.code, error.message, { cause: error });
-      }
-      throw error;
-    }
-    const answer = parseJsonText(new TextDecoder().decode(reply)) as Record<string, unknown>;
-    if (answer.error !== undefined) {
-      const error = answer.error as { code: string; message: string; definite: boolean };
-      const code = error.code as SubmissionError['code'];
-      const rebuilt = new SubmissionError(code, stripCode(code, error.message));
-      if (rebuilt.definite !== error.definite) {
-        // A code this node does not know as the writer does: keep the writer's verdict.
-        Object.defineProperty(rebuilt, 'definite', { value: error.definite });
-      }
-      throw rebuilt;
-    }
-    const result = decodeResult(answer.ok, (request as ClientRequest).operationId, 'ok');
+    const answer = await this.forwardSubmission(
+      toJsonText({ ...(request as ClientRequest), ...(options ?? {}) }),
+    );
+    const result = decodeResult(answer, (request as ClientRequest).operationId, 'ok');
     return {
       lsn: result.lsn,
       requestSlot: result.requestSlot,
@@ -496,32 +238,20 @@ export class QuotaCluster {
     };
   }
 
-  private engineForRead(what: string): QuotaEngine {
-    const engine = this.current.engine;
-    if (engine === undefined)
-      throw new EngineClosedError(`${what} while the node reopens its engine`);
-    return engine;
-  }
-
-  /** Resolves true once `lsn` is applied on this node, false after `timeoutMs`. */
-  waitForLsn(lsn: bigint, timeoutMs: number): Promise<boolean> {
-    return this.node.waitForLsn(lsn, timeoutMs);
-  }
-
   getBucket(bucketId: bigint, options?: ReadOptions): BucketRecord | undefined {
-    return this.engineForRead('getBucket').getBucket(bucketId, options);
+    return this.engineFor('getBucket').getBucket(bucketId, options);
   }
 
   getBucketAt(bucketId: bigint, options?: BalanceReadOptions): BucketRecord | undefined {
-    return this.engineForRead('getBucketAt').getBucketAt(bucketId, options);
+    return this.engineFor('getBucketAt').getBucketAt(bucketId, options);
   }
 
   getOperation(operationId: bigint, options?: SlotReadOptions): OperationRecord | undefined {
-    return this.engineForRead('getOperation').getOperation(operationId, options);
+    return this.engineFor('getOperation').getOperation(operationId, options);
   }
 
   metrics(): QuotaEngineMetrics & { readonly cluster: ClusterNodeStatus } {
-    return { ...this.engineForRead('metrics').metrics(), cluster: this.node.status() };
+    return { ...this.engineFor('metrics').metrics(), cluster: this.node.status() };
   }
 
   /**
@@ -529,7 +259,7 @@ export class QuotaCluster {
    * the node reopens its engine.
    */
   health(): EngineHealth {
-    const engine = this.current.engine;
+    const engine = this.currentEngine();
     if (engine !== undefined) return engine.health();
     return {
       status: 'degraded',
@@ -539,23 +269,4 @@ export class QuotaCluster {
       logFull: false,
     };
   }
-
-  /** This node's view: its role, the writer, its applied LSN and sequence, its lag. */
-  status(): ClusterNodeStatus {
-    return this.node.status();
-  }
-
-  /** This node's view and every node's last report. */
-  async clusterStatus(): Promise<QuotaClusterStatus> {
-    return { ...this.node.status(), nodes: await this.node.statuses() };
-  }
-
-  /** Stops this node (a writer drains and gives its lease up). The NATS connection stays open. */
-  close(): Promise<void> {
-    return this.node.close();
-  }
-}
-
-function dropUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

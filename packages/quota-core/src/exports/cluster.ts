@@ -4,13 +4,14 @@
  * @nats-io/jetstream @nats-io/kv @nats-io/obj`; without them `QuotaCluster.open` throws
  * `MissingPeerError` naming them.
  */
+export { QuotaCluster, type QuotaClusterOptions } from '../cluster/cluster.js';
 export {
+  ClusterOptionError,
+  type ClusterSettings,
+  type ClusterStatusWithNodes,
   clusterAssetNames,
-  DEFAULT_CLUSTER_OPTIONS,
-  QuotaCluster,
-  type QuotaClusterOptions,
-  type QuotaClusterStatus,
-} from '../cluster/cluster.js';
+  DEFAULT_CLUSTER_SETTINGS,
+} from '../runtime/cluster-frontend.js';
 export {
   type ClusterEvent,
   ClusterInvariantError,

@@ -1,10 +1,14 @@
 /**
- * `allocdb serve --cluster …`: the flags of cluster mode and how a node is opened with its own
- * NATS connection (docs/cluster.md, "Running a cluster").
+ * The `serve --cluster …` flags of both engines' servers and the NATS connection a served node
+ * opens for itself (docs/cluster.md, "Running a cluster"). The engine's `serve` opens its own
+ * cluster class with that connection.
+ *
+ * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
+ * and `src/runtime/` (the NATS packages through `nats-peer.ts`).
  */
-import { AllocDbCluster, type AllocDbClusterOptions } from '../cluster/cluster.js';
-import type { ClusterEvent } from '../runtime/cluster-node.js';
-import { loadNatsPeer } from '../runtime/nats-peer.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { loadNatsPeer } from './nats-peer.js';
+import { PackageError } from './package-error.js';
 
 export const CLUSTER_FLAG_OPTIONS = {
   cluster: { type: 'string' },
@@ -30,7 +34,7 @@ export function clusterUsage(): string {
                                 the writer trims the stream (default 10000)`;
 }
 
-export interface ClusterSettings {
+export interface ClusterFlags {
   readonly servers: readonly string[];
   readonly name: string;
   readonly node: string | undefined;
@@ -44,7 +48,7 @@ export function readClusterFlags(
   values: Record<string, string | boolean | undefined>,
   usage: (message: string) => Error,
   integer: (text: string | undefined, flag: string) => number | undefined,
-): ClusterSettings | undefined {
+): ClusterFlags | undefined {
   const servers = values.cluster;
   if (servers === undefined) {
     for (const flag of ['name', 'node', 'replicas', 'lease-ms', 'keep-messages']) {
@@ -70,8 +74,8 @@ export function readClusterFlags(
     throw usage(`--name must be 1 to 64 letters, digits, '_' or '-', got ${JSON.stringify(name)}`);
   }
   const node = values.node === undefined ? undefined : String(values.node);
-  if (node !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(node)) {
-    throw usage(`--node must be 1 to 128 letters, digits, or ._:-, got ${JSON.stringify(node)}`);
+  if (node !== undefined && !/^[A-Za-z0-9_.-]{1,128}$/.test(node)) {
+    throw usage(`--node must be 1 to 128 letters, digits, or ._-, got ${JSON.stringify(node)}`);
   }
   const replicas = integer(values.replicas as string | undefined, '--replicas');
   if (replicas !== undefined && replicas > 5)
@@ -84,24 +88,24 @@ export function readClusterFlags(
   return { servers: list, name, node, replicas, leaseMs, keepMessages };
 }
 
-/** A NATS server could not be reached when the node started. */
-export class NatsUnreachableError extends Error {}
+/** No NATS server of `--cluster` answered when the node started. */
+export class NatsUnreachableError extends PackageError {
+  declare readonly code: 'nats_unreachable';
+  constructor(message: string) {
+    super('nats_unreachable', message);
+  }
+}
 
-/** Connects to NATS and opens this node; the connection is the caller's to close. */
-export async function openClusterNode(
-  settings: ClusterSettings,
-  open: Omit<
-    AllocDbClusterOptions,
-    'nats' | 'name' | 'node' | 'replicas' | 'leaseMs' | 'keepMessages'
-  >,
-  onEvent: (event: ClusterEvent) => void,
-): Promise<{ cluster: AllocDbCluster; close: () => Promise<void> }> {
+/**
+ * Connects to the NATS servers of `--cluster` for a served node: reconnecting for ever (a
+ * cluster outlives restarts of its NATS servers). `NatsUnreachableError` when none answers.
+ */
+export async function connectNats(settings: ClusterFlags, client: string): Promise<NatsConnection> {
   const peer = await loadNatsPeer();
-  let nc: Awaited<ReturnType<typeof peer.transport.connect>>;
   try {
-    nc = await peer.transport.connect({
+    return await peer.transport.connect({
       servers: [...settings.servers],
-      name: `allocdb serve ${settings.name}${settings.node === undefined ? '' : ` ${settings.node}`}`,
+      name: `${client} ${settings.name}${settings.node === undefined ? '' : ` ${settings.node}`}`,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: 5_000,
@@ -111,26 +115,15 @@ export async function openClusterNode(
       `cannot reach NATS at ${settings.servers.join(',')} (${(error as Error).message}); start nats-server with JetStream (nats-server -js) or fix --cluster`,
     );
   }
-  try {
-    const cluster = await AllocDbCluster.open({
-      ...open,
-      nats: nc,
-      name: settings.name,
-      ...(settings.node === undefined ? {} : { node: settings.node }),
-      ...(settings.replicas === undefined ? {} : { replicas: settings.replicas }),
-      ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
-      ...(settings.keepMessages === undefined ? {} : { keepMessages: settings.keepMessages }),
-      onEvent,
-    });
-    return {
-      cluster,
-      close: async () => {
-        await cluster.close();
-        await nc.close();
-      },
-    };
-  } catch (error) {
-    await nc.close().catch(() => undefined);
-    throw error;
-  }
+}
+
+/** The cluster options of the flags, for the engine's cluster class. */
+export function clusterOptionsOf(settings: ClusterFlags) {
+  return {
+    name: settings.name,
+    ...(settings.node === undefined ? {} : { node: settings.node }),
+    ...(settings.replicas === undefined ? {} : { replicas: settings.replicas }),
+    ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
+    ...(settings.keepMessages === undefined ? {} : { keepMessages: settings.keepMessages }),
+  };
 }

@@ -1,0 +1,178 @@
+/**
+ * Catch-up from a published snapshot (docs/cluster.md, "Catch-up and bounded storage"), with a
+ * real nats-server and the library API: a writer checkpoints often, publishes its snapshots and
+ * trims the stream below them; a node with an empty directory, and later the same node back
+ * after being away while the stream was trimmed past it, starts from the published snapshot and
+ * the stream's tail, and ends with the writer's state (the same snapshot body at the same LSN).
+ */
+import { createHash } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AllocDbEngine } from 'allocdb-core';
+import { AllocDbCluster } from 'allocdb-core/cluster';
+import * as allocdbCodec from 'allocdb-core/codec';
+import * as allocdbTesting from 'allocdb-core/testing';
+import { QuotaEngine } from 'quota-core';
+import { QuotaCluster } from 'quota-core/cluster';
+import * as quotaCodec from 'quota-core/codec';
+import * as quotaTesting from 'quota-core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsCluster, natsServerUnavailable } from '../src/cluster/nats.js';
+import { tempDir } from './support.js';
+
+const unavailable = natsServerUnavailable();
+if (unavailable !== undefined) {
+  console.warn(
+    `SKIPPED: the cluster bootstrap test needs nats-server: ${unavailable}. CI installs it (.ci/run)`,
+  );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function digestOf(engine: 'quota-core' | 'allocdb-core', dir: string) {
+  const opened =
+    engine === 'quota-core' ? await QuotaEngine.open({ dir }) : await AllocDbEngine.open({ dir });
+  try {
+    const body =
+      opened instanceof QuotaEngine
+        ? quotaCodec.encodeSnapshotBody(quotaTesting.stateMachineOf(opened).snapshot())
+        : allocdbCodec.encodeSnapshotBody(allocdbTesting.stateMachineOf(opened).snapshot());
+    return { lsn: opened.lastAppliedLsn, digest: createHash('sha256').update(body).digest('hex') };
+  } finally {
+    await opened.close();
+  }
+}
+
+describe.skipIf(unavailable !== undefined)(
+  'cluster: a node starts from the published snapshot',
+  () => {
+    let nats: NatsCluster;
+    let work: ReturnType<typeof tempDir>;
+    const connections: NatsConnection[] = [];
+    beforeAll(async () => {
+      work = tempDir('cluster-bootstrap');
+      nats = await NatsCluster.start(`${work.path}/nats`, 1);
+    });
+    afterAll(async () => {
+      for (const nc of connections) await nc.close().catch(() => undefined);
+      await nats?.stop();
+      work?.remove();
+    });
+
+    for (const engine of ['quota-core', 'allocdb-core'] as const) {
+      it(`${engine}: an empty directory, then a node away past the trim, bootstrap and converge`, async () => {
+        const name = `boot${engine === 'quota-core' ? 'q' : 'a'}`;
+        const open = async (dir: string, events: string[]) => {
+          const nc = await connect({ servers: nats.urls });
+          connections.push(nc);
+          const options = {
+            dir,
+            nats: nc,
+            name,
+            replicas: 1,
+            leaseMs: 500,
+            keepMessages: 5,
+            engine: { checkpointPolicy: { everyBytes: 8 * 1024 } },
+            onEvent: (event: { kind: string; why?: string }) => {
+              if (event.kind === 'role') events.push(event.why ?? '');
+            },
+          };
+          return engine === 'quota-core'
+            ? QuotaCluster.open(options)
+            : AllocDbCluster.open(options);
+        };
+        let operationId = 1n;
+        const write = async (node: QuotaCluster | AllocDbCluster, count: number) => {
+          const pending: Promise<unknown>[] = [];
+          for (let i = 0; i < count; i++) {
+            const id = operationId++;
+            pending.push(
+              node instanceof QuotaCluster
+                ? node.submit({
+                    operationId: id,
+                    clientId: 1n,
+                    command: {
+                      kind: 'create_bucket',
+                      bucketId: id,
+                      limit: 10n,
+                      initialBalance: 10n,
+                      refillRatePerSlot: 0n,
+                    },
+                  })
+                : node.submit({
+                    operationId: id,
+                    clientId: 1n,
+                    command: { kind: 'create_resource', resourceId: id },
+                  }),
+            );
+            if (pending.length === 50) await Promise.all(pending.splice(0));
+          }
+          await Promise.all(pending);
+        };
+        const stream = engine === 'quota-core' ? `QUOTA_${name}` : `ALLOCDB_${name}`;
+        const jsm = await jetstreamManager(
+          connections[0] ?? (await connect({ servers: nats.urls })),
+        );
+        const firstSeq = async () => (await jsm.streams.info(stream)).state.first_seq;
+
+        const writerEvents: string[] = [];
+        const writer = await open(`${work.path}/${engine}-writer`, writerEvents);
+        await until('a writer', () => writer.isWriter);
+        // Writes go on until the writer has checkpointed, published a snapshot and trimmed the
+        // stream below it (a checkpoint runs beside the writes, so this takes a few rounds).
+        const writeUntilTrimmed = async (above: number) => {
+          for (let round = 0; (await firstSeq()) <= above; round++) {
+            if (round > 100)
+              throw new Error(`no trim past sequence ${above} after ${round} rounds`);
+            await write(writer, 100);
+            await sleep(50);
+          }
+        };
+        await writeUntilTrimmed(1);
+
+        const joinerEvents: string[] = [];
+        const joinerDir = `${work.path}/${engine}-joiner`;
+        let joiner = await open(joinerDir, joinerEvents);
+        expect(
+          joinerEvents.some((why) => why.startsWith('bootstrapping from the published snapshot')),
+        ).toBe(true);
+        await until(
+          'the joiner to catch up',
+          () => joiner.lastAppliedLsn === writer.lastAppliedLsn,
+        );
+        expect(joiner.role).toBe('follower');
+        await joiner.close();
+
+        // Away while the writer goes on and trims past where the joiner stopped.
+        const stoppedAt = joiner.lastAppliedLsn;
+        const before = await firstSeq();
+        await writeUntilTrimmed(before + 20);
+        joinerEvents.length = 0;
+        joiner = await open(joinerDir, joinerEvents);
+        expect(
+          joinerEvents.some((why) => why.startsWith('bootstrapping from the published snapshot')),
+        ).toBe(true);
+        await until(
+          'the joiner to catch up again',
+          () => joiner.lastAppliedLsn === writer.lastAppliedLsn,
+        );
+        expect(joiner.lastAppliedLsn).toBeGreaterThan(stoppedAt);
+        const lsn = writer.lastAppliedLsn;
+        await joiner.close();
+        await writer.close();
+        const a = await digestOf(engine, `${work.path}/${engine}-writer`);
+        const b = await digestOf(engine, joinerDir);
+        expect(a.lsn).toBe(lsn);
+        expect(b).toEqual(a);
+      });
+    }
+  },
+);
