@@ -71,7 +71,7 @@ options:
                              configuration (default 65536)
   --max-snapshot-bytes <n>   largest snapshot read (default ${DEFAULT_MAX_SNAPSHOT_BYTES})
   --json                     inspect and verify print one JSON object
-  -V, --version              the version of quota-core
+  -v, -V, --version          the version of quota-core
   -h, --help                 this text
 
 exit status:
@@ -245,7 +245,8 @@ function failure(error: unknown): { status: number; line: string } {
 export function runCli(argv: readonly string[], io: CliIo): number {
   try {
     const { values, positionals } = parseArgs({
-      args: [...argv],
+      // -v as well as -V: what most tools take for the version.
+      args: argv.map((arg) => (arg === '-v' ? '--version' : arg)),
       allowPositionals: true,
       options: {
         config: { type: 'string' },
@@ -265,10 +266,11 @@ export function runCli(argv: readonly string[], io: CliIo): number {
       return EXIT_CLEAN;
     }
     const [command, dir, ...extra] = positionals;
-    if (command === undefined) throw new UsageError('a command is needed: inspect, verify or dump');
+    if (command === undefined)
+      throw new UsageError('a command is needed: inspect, verify, dump, serve or unlock');
     if (!['inspect', 'verify', 'dump'].includes(command))
       throw new UsageError(
-        `unknown command '${command}' (the commands are inspect, verify, dump and serve)`,
+        `unknown command '${command}' (the commands are inspect, verify, dump, serve and unlock)`,
       );
     if (dir === undefined)
       throw new UsageError(`${command} needs the data directory: ${NAME} ${command} <dir>`);

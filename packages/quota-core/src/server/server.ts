@@ -174,6 +174,15 @@ function readQuery(query: URLSearchParams, allowed: readonly string[]): Record<s
   return values;
 }
 
+/** The reads, as `collection` or `collection/sub` of `/v1/<collection>/<id>[/<sub>]`. */
+const READ_ROUTES: ReadonlySet<string> = new Set(['buckets', 'buckets/balance', 'operations']);
+
+/** Whether `route` (the path after `/v1/`) is a read: any other path is 404 whatever the method. */
+function isReadRoute(route: readonly string[]): boolean {
+  if (route.length === 2) return READ_ROUTES.has(route[0]!);
+  return route.length === 3 && READ_ROUTES.has(`${route[0]}/${route[2]}`);
+}
+
 const notFound = (request: HttpRequest): HttpReply =>
   errorReply(404, {
     code: 'not_found',
@@ -411,7 +420,7 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
         return failed(error);
       }
     }
-    if (route.length >= 2 && route.length <= 3) {
+    if (isReadRoute(route)) {
       if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
       return read(request, route);
     }
