@@ -78,7 +78,7 @@ describe.skipIf(unavailable !== undefined)(
             nats: nc,
             name,
             replicas: 1,
-            leaseMs: 500,
+            leaseMs: 2_000,
             keepMessages: 5,
             engine: { checkpointPolicy: { everyBytes: 8 * 1024 } },
             onEvent: (event: { kind: string; why?: string }) => {
@@ -90,13 +90,12 @@ describe.skipIf(unavailable !== undefined)(
             : AllocDbCluster.open(options);
         };
         let operationId = 1n;
-        const write = async (node: QuotaCluster | AllocDbCluster, count: number) => {
-          const pending: Promise<unknown>[] = [];
-          for (let i = 0; i < count; i++) {
-            const id = operationId++;
-            pending.push(
-              node instanceof QuotaCluster
-                ? node.submit({
+        /** Submits as a client would: a failover under load is retried with the same id. */
+        const submitOne = async (node: QuotaCluster | AllocDbCluster, id: bigint) => {
+          for (;;) {
+            try {
+              return node instanceof QuotaCluster
+                ? await node.submit({
                     operationId: id,
                     clientId: 1n,
                     command: {
@@ -107,12 +106,22 @@ describe.skipIf(unavailable !== undefined)(
                       refillRatePerSlot: 0n,
                     },
                   })
-                : node.submit({
+                : await node.submit({
                     operationId: id,
                     clientId: 1n,
                     command: { kind: 'create_resource', resourceId: id },
-                  }),
-            );
+                  });
+            } catch (error) {
+              const { code, definite } = error as { code?: string; definite?: boolean };
+              if (definite !== false && code !== 'no_writer') throw error;
+              await sleep(50);
+            }
+          }
+        };
+        const write = async (node: QuotaCluster | AllocDbCluster, count: number) => {
+          const pending: Promise<unknown>[] = [];
+          for (let i = 0; i < count; i++) {
+            pending.push(submitOne(node, operationId++));
             if (pending.length === 50) await Promise.all(pending.splice(0));
           }
           await Promise.all(pending);

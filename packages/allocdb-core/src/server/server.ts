@@ -377,8 +377,13 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
         return failed(new WireError('invalid_request', 'this route takes no parameters', 'query'));
       }
       if (first === 'health') {
+        const failure = cluster?.failure;
+        if (failure !== undefined) {
+          return errorReply(503, errorBody('cluster_node_failed', failure.message, true), 1);
+        }
         const health = engine.health();
-        const stopped = halted || health.status === 'halted';
+        // A cluster node whose engine halted is stepping down and reopening it: not stopped.
+        const stopped = cluster === undefined && (halted || health.status === 'halted');
         if (stopped || health.status === 'closed') {
           return errorReply(
             503,
@@ -403,10 +408,6 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
                 logFull: health.logFull,
               };
         if (cluster !== undefined) {
-          const failure = cluster.failure;
-          if (failure !== undefined) {
-            return errorReply(503, errorBody('cluster_node_failed', failure.message, true), 1);
-          }
           const status = cluster.status();
           return ok({
             status: health.status,
