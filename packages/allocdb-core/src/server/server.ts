@@ -27,6 +27,8 @@ import {
   objectAt,
   parseJsonText,
   toJsonText,
+  WIRE_U64_MAX,
+  WIRE_U128_MAX,
   WireError,
   withDecimals,
 } from '../runtime/http-json.js';
@@ -156,14 +158,14 @@ export function decodeSubmission(
     options = {
       ...(requestSlot === undefined
         ? {}
-        : { requestSlot: decimalAt(requestSlot, fieldPath(prefix, 'requestSlot')) }),
+        : { requestSlot: decimalAt(requestSlot, fieldPath(prefix, 'requestSlot'), WIRE_U64_MAX) }),
       ...(strictSlot === undefined ? {} : { strictSlot }),
     };
   }
   return { request: request as unknown as ClientRequest, options };
 }
 
-/** Decimal query parameters of a read; anything else in the query is refused. */
+/** Decimal query parameters of a read, each a u64; anything else in the query is refused. */
 function readQuery(query: URLSearchParams, allowed: readonly string[]): Record<string, bigint> {
   const values: Record<string, bigint> = {};
   for (const [name, value] of query) {
@@ -174,7 +176,7 @@ function readQuery(query: URLSearchParams, allowed: readonly string[]): Record<s
         `query.${name}`,
       );
     }
-    values[name] = decimalAt(value, `query.${name}`);
+    values[name] = decimalAt(value, `query.${name}`, WIRE_U64_MAX);
   }
   return values;
 }
@@ -317,12 +319,14 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
       const [collection, id, sub] = parts;
       if (collection === 'resources' && sub === undefined) {
         const { minLsn } = readQuery(request.query, ['minLsn']);
-        const resource = engine.getResource(decimalAt(id, 'path.resourceId'), { minLsn });
+        const resource = engine.getResource(decimalAt(id, 'path.resourceId', WIRE_U128_MAX), {
+          minLsn,
+        });
         return ok({ appliedLsn: engine.lastAppliedLsn, resource: resource ?? null });
       }
       if (collection === 'reservations' && sub === undefined) {
         const { minLsn, currentSlot } = readQuery(request.query, ['minLsn', 'currentSlot']);
-        const lookup = engine.getReservation(decimalAt(id, 'path.reservationId'), {
+        const lookup = engine.getReservation(decimalAt(id, 'path.reservationId', WIRE_U128_MAX), {
           minLsn,
           currentSlot,
         });
@@ -330,14 +334,17 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
       }
       if (collection === 'reservations' && sub === 'members') {
         const { minLsn } = readQuery(request.query, ['minLsn']);
-        const members = engine.getReservationMembers(decimalAt(id, 'path.reservationId'), {
-          minLsn,
-        });
+        const members = engine.getReservationMembers(
+          decimalAt(id, 'path.reservationId', WIRE_U128_MAX),
+          {
+            minLsn,
+          },
+        );
         return ok({ appliedLsn: engine.lastAppliedLsn, members });
       }
       if (collection === 'operations' && sub === undefined) {
         const { minLsn, currentSlot } = readQuery(request.query, ['minLsn', 'currentSlot']);
-        const operation = engine.getOperation(decimalAt(id, 'path.operationId'), {
+        const operation = engine.getOperation(decimalAt(id, 'path.operationId', WIRE_U128_MAX), {
           minLsn,
           currentSlot,
         });

@@ -454,6 +454,36 @@ describe('quota serve (the built bin)', () => {
     }
   });
 
+  it('reads with ids or query values out of range are 400 invalid_request naming the field, not 500', async () => {
+    const served = await serve(['--dir', join(tempDir(), 'data')]);
+    try {
+      for (const [path, field] of [
+        [`/v1/buckets/${2n ** 128n}`, 'path.bucketId'],
+        [`/v1/buckets/${2n ** 128n}/balance`, 'path.bucketId'],
+        [`/v1/operations/${2n ** 128n}`, 'path.operationId'],
+        [`/v1/buckets/1?minLsn=${2n ** 64n}`, 'query.minLsn'],
+        [`/v1/buckets/1/balance?slot=${2n ** 64n}`, 'query.slot'],
+        [`/v1/buckets/1/balance?minLsn=${2n ** 64n}`, 'query.minLsn'],
+        [`/v1/operations/1?currentSlot=${2n ** 64n}`, 'query.currentSlot'],
+      ] as const) {
+        const response = await fetch(`${served.url}${path}`);
+        expect(response.status, path).toBe(400);
+        expect(await response.json(), path).toMatchObject({
+          error: { code: 'invalid_request', field, definite: true },
+        });
+      }
+      // The largest values are in range.
+      expect(
+        (await fetch(`${served.url}/v1/buckets/1/balance?slot=18446744073709551615`)).status,
+      ).toBe(200);
+      expect((await fetch(`${served.url}/v1/operations/${2n ** 128n - 1n}`)).status).toBe(200);
+      expect(served.stderr()).not.toMatch(/internal error/);
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
   it('idle connections cannot lock clients out: when every connection is taken, an idle one is closed for the newcomer', async () => {
     const served = await serve(['--dir', join(tempDir(), 'data'), '--max-connections', '8']);
     const idle: Socket[] = [];
