@@ -104,8 +104,11 @@ try {
   }
   say('three quota serve --cluster nodes (each its own --dir and port):');
   await Promise.all(nodes.map(startNode));
-  let writer;
-  while ((writer = await writerOf()) === undefined) await sleep(50);
+  let writer = await writerOf();
+  while (writer === undefined) {
+    await sleep(50);
+    writer = await writerOf();
+  }
   say(`the writer is ${writer.name}; the others follow the stream`);
 
   const client = new QuotaClient({ url: nodes.map((node) => node.url) });
@@ -133,8 +136,11 @@ try {
   killed.child.kill('SIGKILL');
   await killed.exited;
   killed.child = undefined;
-  let next;
-  while ((next = await writerOf(killed)) === undefined) await sleep(25);
+  let next = await writerOf(killed);
+  while (next === undefined) {
+    await sleep(25);
+    next = await writerOf(killed);
+  }
   say(`${next.name} took over ${Date.now() - killedAt} ms after the kill; the clients went on`);
   await sleep(3_000);
   say(`restart ${killed.name} on its directory: it catches up from the stream`);
