@@ -145,7 +145,8 @@ describe.skipIf(unavailable !== undefined)(
             await sleep(50);
           }
         };
-        await writeUntilTrimmed(1);
+        // (sequence 1 is the first writer's term marker: a trim past it alone removes no command)
+        await writeUntilTrimmed(10);
 
         const joinerEvents: string[] = [];
         const joinerDir = `${work.path}/${engine}-joiner`;
@@ -183,5 +184,64 @@ describe.skipIf(unavailable !== undefined)(
         expect(b).toEqual(a);
       });
     }
+
+    it('a stream trimmed down to a term marker: a new node bootstraps (it does not mistake the marker for a broken log)', async () => {
+      const name = 'bootmarker';
+      const events: string[] = [];
+      const open = async (dir: string, record: string[]) => {
+        const nc = await connect({ servers: nats.urls });
+        connections.push(nc);
+        return QuotaCluster.open({
+          dir,
+          nats: nc,
+          name,
+          replicas: 1,
+          keepMessages: 1,
+          engine: { checkpointPolicy: { everyFrames: 1 } },
+          onEvent: (event) => {
+            if (event.kind === 'role') record.push(event.why);
+          },
+        });
+      };
+      const create = (node: QuotaCluster, id: bigint) =>
+        node.submit({
+          operationId: id,
+          clientId: 1n,
+          command: {
+            kind: 'create_bucket',
+            bucketId: id,
+            limit: 1n,
+            initialBalance: 1n,
+            refillRatePerSlot: 0n,
+          },
+        });
+      const jsm = await jetstreamManager(connections[0] ?? (await connect({ servers: nats.urls })));
+      const state = async () => (await jsm.streams.info(`QUOTA_${name}`)).state;
+      let writer = await open(`${work.path}/marker-writer`, []);
+      await until('a writer', () => writer.isWriter);
+      for (let id = 1n; id <= 20n; id++) await create(writer, id);
+      await writer.close();
+      // The same node writes again: its term marker is the message after its earlier batches.
+      writer = await open(`${work.path}/marker-writer`, []);
+      await until('a writer again', () => writer.isWriter);
+      const marker = (await state()).last_seq;
+      await create(writer, 21n);
+      // Its snapshot at that one batch is published and the stream trimmed to one message below
+      // it: the marker.
+      await until(
+        'the trim to the marker',
+        async () => (await state()).first_seq === marker,
+        30_000,
+      );
+      const joiner = await open(`${work.path}/marker-joiner`, events);
+      expect(
+        events.some((why) => why.startsWith('bootstrapping from the published snapshot')),
+      ).toBe(true);
+      await until('the joiner to catch up', () => joiner.lastAppliedLsn === writer.lastAppliedLsn);
+      expect(joiner.getBucket(21n)?.balance).toBe(1n);
+      expect(joiner.failure).toBeUndefined();
+      await joiner.close();
+      await writer.close();
+    });
   },
 );

@@ -8,10 +8,11 @@
  * (an open engine), which each engine implements for its own state machine, as the commit
  * pipeline moves `CommitJob`s each engine defines.
  *
- * - **Following.** A follower takes the stream's messages in order, checks each (sequences
- *   without a gap, the writer's term, CRC-checked frames with LSNs that count up by one) and
- *   hands the frames to its engine, which writes them to its own log and applies them through the
- *   same path as recovery. A gap in the stream (trimmed while the node was away) is a bootstrap.
+ * - **Following** (`cluster-follower.ts`). A follower takes the stream's messages in order, checks
+ *   each (sequences without a gap, the writer's term, CRC-checked frames with LSNs that count up
+ *   by one) and hands the frames to its engine, which writes them to its own log and applies them
+ *   through the same path as recovery. A gap in the stream (trimmed while the node was away) is a
+ *   bootstrap.
  * - **Electing.** A follower that sees no writer takes the lease (`writer-lease.ts`); the
  *   writer renews it four times per TTL and steps down when it cannot.
  * - **Taking over.** The new writer applies the stream to its end, then appends its term marker
@@ -27,209 +28,32 @@
  * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
  * and `src/runtime/` (the NATS packages through `nats-peer.ts`).
  */
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { assert } from './assert.js';
-import type { ClusterStore, NodeStatus } from './cluster-store.js';
+import type { Subscription } from '@nats-io/transport-node';
+import { NeedsBootstrap, StreamFollower } from './cluster-follower.js';
+import type { NodeStatus } from './cluster-store.js';
 import {
-  type JetStreamLog,
-  LogConfigError,
-  LogFencedError,
-  type LogFollower,
-  type LogMessage,
-  LogUnavailableError,
-} from './jetstream-log.js';
-import { PackageError } from './package-error.js';
+  type ClusterEvent,
+  ClusterInvariantError,
+  ClusterNodeFailedError,
+  type ClusterNodeOptions,
+  type ClusterNodeStatus,
+  ForwardError,
+  isFatal,
+  type NodeRole,
+  type ReplicaEngine,
+  whenReady,
+} from './cluster-types.js';
+import { LogConfigError, LogFencedError } from './jetstream-log.js';
 import { ReplicatedWal } from './replicated-wal.js';
-import { RecordType, scanLog, type WalCodecOptions, type WalFrame } from './wal.js';
-import type { WalFile } from './wal-file.js';
-import { LeaseLostError, type WriterLease } from './writer-lease.js';
+import { LeaseLostError } from './writer-lease.js';
 
-export type NodeRole =
-  | 'starting'
-  | 'follower'
-  | 'candidate'
-  | 'writer'
-  | 'stepping_down'
-  | 'failed'
-  | 'closed';
-
-/** An open engine as a cluster node drives it. */
-export interface ReplicaEngine {
-  /** The last LSN applied (0 before the first). */
-  readonly appliedLsn: bigint;
-  /** The LSN of the snapshot in the node's directory (0 when none). */
-  readonly snapshotLsn: bigint;
-  /** Why the engine stopped taking commands (a failed write, append or apply), or undefined. */
-  readonly haltReason: unknown;
-  /**
-   * Queues frames the writer logged (LSNs after `appliedLsn`, in order); the engine writes them
-   * to its own log and applies them as recovery does. Resolves once the last one is applied.
-   */
-  applyFrames(frames: readonly WalFrame[]): Promise<void>;
-  /** Starts and stops what only the writer does (allocdb's expiration tick). */
-  startWriterDuties(): void;
-  stopWriterDuties(): void;
-  /** Runs a submission in the engine's wire encoding (the writer); the answer, never a throw. */
-  executeEncoded(request: Uint8Array): Promise<Uint8Array>;
-  /** Stops at once: queued submissions fail (indefinite); the batch in flight settles first. */
-  abandon(): Promise<void>;
-  /** Drains (commits what is queued) and closes. */
-  close(): Promise<void>;
-}
-
-/** The engine's side of a node: its directory and how to open an engine on it. */
-export interface ReplicaHost {
-  /** How the engine's WAL frames are encoded (magic, largest payload). */
-  readonly codec: WalCodecOptions;
-  /** The bytes of the directory's recorded configuration, or undefined when it has none. */
-  recordedConfig(): Uint8Array | undefined;
-  /** The configuration file this node would record for a new cluster. */
-  proposedConfig(): Uint8Array;
-  /** Writes the cluster's configuration into a directory that has none (created if missing). */
-  writeConfig(bytes: Uint8Array): void;
-  /** Opens the engine on the directory with `log` wrapped around its WAL as the pipeline's log. */
-  open(wrap: (wal: WalFile) => ReplicatedWal): Promise<ReplicaEngine>;
-  /** The directory's snapshot file and its LSN, or undefined. */
-  snapshotFile(): { readonly lsn: bigint; readonly fileBytes: Uint8Array } | undefined;
-  /** The LSN a snapshot file's header states (throws on bytes that are not a snapshot file). */
-  snapshotLsnOf(fileBytes: Uint8Array): bigint;
-  /** Replaces the directory's snapshot with `fileBytes` and empties its log (engine closed). */
-  installSnapshot(fileBytes: Uint8Array): Promise<void>;
-}
-
-export interface ClusterNodeOptions {
-  readonly node: string;
-  /** Where this node serves (advertised to clients through the lease and statuses); may be ''. */
-  readonly url: string;
-  readonly nc: NatsConnection;
-  readonly log: JetStreamLog;
-  readonly lease: WriterLease;
-  readonly store: ClusterStore;
-  readonly host: ReplicaHost;
-  /** The subject forwarded submissions are sent on. */
-  readonly forwardSubject: string;
-  readonly forwardTimeoutMs: number;
-  /** The largest stream message (the server's max_payload less room for headers). */
-  readonly maxMessageBytes: number;
-  /** Messages kept below the published snapshot when the stream is trimmed. */
-  readonly keepMessages: number;
-  /** Reports a background failure (a loop that failed and will retry); never thrown. */
-  readonly onEvent?: (event: ClusterEvent) => void;
-}
-
-export type ClusterEvent =
-  | { readonly kind: 'role'; readonly role: NodeRole; readonly why: string }
-  | { readonly kind: 'retrying'; readonly what: string; readonly error: unknown }
-  | { readonly kind: 'failed'; readonly error: unknown };
-
-/** What `status()` says of this node. */
-export interface ClusterNodeStatus {
-  readonly node: string;
-  readonly role: NodeRole;
-  readonly writer: { readonly node: string; readonly url: string } | undefined;
-  readonly term: number;
-  readonly appliedLsn: bigint;
-  readonly appliedSeq: number;
-  /** The stream's last sequence when this node last looked (the writer: its own last append). */
-  readonly streamLastSeq: number;
-  readonly lagMessages: number;
-  readonly failure: string | undefined;
-}
-
-/** The stream and this node disagree in a way no correct history can produce: fail closed. */
-export class ClusterInvariantError extends PackageError {
-  declare readonly code: 'cluster_invariant';
-  constructor(message: string) {
-    super('cluster_invariant', message);
-  }
-}
-
-/** The node cannot go on (see the message), and is stopped: restart it after the fix. */
-export class ClusterNodeFailedError extends PackageError {
-  declare readonly code: 'cluster_node_failed';
-  constructor(cause: unknown) {
-    super(
-      'cluster_node_failed',
-      `this cluster node stopped: ${(cause as Error)?.message ?? String(cause)}`,
-      { cause },
-    );
-  }
-}
-
-/** Forwarding found no writer, or got no answer from it. */
-export class ForwardError extends PackageError {
-  declare readonly code: 'no_writer' | 'forward_failed';
-  /** True when the submission certainly did not run (no writer took it). */
-  readonly definite: boolean;
-  constructor(code: 'no_writer' | 'forward_failed', message: string, cause?: unknown) {
-    super(code, message, { cause });
-    this.definite = code === 'no_writer';
-  }
-}
-
-/** The node's directory no longer matches the stream (see the message). */
-class NeedsBootstrap extends Error {}
-
-/** A NATS or JetStream step that kept failing while the cluster formed or recovered. */
-export class ClusterUnavailableError extends PackageError {
-  declare readonly code: 'cluster_unavailable';
-  constructor(what: string, timeoutMs: number, cause: unknown) {
-    super(
-      'cluster_unavailable',
-      `${what} kept failing for ${timeoutMs} ms (${(cause as Error)?.message ?? String(cause)}); check that the NATS servers run with JetStream and form a cluster`,
-      { cause },
-    );
-  }
-}
-
-/**
- * Runs `work` until it succeeds, retrying failures that are NATS's own (a timeout, no responders,
- * a stream whose leader is being elected) for up to `timeoutMs`; this runtime's own errors
- * (a configuration refused, an invariant) are thrown at once.
- */
-export async function whenReady<T>(
-  what: string,
-  work: () => Promise<T>,
-  timeoutMs = 30_000,
-  onRetry?: (error: unknown) => void,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof PackageError) throw error;
-      if (performance.now() + pause > deadline)
-        throw new ClusterUnavailableError(what, timeoutMs, error);
-      onRetry?.(error);
-      await delay(pause);
-    }
-  }
-}
+export { decodeMessageFrames } from './cluster-follower.js';
+export * from './cluster-types.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/**
- * Whether a failure stops the node: the stream disagrees with this node (an invariant, a foreign
- * stream) or the engine cannot go on (its own typed errors: a damaged directory, a failed write
- * the reopen did not clear). NATS's own failures (timeouts, no responders, a server that lost
- * JetStream for a while) and this runtime's transient ones are retried.
- */
-function isFatal(error: unknown): boolean {
-  if (!(error instanceof PackageError)) return false;
-  return !(
-    error instanceof LogUnavailableError ||
-    error instanceof LogFencedError ||
-    error instanceof ClusterUnavailableError ||
-    error instanceof ForwardError ||
-    error instanceof LeaseLostError
-  );
-}
-
 /** Longest a takeover waits to apply the stream to its end before it gives the lease up. */
 const CATCH_UP_TIMEOUT_MS = 60_000;
-/** Unapplied follower messages at most (then the follower waits for its engine). */
-const MAX_PENDING_MESSAGES = 64;
 
 export class ClusterNode {
   readonly node: string;
@@ -240,17 +64,8 @@ export class ClusterNode {
   private wal: ReplicatedWal | undefined;
   private currentRole: NodeRole = 'starting';
   private failure: unknown;
-  private follower: LogFollower | undefined;
-  private followerGeneration = 0;
-  /** The stream sequence of the last message whose frames are all applied. */
-  private appliedSeq = 0;
-  /** The highest LSN handed to the engine (applied, or queued in it). */
-  private enqueuedLsn = 0n;
-  /** The current writer's term: the sequence of its marker (0 before one is known). */
-  private term = 0;
-  private expectedSeq = 0;
-  private pending: Promise<void>[] = [];
-  private lastKnownSeq = 0;
+  /** Where this node is in the stream, and the loop that follows it. */
+  private readonly follower: StreamFollower;
   private leaseRevision: number | undefined;
   private leaseRenewedAt = 0;
   private writerHint: { node: string; url: string } | undefined;
@@ -265,6 +80,11 @@ export class ClusterNode {
     this.node = options.node;
     this.options = options;
     this.url = options.url;
+    this.follower = new StreamFollower(
+      options.log,
+      () => options.host.codec,
+      (error) => this.followerEnded(error),
+    );
   }
 
   /**
@@ -319,18 +139,21 @@ export class ClusterNode {
   }
 
   get appliedLsn(): bigint {
-    return this.engineOpen?.appliedLsn ?? this.enqueuedLsn;
+    return this.engineOpen?.appliedLsn ?? this.follower.enqueuedLsn;
   }
 
   status(): ClusterNodeStatus {
+    const { follower } = this;
     const appliedSeq =
-      this.currentRole === 'writer' ? (this.wal?.lastSeq ?? this.appliedSeq) : this.appliedSeq;
-    const streamLastSeq = Math.max(this.lastKnownSeq, appliedSeq);
+      this.currentRole === 'writer'
+        ? (this.wal?.lastSeq ?? follower.appliedSeq)
+        : follower.appliedSeq;
+    const streamLastSeq = Math.max(follower.lastKnownSeq, appliedSeq);
     return {
       node: this.node,
       role: this.currentRole,
       writer: this.currentRole === 'writer' ? { node: this.node, url: this.url } : this.writerHint,
-      term: this.term,
+      term: this.follower.term,
       appliedLsn: this.appliedLsn,
       appliedSeq,
       streamLastSeq,
@@ -402,7 +225,7 @@ export class ClusterNode {
       this.setRole('closed', 'closed');
       await this.forwardSubscription?.drain().catch(() => undefined);
       this.forwardSubscription = undefined;
-      await this.stopFollowing();
+      await this.follower.stop();
       this.engineOpen?.stopWriterDuties();
       await this.engineOpen?.close().catch(() => undefined);
       if (wasWriter && this.leaseRevision !== undefined) {
@@ -438,7 +261,7 @@ export class ClusterNode {
     for (let attempt = 0; ; attempt++) {
       if (this.engineOpen === undefined) await this.openEngine();
       try {
-        await this.startFollowing();
+        await this.follower.start(this.engineOpen!);
         return;
       } catch (error) {
         if (!(error instanceof NeedsBootstrap) || attempt >= 3) throw error;
@@ -454,7 +277,6 @@ export class ClusterNode {
       return this.wal;
     });
     this.engineOpen = engine;
-    this.enqueuedLsn = engine.appliedLsn;
   }
 
   /** Replaces the directory's state with the published snapshot (the stream lost what follows). */
@@ -483,85 +305,8 @@ export class ClusterNode {
     await this.openEngine();
   }
 
-  /** Starts following from the message that holds the LSN after the engine's. */
-  private async startFollowing(): Promise<void> {
-    const { log } = this.options;
-    const engine = this.engineOpen!;
-    const applied = engine.appliedLsn;
-    const { firstSeq, lastSeq } = await log.bounds();
-    this.lastKnownSeq = lastSeq;
-    let from: number;
-    if (lastSeq === 0 || lastSeq < firstSeq) {
-      // An empty stream: a new cluster, or one trimmed to nothing (a trim keeps messages).
-      if (applied > 0n) {
-        if (lastSeq === 0) {
-          throw new ClusterInvariantError(
-            `this node's directory holds lsn ${applied} but the cluster's stream is empty: it belongs to another cluster, or the stream was deleted; give the node an empty --dir`,
-          );
-        }
-        throw new NeedsBootstrap(`the stream holds nothing after sequence ${lastSeq}`);
-      }
-      from = lastSeq + 1;
-      this.appliedSeq = lastSeq;
-      this.term = 0;
-    } else {
-      const seq = await log.seqOfLsn(applied + 1n);
-      if (seq === undefined) {
-        const last = await log.read(lastSeq);
-        if (last === undefined) throw new NeedsBootstrap('the stream was trimmed meanwhile');
-        if (last.lsnEnd < applied) {
-          throw new ClusterInvariantError(
-            `this node's directory holds lsn ${applied} but the cluster's stream ends at lsn ${last.lsnEnd}: the directory is ahead of the cluster (another cluster's, or acknowledged messages were lost); give the node an empty --dir`,
-          );
-        }
-        from = lastSeq + 1;
-        this.appliedSeq = lastSeq;
-        this.term = last.kind === 'term' ? last.seq : last.term;
-      } else {
-        if (seq === firstSeq && firstSeq > 1) {
-          const first = await log.read(seq);
-          if (first !== undefined && first.kind === 'batch') {
-            const lowest = firstFrameLsn(first, this.options.host.codec);
-            if (lowest > applied + 1n) {
-              throw new NeedsBootstrap(
-                `the stream starts at lsn ${lowest}; this node's state ends at lsn ${applied}`,
-              );
-            }
-          }
-        }
-        from = seq;
-        this.appliedSeq = seq - 1;
-        this.term = 0;
-      }
-    }
-    this.enqueuedLsn = applied;
-    this.expectedSeq = from;
-    this.pending = [];
-    const generation = ++this.followerGeneration;
-    this.follower = await log.follow(from, (message) => this.onMessage(message, generation));
-    this.follower.done.then(
-      () => undefined,
-      (error) => this.followerEnded(error, generation),
-    );
-  }
-
-  private async stopFollowing(): Promise<void> {
-    this.followerGeneration++;
-    const follower = this.follower;
-    this.follower = undefined;
-    await follower?.stop();
-    await this.drainPending();
-  }
-
-  private async drainPending(): Promise<void> {
-    const pending = this.pending;
-    this.pending = [];
-    for (const each of pending) await each;
-  }
-
   /** A follower loop that ended on its own (a handler's error, or the consumer failed). */
-  private followerEnded(error: unknown, generation: number): void {
-    if (generation !== this.followerGeneration) return;
+  private followerEnded(error: unknown): void {
     if (
       error instanceof ClusterInvariantError ||
       error instanceof LogConfigError ||
@@ -571,9 +316,8 @@ export class ClusterNode {
       return;
     }
     void this.serialized(async () => {
-      if (generation !== this.followerGeneration || this.currentRole === 'closed') return;
-      this.follower = undefined;
-      await this.drainPending().catch(() => undefined);
+      if (this.follower.following || this.currentRole === 'closed') return;
+      await this.follower.drain().catch(() => undefined);
       if (error instanceof NeedsBootstrap) {
         await this.recoverFollowing(error);
       } else {
@@ -605,63 +349,6 @@ export class ClusterNode {
         await delay(pause);
       }
     }
-  }
-
-  /** One stream message on a follower (or a candidate catching up). */
-  private async onMessage(message: LogMessage, generation: number): Promise<void> {
-    if (generation !== this.followerGeneration) return;
-    if (message.seq !== this.expectedSeq) {
-      if (message.seq > this.expectedSeq) {
-        throw new NeedsBootstrap(
-          `the stream skipped from sequence ${this.expectedSeq} to ${message.seq} (trimmed while this node was behind)`,
-        );
-      }
-      throw new ClusterInvariantError(
-        `stream message ${message.seq} arrived where ${this.expectedSeq} was due`,
-      );
-    }
-    this.expectedSeq = message.seq + 1;
-    if (message.seq > this.lastKnownSeq) this.lastKnownSeq = message.seq;
-    if (message.kind === 'term') {
-      await this.drainPending();
-      if (message.seq <= this.term) {
-        throw new ClusterInvariantError(`term marker ${message.seq} after term ${this.term}`);
-      }
-      if (message.lsnEnd !== this.enqueuedLsn) {
-        throw new ClusterInvariantError(
-          `term marker ${message.seq} states lsn ${message.lsnEnd}, but the log before it ends at lsn ${this.enqueuedLsn}`,
-        );
-      }
-      this.term = message.seq;
-      this.appliedSeq = message.seq;
-      return;
-    }
-    if (this.term === 0) this.term = message.term;
-    else if (message.term !== this.term) {
-      throw new ClusterInvariantError(
-        `stream message ${message.seq} was written in term ${message.term}, but term ${this.term} began before it: a deposed writer's append got past the fence`,
-      );
-    }
-    const frames = decodeMessageFrames(message, this.options.host.codec);
-    const fresh = frames.filter((frame) => frame.lsn > this.enqueuedLsn);
-    if (fresh.length === 0) {
-      this.appliedSeq = Math.max(this.appliedSeq, message.seq);
-      return;
-    }
-    if (fresh[0]!.lsn !== this.enqueuedLsn + 1n) {
-      throw new NeedsBootstrap(
-        `stream message ${message.seq} starts at lsn ${fresh[0]!.lsn}; this node's state ends at lsn ${this.enqueuedLsn}`,
-      );
-    }
-    this.enqueuedLsn = fresh[fresh.length - 1]!.lsn;
-    const seq = message.seq;
-    const applied = this.engineOpen!.applyFrames(fresh).then(() => {
-      if (seq > this.appliedSeq) this.appliedSeq = seq;
-    });
-    // A failed apply halts the engine: the node stops at once, not when the promise is awaited.
-    applied.catch((error) => this.followerEnded(error, generation));
-    this.pending.push(applied);
-    while (this.pending.length >= MAX_PENDING_MESSAGES) await this.pending.shift();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -724,8 +411,9 @@ export class ClusterNode {
     const deadline = performance.now() + CATCH_UP_TIMEOUT_MS;
     for (;;) {
       const { lastSeq } = await log.bounds();
-      this.lastKnownSeq = Math.max(this.lastKnownSeq, lastSeq);
-      while (this.appliedSeq < lastSeq || this.pending.length > 0) {
+      const { follower } = this;
+      follower.lastKnownSeq = Math.max(follower.lastKnownSeq, lastSeq);
+      while (follower.appliedSeq < lastSeq || follower.pendingCount > 0) {
         if (!this.isRole('candidate')) return;
         if (performance.now() > deadline) {
           await this.stepDownNow(
@@ -733,14 +421,14 @@ export class ClusterNode {
           );
           return;
         }
-        await this.drainPending();
-        if (this.appliedSeq < lastSeq) await delay(2);
+        await follower.drain();
+        if (follower.appliedSeq < lastSeq) await delay(2);
       }
       if (!this.isRole('candidate')) return;
-      await this.stopFollowing();
+      await this.follower.stop();
       const engine = this.engineOpen!;
       const wal = this.wal!;
-      const end = this.appliedSeq;
+      const end = follower.appliedSeq;
       let marker: number;
       try {
         marker = await log.append(new Uint8Array(0), {
@@ -753,7 +441,7 @@ export class ClusterNode {
         if (error instanceof LogFencedError) {
           // Someone appended after `end` (a writer that had not yet seen it was deposed):
           // follow again, and take over at the new end.
-          await this.startFollowing();
+          await this.follower.start(this.engineOpen!);
           continue;
         }
         await this.stepDownNow(
@@ -761,9 +449,9 @@ export class ClusterNode {
         );
         return;
       }
-      this.term = marker;
-      this.appliedSeq = marker;
-      this.lastKnownSeq = marker;
+      follower.term = marker;
+      follower.appliedSeq = marker;
+      follower.lastKnownSeq = marker;
       wal.startPublishing(log, marker, marker);
       this.forwardSubscription = this.options.nc.subscribe(this.options.forwardSubject, {
         callback: (error, message) => {
@@ -800,7 +488,7 @@ export class ClusterNode {
     subscription?.unsubscribe();
     this.engineOpen?.stopWriterDuties();
     this.wal?.stopPublishing();
-    await this.stopFollowing();
+    await this.follower.stop();
     await this.engineOpen?.abandon();
     this.engineOpen = undefined;
     const revision = this.leaseRevision;
@@ -842,7 +530,7 @@ export class ClusterNode {
     });
     if (this.currentRole === 'follower') {
       const { lastSeq } = await this.options.log.bounds();
-      this.lastKnownSeq = Math.max(this.lastKnownSeq, lastSeq);
+      this.follower.lastKnownSeq = Math.max(this.follower.lastKnownSeq, lastSeq);
     }
   }
 
@@ -914,8 +602,7 @@ export class ClusterNode {
     this.emit({ kind: 'failed', error });
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    this.followerGeneration++;
-    void this.follower?.stop();
+    void this.follower.stop().catch(() => undefined);
     this.forwardSubscription?.unsubscribe();
     this.engineOpen?.stopWriterDuties();
     void this.engineOpen?.abandon().catch(() => undefined);
@@ -949,38 +636,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** A batch message's frames, every one CRC-checked; a damaged message fails closed. */
-export function decodeMessageFrames(message: LogMessage, codec: WalCodecOptions): WalFrame[] {
-  const scan = scanLog(message.data, codec);
-  if (scan.stop.kind !== 'clean' || scan.frames.length === 0) {
-    throw new ClusterInvariantError(
-      `stream message ${message.seq} does not hold whole, valid frames (${scan.stop.kind === 'clean' ? 'none' : `${scan.stop.kind} at byte ${scan.stop.offset}`})`,
-    );
-  }
-  let previous: bigint | undefined;
-  for (const frame of scan.frames) {
-    if (frame.recordType === RecordType.snapshotMarker) {
-      throw new ClusterInvariantError(`stream message ${message.seq} holds a snapshot marker`);
-    }
-    if (previous !== undefined && frame.lsn !== previous + 1n) {
-      throw new ClusterInvariantError(
-        `stream message ${message.seq}: lsn ${frame.lsn} follows lsn ${previous}`,
-      );
-    }
-    previous = frame.lsn;
-  }
-  if (previous !== message.lsnEnd) {
-    throw new ClusterInvariantError(
-      `stream message ${message.seq} states lsn ${message.lsnEnd} as its end but its frames end at ${previous}`,
-    );
-  }
-  return scan.frames;
-}
-
-function firstFrameLsn(message: LogMessage, codec: WalCodecOptions): bigint {
-  const frames = decodeMessageFrames(message, codec);
-  assert(frames.length > 0, 'a batch message holds frames');
-  return frames[0]!.lsn;
 }
