@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type AllocDbConfig, CONFIG_FIELD_TYPES, CONFIG_FIELDS, resolveConfig } from '../config.js';
+import { resolveConfig } from '../config.js';
 import { DEFAULT_MAX_SNAPSHOT_BYTES } from '../constants.js';
 import { decodeFramePayload } from '../engine/recovery.js';
 import {
@@ -16,11 +16,14 @@ import {
   SnapshotFileError,
   WalIoError,
 } from '../errors.js';
-import { unknownKeyHint } from '../runtime/known-keys.js';
 import { RecordType, type WalFrame } from '../runtime/wal.js';
+import { readConfigFile } from './config-file.js';
 import { type DirectoryReport, inspectDirectory } from './inspect.js';
 import { runServe } from './serve.js';
 import { runUnlock } from './unlock.js';
+import { type CliIo, UsageError } from './usage.js';
+
+export type { CliIo };
 
 /** Clean: nothing to cut, nothing damaged. */
 export const EXIT_CLEAN = 0;
@@ -38,11 +41,6 @@ export const EXIT_IO_ERROR = 5;
 export const EXIT_CONFIG_MISMATCH = 6;
 /** A bug in this tool. */
 export const EXIT_INTERNAL = 70;
-
-export interface CliIo {
-  readonly stdout: (line: string) => void;
-  readonly stderr: (line: string) => void;
-}
 
 const NAME = 'allocdb';
 const HELP_POINTER = `run '${NAME} --help' for usage`;
@@ -73,7 +71,7 @@ options:
                              configuration (default 65536)
   --max-snapshot-bytes <n>   largest snapshot read (default ${DEFAULT_MAX_SNAPSHOT_BYTES})
   --json                     inspect and verify print one JSON object
-  -V, --version              the version of allocdb-core
+  -v, -V, --version          the version of allocdb-core
   -h, --help                 this text
 
 exit status:
@@ -92,45 +90,9 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-class UsageError extends Error {}
-
 function version(): string {
   const path = new URL('../../package.json', import.meta.url);
   return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
-}
-
-/** Reads a `--config` file: a JSON object of allocator fields, bigints as strings or integers. */
-export function readConfigFile(path: string): Partial<AllocDbConfig> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`cannot read the config file ${path}: ${(error as Error).message}`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new UsageError(`the config file ${path} must hold a JSON object of allocator fields`);
-  }
-  const config: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(raw)) {
-    const type = CONFIG_FIELD_TYPES[field as keyof typeof CONFIG_FIELD_TYPES];
-    if (type === undefined) {
-      throw new UsageError(
-        `the config file ${path} has an unknown field '${field}'; ${unknownKeyHint(field, CONFIG_FIELDS)}`,
-      );
-    }
-    if (type === 'bigint' && (typeof value === 'string' || typeof value === 'number')) {
-      try {
-        config[field] = BigInt(value);
-      } catch {
-        throw new UsageError(
-          `config field ${field} must be an integer, got ${JSON.stringify(value)}`,
-        );
-      }
-    } else {
-      config[field] = value;
-    }
-  }
-  return config as Partial<AllocDbConfig>;
 }
 
 function positiveInteger(text: string | undefined, flag: string): number | undefined {
@@ -283,7 +245,8 @@ function failure(error: unknown): { status: number; line: string } {
 export function runCli(argv: readonly string[], io: CliIo): number {
   try {
     const { values, positionals } = parseArgs({
-      args: [...argv],
+      // -v as well as -V: what most tools take for the version.
+      args: argv.map((arg) => (arg === '-v' ? '--version' : arg)),
       allowPositionals: true,
       options: {
         config: { type: 'string' },
@@ -303,10 +266,11 @@ export function runCli(argv: readonly string[], io: CliIo): number {
       return EXIT_CLEAN;
     }
     const [command, dir, ...extra] = positionals;
-    if (command === undefined) throw new UsageError('a command is needed: inspect, verify or dump');
+    if (command === undefined)
+      throw new UsageError('a command is needed: inspect, verify, dump, serve or unlock');
     if (!['inspect', 'verify', 'dump'].includes(command))
       throw new UsageError(
-        `unknown command '${command}' (the commands are inspect, verify, dump and serve)`,
+        `unknown command '${command}' (the commands are inspect, verify, dump, serve and unlock)`,
       );
     if (dir === undefined)
       throw new UsageError(`${command} needs the data directory: ${NAME} ${command} <dir>`);

@@ -27,11 +27,18 @@ import {
   NatsUnreachableError,
   readClusterFlags,
 } from '../runtime/cluster-serve.js';
-import { DEFAULT_HTTP_LIMITS, HttpListenError, isLoopbackHost } from '../runtime/http-server.js';
+import {
+  DEFAULT_HTTP_LIMITS,
+  HTTP_LIMIT_RANGES,
+  HttpListenError,
+  isLoopbackHost,
+  MAX_TIMER_MS,
+} from '../runtime/http-server.js';
 import { LogConfigError } from '../runtime/jetstream-log.js';
 import { MissingPeerError } from '../runtime/nats-peer.js';
 import { DEFAULT_MAX_BATCH_REQUESTS, startAllocDbServer } from '../server/server.js';
-import { type CliIo, readConfigFile } from './cli.js';
+import { readConfigFile } from './config-file.js';
+import { type CliIo, UsageError } from './usage.js';
 
 const NAME = 'allocdb serve';
 const TOKEN_ENV = 'ALLOCDB_TOKEN';
@@ -142,7 +149,8 @@ options:
                                 or set ${TOKEN_ENV}. Optional on a loopback host
   --config <file>               the allocator's configuration (JSON, as 'allocdb inspect' takes
                                 it), for a new directory; an existing one uses its recorded one
-  --max-connections <n>         connections open at once (default ${DEFAULT_HTTP_LIMITS.maxConnections})
+  --max-connections <n>         connections open at once; a new one beyond it takes the place of
+                                the oldest idle one (default ${DEFAULT_HTTP_LIMITS.maxConnections})
   --max-body-bytes <n>          largest request body (default ${DEFAULT_HTTP_LIMITS.maxBodyBytes})
   --request-timeout-ms <n>      answer 503 request_timeout after this (default ${DEFAULT_HTTP_LIMITS.requestTimeoutMs})
   --receive-timeout-ms <n>      a client must send a whole request within it (default ${DEFAULT_HTTP_LIMITS.receiveTimeoutMs})
@@ -174,15 +182,20 @@ ${clusterUsage()}
 `;
 }
 
-class UsageError extends Error {}
-
-function positiveInteger(text: string | undefined, flag: string, min = 1): number | undefined {
+/**
+ * A flag's integer value from `min` to `max`; anything else (a fraction, a sign, an exponent, out
+ * of range: a timeout past `MAX_TIMER_MS` would fire at once) is a usage error.
+ */
+function positiveInteger(
+  text: string | undefined,
+  flag: string,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < min)
-    throw new UsageError(
-      `${flag} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got ${text}`,
-    );
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got ${text}`);
   return value;
 }
 
@@ -294,8 +307,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     if (dir === undefined)
       throw new UsageError('--dir <dir> is required: the data directory to serve');
     const host = values.host;
-    const port = positiveInteger(values.port, '--port', 0) ?? DEFAULT_PORT;
-    if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+    const port = positiveInteger(values.port, '--port', 0, 65_535) ?? DEFAULT_PORT;
     const token = readToken(values['token-file']);
     if (token === undefined && !isLoopbackHost(host)) {
       throw new UsageError(
@@ -308,20 +320,37 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
         : { maxConnections: positiveInteger(values['max-connections'], '--max-connections') }),
       ...(values['max-body-bytes'] === undefined
         ? {}
-        : { maxBodyBytes: positiveInteger(values['max-body-bytes'], '--max-body-bytes') }),
+        : {
+            maxBodyBytes: positiveInteger(
+              values['max-body-bytes'],
+              '--max-body-bytes',
+              1,
+              HTTP_LIMIT_RANGES.maxBodyBytes[1],
+            ),
+          }),
       ...(values['request-timeout-ms'] === undefined
         ? {}
         : {
-            requestTimeoutMs: positiveInteger(values['request-timeout-ms'], '--request-timeout-ms'),
+            requestTimeoutMs: positiveInteger(
+              values['request-timeout-ms'],
+              '--request-timeout-ms',
+              1,
+              MAX_TIMER_MS,
+            ),
           }),
       ...(values['receive-timeout-ms'] === undefined
         ? {}
         : {
-            receiveTimeoutMs: positiveInteger(values['receive-timeout-ms'], '--receive-timeout-ms'),
+            receiveTimeoutMs: positiveInteger(
+              values['receive-timeout-ms'],
+              '--receive-timeout-ms',
+              1,
+              MAX_TIMER_MS,
+            ),
           }),
     };
     const maxBatchRequests = positiveInteger(values['max-batch'], '--max-batch');
-    const tickMs = positiveInteger(values['tick-ms'], '--tick-ms');
+    const tickMs = positiveInteger(values['tick-ms'], '--tick-ms', 1, MAX_TIMER_MS);
     const checkpointBytes =
       positiveInteger(values['checkpoint-every-bytes'], '--checkpoint-every-bytes', 0) ??
       DEFAULT_CHECKPOINT_BYTES;
@@ -341,7 +370,8 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     const clusterSettings = readClusterFlags(
       values,
       (message) => new UsageError(message),
-      (text, flag) => positiveInteger(text, flag),
+      (text, flag) =>
+        positiveInteger(text, flag, 1, flag.endsWith('-ms') ? MAX_TIMER_MS : undefined),
     );
 
     const engineOptions = {

@@ -71,7 +71,11 @@ export async function openDirectory(
     maxCommandBytes: resolved.maxCommandBytes,
     slotDurationMs: resolved.slotDurationMs,
   };
-  const kind = ensureDirectory(dir);
+  const kind = examineDirectory(dir);
+  // A directory is created only for a configuration it can record: a bad one (ConfigError) is
+  // refused before anything exists on disk.
+  if (kind.kind === 'missing') settleConfig(undefined, requested);
+  ensureDirectory(dir, kind);
   const fileSystem = seams.fileSystem;
   const lock = acquireDirectoryLock(dir, { unlockCommand: `allocdb unlock --dir ${dir}` });
   let wal: WalFile | undefined;
@@ -139,9 +143,8 @@ export async function openDirectory(
   }
 }
 
-/** What `dir` is, after creating it when missing; a file is refused. */
-function ensureDirectory(dir: string): DirectoryKind {
-  const kind = examineDirectory(dir);
+/** Creates `dir` when missing; a file is refused. */
+function ensureDirectory(dir: string, kind: DirectoryKind): void {
   if (kind.kind === 'not_a_directory') {
     throw new DataDirectoryError(
       'not_a_directory',
@@ -161,7 +164,6 @@ function ensureDirectory(dir: string): DirectoryKind {
       );
     }
   }
-  return kind;
 }
 
 /**

@@ -95,15 +95,26 @@ export function describeJson(value: unknown): string {
 const MAX_DECIMAL_DIGITS = 40;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
+/** The largest u64 and u128: the ranges a wire value is checked against (`decimalAt`'s `max`). */
+export const WIRE_U64_MAX = 0xffff_ffff_ffff_ffffn;
+export const WIRE_U128_MAX = (1n << 128n) - 1n;
+
 /**
  * The bigint a wire value holds: a decimal string of a non-negative integer (no sign, no leading
- * zeros, no exponent). Anything else is `invalid_request` at `field`; JSON numbers are refused
- * too, since above 2^53 they have already lost precision. The range (u64, u128) is the engine's
- * to check, with its own error.
+ * zeros, no exponent), at most `max` when given (a read's ids and query values, which the
+ * engine's reads do not check for the wire). Anything else is `invalid_request` at `field`; JSON
+ * numbers are refused too, since above 2^53 they have already lost precision. Without `max` the
+ * range (u64, u128) is the engine's to check, with its own error (a submission's fields).
  */
-export function decimalAt(value: unknown, field: string): bigint {
+export function decimalAt(value: unknown, field: string, max?: bigint): bigint {
   if (typeof value === 'string' && value.length <= MAX_DECIMAL_DIGITS && DECIMAL.test(value)) {
-    return BigInt(value);
+    const parsed = BigInt(value);
+    if (max === undefined || parsed <= max) return parsed;
+    throw new WireError(
+      'invalid_request',
+      `must be at most ${max} (${max === WIRE_U64_MAX ? 'a u64' : max === WIRE_U128_MAX ? 'a u128' : 'its limit'}), got ${value}`,
+      field,
+    );
   }
   const hint =
     typeof value === 'number'

@@ -8,13 +8,18 @@
  * Part of the copied runtime (see docs/architecture.md): imports nothing outside Node built-ins
  * and `src/runtime/`.
  */
+import { constants } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { PackageError } from './package-error.js';
 
 export interface HttpLimits {
-  /** Connections open at once; a connection beyond it is closed as soon as it is accepted. */
+  /**
+   * Connections open at once. A connection beyond it takes the place of the oldest idle one (no
+   * request being run or answered), which is closed; when none is idle, it is closed as soon as
+   * it is accepted.
+   */
   readonly maxConnections: number;
   /** The largest request body, in bytes (`413 body_too_large` above it). */
   readonly maxBodyBytes: number;
@@ -39,6 +44,35 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
 });
+
+/** The longest delay a Node timer takes: a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * The range of each limit: timeouts within what a timer can wait, a body within the longest
+ * string the runtime can decode it to.
+ */
+export const HTTP_LIMIT_RANGES: Readonly<Record<keyof HttpLimits, readonly [number, number]>> =
+  Object.freeze({
+    maxConnections: [1, Number.MAX_SAFE_INTEGER],
+    maxBodyBytes: [1, constants.MAX_STRING_LENGTH],
+    requestTimeoutMs: [1, MAX_TIMER_MS],
+    receiveTimeoutMs: [1, MAX_TIMER_MS],
+    headersTimeoutMs: [1, MAX_TIMER_MS],
+    keepAliveTimeoutMs: [1, MAX_TIMER_MS],
+  });
+
+/** Throws `RangeError` naming the first limit that is not an integer within its range. */
+export function checkHttpLimits(limits: HttpLimits): void {
+  for (const [name, [min, max]] of Object.entries(HTTP_LIMIT_RANGES)) {
+    const value = limits[name as keyof HttpLimits];
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new RangeError(
+        `the HTTP limit ${name} must be an integer from ${min} to ${max}, got ${value}`,
+      );
+    }
+  }
+}
 
 /** A request whose body has been received whole. */
 export interface HttpRequest {
@@ -105,7 +139,10 @@ export interface HttpServiceOptions {
 
 export interface HttpServiceMetrics {
   readonly connections: number;
+  /** Connections closed at once: every connection was taken, none idle. */
   readonly connectionsRefused: number;
+  /** Idle connections closed to make room for a new one. */
+  readonly connectionsEvicted: number;
   readonly requests: number;
   readonly running: number;
   readonly draining: boolean;
@@ -135,7 +172,8 @@ export function isLoopbackHost(host: string): boolean {
  * A listening HTTP/1.1 service. Every request is checked in this order: draining (`503
  * shutting_down`), the token (`401 unauthorized`, before the body is read), the body size (`413
  * body_too_large`); then the handler runs, answered `503 request_timeout` if it takes longer than
- * the limit. Connections over the cap are closed at once (the client sees a reset).
+ * the limit. A connection over the cap takes the place of the oldest idle one; when none is idle
+ * it is closed at once (the client sees a reset).
  */
 export class HttpService {
   readonly host: string;
@@ -148,8 +186,13 @@ export class HttpService {
   /** Handlers running, and answers not yet flushed: the drain waits for both to reach zero. */
   private busy = 0;
   private readonly idleWaiters: (() => void)[] = [];
-  private connections = 0;
+  /**
+   * Open connections, oldest first, each with how many of its requests are being run or
+   * answered (0: idle, and the first to go when a new connection needs room).
+   */
+  private readonly sockets = new Map<Socket, number>();
   private connectionsRefused = 0;
+  private connectionsEvicted = 0;
   private requests = 0;
   private running = 0;
   private readonly responses: Record<string, number> = {};
@@ -165,6 +208,7 @@ export class HttpService {
   /** Starts listening; rejects with `HttpListenError` when the address cannot be used. */
   static async listen(options: HttpServiceOptions): Promise<HttpService> {
     const { limits } = options;
+    checkHttpLimits(limits);
     const server = createServer({
       requestTimeout: limits.receiveTimeoutMs,
       headersTimeout: Math.min(limits.headersTimeoutMs, limits.receiveTimeoutMs),
@@ -176,7 +220,6 @@ export class HttpService {
       ),
       noDelay: true,
     });
-    server.maxConnections = limits.maxConnections;
     // A connection silent for this long (no request in progress, no keep-alive) is destroyed.
     server.timeout = limits.receiveTimeoutMs + limits.requestTimeoutMs;
     const port = await new Promise<number>((resolve, reject) => {
@@ -188,11 +231,7 @@ export class HttpService {
       );
     });
     const service = new HttpService(server, options, port);
-    server.on('connection', (socket) => {
-      service.connections++;
-      socket.once('close', () => service.connections--);
-    });
-    server.on('drop', () => service.connectionsRefused++);
+    server.on('connection', (socket: Socket) => service.onConnection(socket));
     server.on('request', (request, response) => service.onRequest(request, response));
     return service;
   }
@@ -210,8 +249,9 @@ export class HttpService {
 
   metrics(): HttpServiceMetrics {
     return {
-      connections: this.connections,
+      connections: this.sockets.size,
       connectionsRefused: this.connectionsRefused,
+      connectionsEvicted: this.connectionsEvicted,
       requests: this.requests,
       running: this.running,
       draining: this.draining,
@@ -250,9 +290,45 @@ export class HttpService {
     if (this.busy === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
+  /**
+   * Admits a connection. At the cap, the oldest idle connection (none of its requests being run
+   * or answered: a keep-alive client between requests, or one that has not sent a whole request)
+   * is closed to make room, so that idle connections cannot lock other clients out; when every
+   * connection is running a request, the new one is closed instead.
+   */
+  private onConnection(socket: Socket): void {
+    if (this.sockets.size >= this.options.limits.maxConnections) {
+      let idle: Socket | undefined;
+      for (const [open, running] of this.sockets) {
+        if (running === 0) {
+          idle = open;
+          break;
+        }
+      }
+      if (idle === undefined) {
+        this.connectionsRefused++;
+        socket.destroy();
+        return;
+      }
+      this.connectionsEvicted++;
+      this.sockets.delete(idle);
+      idle.destroy();
+    }
+    this.sockets.set(socket, 0);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Counts a request of `socket` being run or answered (`by` 1), or done (`by` -1). */
+  private markRunning(socket: Socket, by: 1 | -1): void {
+    const running = this.sockets.get(socket);
+    if (running !== undefined) this.sockets.set(socket, running + by);
+  }
+
   private authorized(header: string | undefined): boolean {
     if (this.tokenDigest === undefined) return true;
-    if (header === undefined || !header.startsWith('Bearer ')) return false;
+    // The scheme is case-insensitive (RFC 9110, section 11.1).
+    if (header === undefined || header.length < 7 || header.slice(0, 7).toLowerCase() !== 'bearer ')
+      return false;
     return timingSafeEqual(digest(header.slice(7).trim()), this.tokenDigest);
   }
 
@@ -370,6 +446,12 @@ export class HttpService {
   private run(response: ServerResponse, request: HttpRequest): void {
     this.busy++;
     this.running++;
+    // Not idle until the answer is flushed (or the connection dropped).
+    const socket = response.socket;
+    if (socket !== null) {
+      this.markRunning(socket, 1);
+      response.once('close', () => this.markRunning(socket, -1));
+    }
     let answered = false;
     const timer = setTimeout(() => {
       answered = true;

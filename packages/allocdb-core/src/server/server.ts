@@ -27,6 +27,8 @@ import {
   objectAt,
   parseJsonText,
   toJsonText,
+  WIRE_U64_MAX,
+  WIRE_U128_MAX,
   WireError,
   withDecimals,
 } from '../runtime/http-json.js';
@@ -156,14 +158,14 @@ export function decodeSubmission(
     options = {
       ...(requestSlot === undefined
         ? {}
-        : { requestSlot: decimalAt(requestSlot, fieldPath(prefix, 'requestSlot')) }),
+        : { requestSlot: decimalAt(requestSlot, fieldPath(prefix, 'requestSlot'), WIRE_U64_MAX) }),
       ...(strictSlot === undefined ? {} : { strictSlot }),
     };
   }
   return { request: request as unknown as ClientRequest, options };
 }
 
-/** Decimal query parameters of a read; anything else in the query is refused. */
+/** Decimal query parameters of a read, each a u64; anything else in the query is refused. */
 function readQuery(query: URLSearchParams, allowed: readonly string[]): Record<string, bigint> {
   const values: Record<string, bigint> = {};
   for (const [name, value] of query) {
@@ -174,9 +176,23 @@ function readQuery(query: URLSearchParams, allowed: readonly string[]): Record<s
         `query.${name}`,
       );
     }
-    values[name] = decimalAt(value, `query.${name}`);
+    values[name] = decimalAt(value, `query.${name}`, WIRE_U64_MAX);
   }
   return values;
+}
+
+/** The reads, as `collection` or `collection/sub` of `/v1/<collection>/<id>[/<sub>]`. */
+const READ_ROUTES: ReadonlySet<string> = new Set([
+  'resources',
+  'reservations',
+  'reservations/members',
+  'operations',
+]);
+
+/** Whether `route` (the path after `/v1/`) is a read: any other path is 404 whatever the method. */
+function isReadRoute(route: readonly string[]): boolean {
+  if (route.length === 2) return READ_ROUTES.has(route[0]!);
+  return route.length === 3 && READ_ROUTES.has(`${route[0]}/${route[2]}`);
 }
 
 const notFound = (request: HttpRequest): HttpReply =>
@@ -303,12 +319,14 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
       const [collection, id, sub] = parts;
       if (collection === 'resources' && sub === undefined) {
         const { minLsn } = readQuery(request.query, ['minLsn']);
-        const resource = engine.getResource(decimalAt(id, 'path.resourceId'), { minLsn });
+        const resource = engine.getResource(decimalAt(id, 'path.resourceId', WIRE_U128_MAX), {
+          minLsn,
+        });
         return ok({ appliedLsn: engine.lastAppliedLsn, resource: resource ?? null });
       }
       if (collection === 'reservations' && sub === undefined) {
         const { minLsn, currentSlot } = readQuery(request.query, ['minLsn', 'currentSlot']);
-        const lookup = engine.getReservation(decimalAt(id, 'path.reservationId'), {
+        const lookup = engine.getReservation(decimalAt(id, 'path.reservationId', WIRE_U128_MAX), {
           minLsn,
           currentSlot,
         });
@@ -316,14 +334,17 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
       }
       if (collection === 'reservations' && sub === 'members') {
         const { minLsn } = readQuery(request.query, ['minLsn']);
-        const members = engine.getReservationMembers(decimalAt(id, 'path.reservationId'), {
-          minLsn,
-        });
+        const members = engine.getReservationMembers(
+          decimalAt(id, 'path.reservationId', WIRE_U128_MAX),
+          {
+            minLsn,
+          },
+        );
         return ok({ appliedLsn: engine.lastAppliedLsn, members });
       }
       if (collection === 'operations' && sub === undefined) {
         const { minLsn, currentSlot } = readQuery(request.query, ['minLsn', 'currentSlot']);
-        const operation = engine.getOperation(decimalAt(id, 'path.operationId'), {
+        const operation = engine.getOperation(decimalAt(id, 'path.operationId', WIRE_U128_MAX), {
           minLsn,
           currentSlot,
         });
@@ -427,7 +448,7 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
         return failed(error);
       }
     }
-    if (route.length >= 2 && route.length <= 3) {
+    if (isReadRoute(route)) {
       if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
       return read(request, route);
     }

@@ -99,6 +99,17 @@ describe('allocdb (the built bin)', () => {
     expect(JSON.parse(result.stdout).lsn).toBe('1');
   });
 
+  it('-v and -V print the version; without a command, every command is named, serve and unlock too', () => {
+    for (const flag of ['-v', '-V', '--version']) {
+      const result = allocdb(flag);
+      expect(result.status, flag).toBe(0);
+      expect(result.stdout.trim(), flag).toBe(packageVersion);
+    }
+    const none = allocdb();
+    expect(none.status).toBe(3);
+    expect(oneLine(none)).toMatch(/a command is needed: inspect, verify, dump, serve or unlock/);
+  });
+
   it('--version, and usage errors in one line with a pointer to --help', () => {
     const version = allocdb('--version');
     expect(version.status).toBe(0);

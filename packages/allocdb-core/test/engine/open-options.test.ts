@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AllocDbEngine } from '../../src/engine/engine.js';
 import { ConfigError } from '../../src/errors.js';
@@ -13,6 +15,16 @@ async function refusal(options: Record<string, unknown>): Promise<ConfigError> {
 }
 
 describe('open options', () => {
+  it('a bad configuration for a new directory is refused before the directory is created', async () => {
+    const dir = join(tempDir(), 'new', 'data');
+    const error = await AllocDbEngine.open({ dir, config: { maxResources: 0 } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ field: 'maxResources' });
+    expect(existsSync(join(dir, '..'))).toBe(false);
+  });
+
   it('refuse unknown keys with a "did you mean", at every level, before touching the disk', async () => {
     expect(await refusal({ confg: {} })).toMatchObject({ code: 'unknown_field', field: 'confg' });
     expect((await refusal({ confg: {} })).message).toContain('did you mean "config"?');

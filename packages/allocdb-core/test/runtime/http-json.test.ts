@@ -7,6 +7,8 @@ import {
   parseJsonText,
   toHex,
   toJsonText,
+  WIRE_U64_MAX,
+  WIRE_U128_MAX,
   WireError,
   withDecimals,
 } from '../../src/runtime/http-json.js';
@@ -49,6 +51,22 @@ describe('wire JSON', () => {
       expect(error).toMatchObject({ code: 'invalid_request', field: 'command.resourceId' });
     }
     expect(() => decimalAt(42, 'x')).toThrow(/JSON numbers lose precision/);
+  });
+
+  it('decimalAt with a maximum refuses a value above it, naming the field and the range', () => {
+    const U64_MAX = (1n << 64n) - 1n;
+    expect(decimalAt(U64_MAX.toString(), 'query.minLsn', WIRE_U64_MAX)).toBe(U64_MAX);
+    expect(decimalAt(U128_MAX.toString(), 'path.bucketId', WIRE_U128_MAX)).toBe(U128_MAX);
+    expect(() => decimalAt((U64_MAX + 1n).toString(), 'query.minLsn', WIRE_U64_MAX)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        field: 'query.minLsn',
+        message: expect.stringMatching(/must be at most 18446744073709551615 \(a u64\)/),
+      }),
+    );
+    expect(() => decimalAt((U128_MAX + 1n).toString(), 'path.id', WIRE_U128_MAX)).toThrow(
+      /at path\.id: must be at most \d+ \(a u128\)/,
+    );
   });
 
   it('parseJsonText: bad_json with the reason', () => {

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { inspectDirectoryLock, removeDirectoryLock } from '../runtime/lock-file.js';
-import type { CliIo } from './cli.js';
+import type { CliIo } from './usage.js';
 
 const NAME = 'quota unlock';
 export const UNLOCK_EXIT_DONE = 0;

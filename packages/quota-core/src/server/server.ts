@@ -27,6 +27,8 @@ import {
   objectAt,
   parseJsonText,
   toJsonText,
+  WIRE_U64_MAX,
+  WIRE_U128_MAX,
   WireError,
   withDecimals,
 } from '../runtime/http-json.js';
@@ -151,14 +153,14 @@ export function decodeSubmission(
     options = {
       ...(requestSlot === undefined
         ? {}
-        : { requestSlot: decimalAt(requestSlot, fieldPath(prefix, 'requestSlot')) }),
+        : { requestSlot: decimalAt(requestSlot, fieldPath(prefix, 'requestSlot'), WIRE_U64_MAX) }),
       ...(strictSlot === undefined ? {} : { strictSlot }),
     };
   }
   return { request: request as unknown as ClientRequest, options };
 }
 
-/** Decimal query parameters of a read; anything else in the query is refused. */
+/** Decimal query parameters of a read, each a u64; anything else in the query is refused. */
 function readQuery(query: URLSearchParams, allowed: readonly string[]): Record<string, bigint> {
   const values: Record<string, bigint> = {};
   for (const [name, value] of query) {
@@ -169,9 +171,18 @@ function readQuery(query: URLSearchParams, allowed: readonly string[]): Record<s
         `query.${name}`,
       );
     }
-    values[name] = decimalAt(value, `query.${name}`);
+    values[name] = decimalAt(value, `query.${name}`, WIRE_U64_MAX);
   }
   return values;
+}
+
+/** The reads, as `collection` or `collection/sub` of `/v1/<collection>/<id>[/<sub>]`. */
+const READ_ROUTES: ReadonlySet<string> = new Set(['buckets', 'buckets/balance', 'operations']);
+
+/** Whether `route` (the path after `/v1/`) is a read: any other path is 404 whatever the method. */
+function isReadRoute(route: readonly string[]): boolean {
+  if (route.length === 2) return READ_ROUTES.has(route[0]!);
+  return route.length === 3 && READ_ROUTES.has(`${route[0]}/${route[2]}`);
 }
 
 const notFound = (request: HttpRequest): HttpReply =>
@@ -298,17 +309,20 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
       const [collection, id, sub] = parts;
       if (collection === 'buckets' && sub === undefined) {
         const { minLsn } = readQuery(request.query, ['minLsn']);
-        const bucket = engine.getBucket(decimalAt(id, 'path.bucketId'), { minLsn });
+        const bucket = engine.getBucket(decimalAt(id, 'path.bucketId', WIRE_U128_MAX), { minLsn });
         return ok({ appliedLsn: engine.lastAppliedLsn, bucket: bucket ?? null });
       }
       if (collection === 'buckets' && sub === 'balance') {
         const { minLsn, slot } = readQuery(request.query, ['minLsn', 'slot']);
-        const bucket = engine.getBucketAt(decimalAt(id, 'path.bucketId'), { minLsn, slot });
+        const bucket = engine.getBucketAt(decimalAt(id, 'path.bucketId', WIRE_U128_MAX), {
+          minLsn,
+          slot,
+        });
         return ok({ appliedLsn: engine.lastAppliedLsn, bucket: bucket ?? null });
       }
       if (collection === 'operations' && sub === undefined) {
         const { minLsn, currentSlot } = readQuery(request.query, ['minLsn', 'currentSlot']);
-        const operation = engine.getOperation(decimalAt(id, 'path.operationId'), {
+        const operation = engine.getOperation(decimalAt(id, 'path.operationId', WIRE_U128_MAX), {
           minLsn,
           currentSlot,
         });
@@ -412,7 +426,7 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
         return failed(error);
       }
     }
-    if (route.length >= 2 && route.length <= 3) {
+    if (isReadRoute(route)) {
       if (request.method !== 'GET') return methodNotAllowed(request, 'GET');
       return read(request, route);
     }

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -375,8 +375,139 @@ describe('quota serve (the built bin)', () => {
       const anonymous = new QuotaClient({ url: served.url, retry: fast });
       await expect(anonymous.health()).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
       const client = new QuotaClient({ url: served.url, token: 'file-token', retry: fast });
+      for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+        const response = await fetch(`${served.url}/v1/health`, {
+          headers: { authorization: `${scheme} file-token` },
+        });
+        expect(response.status, scheme).toBe(200);
+      }
       expect((await client.health()).status).toBe('ok');
     } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
+  it('a bad --config (missing, not JSON, not an object, an invalid value) is a usage error: exit 3, one line, no directory created', () => {
+    const base = tempDir();
+    const notJson = join(base, 'not-json.json');
+    writeFileSync(notJson, '{ maxOperations: 1');
+    const array = join(base, 'array.json');
+    writeFileSync(array, '[]');
+    const invalid = join(base, 'invalid.json');
+    writeFileSync(invalid, JSON.stringify({ maxBuckets: 0 }));
+    const cases: [string, RegExp][] = [
+      [join(base, 'missing.json'), /cannot read the config file .*missing\.json: ENOENT/],
+      [notJson, /cannot read the config file .*not-json\.json: .*JSON/],
+      [array, /must hold a JSON object/],
+      [invalid, /--config: .*maxBuckets/],
+    ];
+    for (const [file, message] of cases) {
+      const dir = join(base, 'data');
+      const result = serveSync(['--dir', dir, '--config', file]);
+      expect(result.status, file).toBe(3);
+      expect(result.lines, file).toHaveLength(1);
+      expect(result.lines[0], file).toMatch(/^quota serve: /);
+      expect(result.lines[0], file).toMatch(message);
+      expect(result.lines[0], file).not.toMatch(/internal error| {4}at /);
+      expect(existsSync(dir), `${file} left a data directory`).toBe(false);
+    }
+  });
+
+  it('numeric flags out of range are usage errors (a timeout past 2^31 - 1 ms would fire at once)', () => {
+    for (const [flag, value] of [
+      ['--request-timeout-ms', '3000000000'],
+      ['--receive-timeout-ms', '2147483648'],
+      ['--max-body-bytes', '1099511627776'],
+      ['--port', '65536'],
+    ]) {
+      const result = serveSync(['--dir', join(tempDir(), 'data'), flag!, value!]);
+      expect(result.status, flag).toBe(3);
+      expect(result.lines, flag).toHaveLength(1);
+      expect(result.lines[0], flag).toMatch(
+        new RegExp(`^quota serve: ${flag} must be an integer from \\d+ to [\\d,]+, got ${value}`),
+      );
+    }
+  });
+
+  it('routes: an unknown path is 404 whatever the method; a known one with another method is 405', async () => {
+    const served = await serve(['--dir', join(tempDir(), 'data')]);
+    try {
+      const status = async (method: string, path: string) =>
+        (
+          await fetch(`${served.url}${path}`, {
+            method,
+            ...(method === 'POST' ? { body: '{}' } : {}),
+          })
+        ).status;
+      for (const method of ['GET', 'POST', 'DELETE']) {
+        expect(await status(method, '/v1/submit/x'), `${method} /v1/submit/x`).toBe(404);
+        expect(await status(method, '/v1/buckets/1/x'), `${method} /v1/buckets/1/x`).toBe(404);
+        expect(await status(method, '/v1/nothing/1'), `${method} /v1/nothing/1`).toBe(404);
+      }
+      expect(await status('POST', '/v1/buckets/1')).toBe(405);
+      expect(await status('GET', '/v1/submit')).toBe(405);
+      expect(await status('GET', '/v1/buckets/1')).toBe(200);
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
+  it('reads with ids or query values out of range are 400 invalid_request naming the field, not 500', async () => {
+    const served = await serve(['--dir', join(tempDir(), 'data')]);
+    try {
+      for (const [path, field] of [
+        [`/v1/buckets/${2n ** 128n}`, 'path.bucketId'],
+        [`/v1/buckets/${2n ** 128n}/balance`, 'path.bucketId'],
+        [`/v1/operations/${2n ** 128n}`, 'path.operationId'],
+        [`/v1/buckets/1?minLsn=${2n ** 64n}`, 'query.minLsn'],
+        [`/v1/buckets/1/balance?slot=${2n ** 64n}`, 'query.slot'],
+        [`/v1/buckets/1/balance?minLsn=${2n ** 64n}`, 'query.minLsn'],
+        [`/v1/operations/1?currentSlot=${2n ** 64n}`, 'query.currentSlot'],
+      ] as const) {
+        const response = await fetch(`${served.url}${path}`);
+        expect(response.status, path).toBe(400);
+        expect(await response.json(), path).toMatchObject({
+          error: { code: 'invalid_request', field, definite: true },
+        });
+      }
+      // The largest values are in range.
+      expect(
+        (await fetch(`${served.url}/v1/buckets/1/balance?slot=18446744073709551615`)).status,
+      ).toBe(200);
+      expect((await fetch(`${served.url}/v1/operations/${2n ** 128n - 1n}`)).status).toBe(200);
+      expect(served.stderr()).not.toMatch(/internal error/);
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
+  });
+
+  it('idle connections cannot lock clients out: when every connection is taken, an idle one is closed for the newcomer', async () => {
+    const served = await serve(['--dir', join(tempDir(), 'data'), '--max-connections', '8']);
+    const idle: Socket[] = [];
+    try {
+      const port = Number(new URL(served.url).port);
+      for (let i = 0; i < 8; i++) {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        idle.push(socket);
+      }
+      // Within the header timeout (10 s) of those idle connections:
+      const response = await fetch(`${served.url}/v1/health`, {
+        signal: AbortSignal.timeout(3_000),
+      });
+      expect(response.status).toBe(200);
+      const metrics = (await (
+        await fetch(`${served.url}/v1/metrics`, { signal: AbortSignal.timeout(3_000) })
+      ).json()) as {
+        server: { connectionsEvicted: number };
+      };
+      expect(metrics.server.connectionsEvicted).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const socket of idle) socket.destroy();
       served.child.kill('SIGTERM');
       expect(await served.exited).toBe(0);
     }

@@ -152,28 +152,76 @@ describe('HttpService', () => {
       expect(wrong.status, authorization).toBe(401);
     }
     expect(ran).toBe(0);
-    const right = await fetch(service.url, {
-      method: 'POST',
-      body: '{}',
-      headers: { authorization: 'Bearer s3cret' },
-    });
-    expect(right.status).toBe(200);
-    expect(ran).toBe(1);
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+      const right = await fetch(service.url, {
+        method: 'POST',
+        body: '{}',
+        headers: { authorization: `${scheme} s3cret` },
+      });
+      expect(right.status, scheme).toBe(200);
+    }
+    expect(ran).toBe(4);
   });
 
-  it('connections beyond the cap are closed as soon as they are accepted', async () => {
+  it('at the cap, a new connection takes the place of the oldest idle one', async () => {
     const service = await serve(echo, { maxConnections: 2 });
     const open: Socket[] = [];
+    const closed: boolean[] = [];
     for (let i = 0; i < 2; i++) {
       const socket = connect(service.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.once('close', () => {
+        closed[i] = true;
+      });
       await new Promise((resolve) => socket.once('connect', resolve));
       open.push(socket);
     }
     while (service.metrics().connections < 2) await new Promise((r) => setTimeout(r, 5));
+    const served = await raw(service, ['GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']);
+    expect(served.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(service.metrics()).toMatchObject({ connectionsEvicted: 1, connectionsRefused: 0 });
+    // The oldest idle connection went; the other stays.
+    expect(closed[0]).toBe(true);
+    expect(closed[1]).toBeUndefined();
+    for (const socket of open) socket.destroy();
+  });
+
+  it('at the cap with every connection running a request, a new one is closed as soon as it is accepted', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const service = await serve(
+      async () => {
+        await held;
+        return { status: 200, body: '{}' };
+      },
+      { maxConnections: 2 },
+    );
+    const running = [0, 1].map(() =>
+      raw(service, [
+        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+      ]),
+    );
+    while (service.metrics().running < 2) await new Promise((r) => setTimeout(r, 5));
     const refused = await raw(service, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n']);
     expect(refused.text).toBe('');
-    expect(service.metrics().connectionsRefused).toBe(1);
-    for (const socket of open) socket.destroy();
+    expect(service.metrics()).toMatchObject({ connectionsRefused: 1, connectionsEvicted: 0 });
+    release();
+    for (const answer of await Promise.all(running)) expect(answer.text).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('refuses limits out of range: a timer past 2^31 - 1 ms would fire after 1 ms', async () => {
+    for (const limits of [
+      { requestTimeoutMs: 3_000_000_000 },
+      { receiveTimeoutMs: 0 },
+      { maxConnections: 1.5 },
+      { maxBodyBytes: 2 ** 40 },
+    ]) {
+      await expect(serve(echo, limits), JSON.stringify(limits)).rejects.toThrow(
+        new RegExp(`the HTTP limit ${Object.keys(limits)[0]} must be an integer from 1 to \\d+`),
+      );
+    }
   });
 
   it('a handler slower than the request timeout is answered 503 request_timeout (indefinite)', async () => {
