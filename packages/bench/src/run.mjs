@@ -3,7 +3,7 @@
 //
 //   --quick          small counts; finishes well under a minute
 //   --suite=a,b      only these suites (equivalence, state-machine, per-command, group-commit,
-//                    recovery, memory, serve, scale)
+//                    recovery, memory, serve, cluster, scale)
 //   --svg=PATH       where to write the batch-size chart (default: docs/benchmarks-batch.svg in a
 //                    full run with every suite, nowhere in a quick run)
 //   --json=PATH      also write every measured row as JSON
@@ -26,6 +26,7 @@ const SUITES = [
   'recovery',
   'memory',
   'serve',
+  'cluster',
   'scale',
 ];
 

@@ -50,5 +50,24 @@ describe.skipIf(unavailable !== undefined)(
         expect(failover.max).toBeLessThan(10_000);
       });
     }
+
+    it('canary: clients that retry under a fresh operation id are caught debiting twice', async () => {
+      const temp = tempDir('cluster-canary');
+      try {
+        const error = await runClusterFaults({
+          engine: 'quota-core',
+          work: temp.path,
+          seed: SEED,
+          clients: 4,
+          faults: 8,
+          replayHint: 'canary',
+          canaryFreshIds: true,
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(Error);
+        expect((error as Error).message).toMatch(/holds \d+; its acknowledged debits leave/);
+      } finally {
+        temp.remove();
+      }
+    });
   },
 );

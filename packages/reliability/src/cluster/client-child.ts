@@ -22,7 +22,13 @@ import type { ClusterChildArgs, ClusterEvent } from './protocol.js';
 
 const args = JSON.parse(process.argv[2]!) as ClusterChildArgs;
 const rng = new Rng(args.seed);
-const retry = { attemptTimeoutMs: 4_000, deadlineMs: 90_000, minDelayMs: 10, maxDelayMs: 250 };
+// The canary gives up at the first failure, so that its own loop retries under a fresh id.
+const retry = {
+  attemptTimeoutMs: 4_000,
+  deadlineMs: args.canaryFreshIds ? 1 : 90_000,
+  minDelayMs: 10,
+  maxDelayMs: 250,
+};
 const started = Date.now();
 let retries = 0;
 
@@ -39,15 +45,28 @@ function fail(message: string): never {
 let counter = 0n;
 const nextOperationId = () => (BigInt(args.index + 1) << 64n) | ++counter;
 
-/** Runs `send` until it answers; an unknown fate is sent again (same operation id). */
-async function untilAnswered<T>(what: string, send: () => Promise<T>): Promise<T> {
+/**
+ * Runs `send` until it answers; an unknown fate is sent again with the same operation id (the
+ * canary: with a fresh one, logged as a new intent, which the suite must catch applying twice).
+ */
+async function untilAnswered<T>(
+  what: string,
+  send: (operationId: bigint) => Promise<T>,
+  operationId = 0n,
+  intent?: Omit<Extract<ClusterEvent, { t: 'intent' }>, 't' | 'op'>,
+): Promise<T> {
+  let id = operationId;
   for (;;) {
     try {
-      return await send();
+      return await send(id);
     } catch (error) {
       const { code, definite } = error as { code?: string; definite?: boolean };
       if (definite === false || code === 'no_writer' || code === 'fence_not_applied') {
         retries++;
+        if (args.canaryFreshIds && intent !== undefined) {
+          id = nextOperationId();
+          log({ t: 'intent', op: String(id), ...intent });
+        }
         continue;
       }
       fail(`${what}: a definite error ${code}: ${(error as Error).message}`);
@@ -71,11 +90,21 @@ async function quota(): Promise<void> {
     const op = nextOperationId();
     const common = { op: String(op), key: String(bucketId), kind: 'debit', amount: String(amount) };
     log({ t: 'intent', ...common });
-    const result = await untilAnswered(`debit ${op}`, () =>
-      client.submit({ kind: 'debit', bucketId, amount }, { operationId: op }),
+    const result = await untilAnswered(
+      `debit ${op}`,
+      (id) => client.submit({ kind: 'debit', bucketId, amount }, { operationId: id }),
+      op,
+      { key: common.key, kind: 'debit', amount: common.amount },
     );
     const code = result.outcome.resultCode;
-    log({ t: 'ack', ...common, lsn: String(result.lsn), code, cached: result.fromRetryCache });
+    log({
+      t: 'ack',
+      ...common,
+      op: String(result.operationId),
+      lsn: String(result.lsn),
+      code,
+      cached: result.fromRetryCache,
+    });
     if (code !== 'ok' && code !== 'insufficient_funds') fail(`debit ${op}: ${code}`);
     if (rng.chance(0.25)) {
       const bucket = await untilAnswered(`read ${bucketId}`, () =>

@@ -13,6 +13,8 @@ export interface ClusterChildArgs {
   readonly log: string;
   /** The client stops after the command in flight once this file exists. */
   readonly stopFile: string;
+  /** Canary: give up on a call at its first failure and retry under a fresh operation id. */
+  readonly canaryFreshIds: boolean;
 }
 
 export type ClusterEvent =
