@@ -23,7 +23,7 @@ import { tempDir } from './support.js';
 const unavailable = natsServerUnavailable();
 if (unavailable !== undefined) {
   console.warn(
-    `SKIPPED: the cluster bootstrap test needs nats-server: ${unavailable}. CI installs it (.ci/run)`,
+    `!!! SKIPPED: the cluster bootstrap test needs nats-server: ${unavailable}. CI installs it (.ci/run)`,
   );
 }
 
