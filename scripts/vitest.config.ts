@@ -7,5 +7,8 @@ export default defineProject({
     name: 'scripts',
     include: ['test/**/*.test.mjs'],
     testTimeout: 120_000,
+    // The demo runs in a beforeAll: on a loaded two-core machine it takes longer than the
+    // default 10 s hook limit.
+    hookTimeout: 120_000,
   },
 });

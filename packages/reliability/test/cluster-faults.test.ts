@@ -58,8 +58,11 @@ describe.skipIf(unavailable !== undefined)(
           engine: 'quota-core',
           work: temp.path,
           seed: SEED,
-          clients: 4,
-          faults: 8,
+          clients: 6,
+          // Writer kills: each lands on some clients' commands that are logged but not yet
+          // answered, which the canary's clients then send again under new ids.
+          faults: 6,
+          kinds: ['kill_writer'],
           replayHint: 'canary',
           canaryFreshIds: true,
         }).catch((e: unknown) => e);

@@ -1,6 +1,6 @@
 /**
  * The writer's lease (docs/cluster.md, "One writer at a time"): one key in a JetStream
- * key-value bucket whose entries expire `ttlMs` after they are written. A node becomes the
+ * key-value bucket whose entries are removed `ttlMs` after they are written. A node becomes the
  * writer by creating the key (which fails while it exists) and stays the writer by updating it
  * with compare-and-set on its revision well within the TTL; a writer that stops renewing (dead,
  * paused, cut off) loses it when the entry expires, and a follower creates it again.

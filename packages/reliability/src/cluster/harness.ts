@@ -69,6 +69,8 @@ export interface ClusterFaultOptions {
   readonly leaseMs?: number;
   /** Canary: clients retry under a fresh operation id (the suite must report a double debit). */
   readonly canaryFreshIds?: boolean;
+  /** The kinds of fault to draw from (default: all four, one of each first). */
+  readonly kinds?: readonly FaultKind[];
 }
 
 export interface ClusterFaultFigures {
@@ -424,12 +426,13 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
     }
 
     // The schedule: one of each kind first (seeded order), then seeded picks.
-    const kinds: FaultKind[] = [...FAULT_KINDS];
+    const pool = options.kinds ?? FAULT_KINDS;
+    const kinds: FaultKind[] = [...pool];
     for (let i = kinds.length - 1; i > 0; i--) {
       const j = rng.int(i + 1);
       [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
     }
-    while (kinds.length < faults) kinds.push(rng.pick(FAULT_KINDS));
+    while (kinds.length < faults) kinds.push(rng.pick(pool));
     kinds.length = faults;
     await sleep(rng.range(300, 800));
     for (const kind of kinds) {
