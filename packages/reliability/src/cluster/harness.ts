@@ -364,6 +364,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
     args: ClusterChildArgs;
     exited: Promise<number | null>;
     stderr: () => string;
+    kill: () => void;
   }[] = [];
   try {
     for (const node of nodes) await startNode(node);
@@ -422,7 +423,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
       const exited = new Promise<number | null>((resolve) =>
         child.once('exit', (code) => resolve(code)),
       );
-      children.push({ args, exited, stderr: () => stderr });
+      children.push({ args, exited, stderr: () => stderr, kill: () => child.kill('SIGKILL') });
     }
 
     // The schedule: one of each kind first (seeded order), then seeded picks.
@@ -559,6 +560,8 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
     return figures;
   } finally {
     writeFileSync(join(work, 'stop'), '');
+    // A run that failed leaves clients retrying against nodes that are about to go: stop them.
+    for (const child of children) child.kill();
     for (const node of nodes) await killNode(node).catch(() => undefined);
     await auditorConnection?.close().catch(() => undefined);
     await nats.stop();
