@@ -562,6 +562,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
     writeFileSync(join(work, 'stop'), '');
     // A run that failed leaves clients retrying against nodes that are about to go: stop them.
     for (const child of children) child.kill();
+    await Promise.all(children.map((child) => child.exited));
     for (const node of nodes) await killNode(node).catch(() => undefined);
     await auditorConnection?.close().catch(() => undefined);
     await nats.stop();
