@@ -423,6 +423,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
           engine: engineOptions,
           tickMs: tickMs ?? 1_000,
           onProgress: recoveryProgress(io),
+          onCheckpoint: checkpointReport(io, maxWalBytes),
           onEvent: (event) => {
             if (event.kind === 'role') {
               lastRetry = '';

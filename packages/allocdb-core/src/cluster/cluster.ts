@@ -15,6 +15,7 @@
 import { decodeResult } from '../client/client.js';
 import type { AllocDbConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../constants.js';
+import type { CheckpointEvent } from '../engine/checkpoints.js';
 import {
   CONFIG_FILE_NAME,
   CONFIG_SCHEMA_VERSION,
@@ -71,6 +72,8 @@ export interface AllocDbClusterOptions extends ClusterSettings {
   readonly config?: Partial<AllocDbConfig>;
   readonly engine?: EngineOptions;
   readonly onProgress?: (progress: OpenProgress) => void;
+  /** After every checkpoint of this node's engine, and every failed one (as the engine's). */
+  readonly onCheckpoint?: (event: CheckpointEvent) => void;
   /** The writer's expiration tick interval (ms; default 1,000: one slot). */
   readonly tickMs?: number;
 }
@@ -114,7 +117,7 @@ class AllocDbReplicaHost implements ReplicaHost {
   }
 
   async open(wrap: (wal: WalFile) => ReplicatedWal): Promise<ReplicaEngine> {
-    const { dir, config, engine: engineOptions, onProgress } = this.options;
+    const { dir, config, engine: engineOptions, onProgress, onCheckpoint } = this.options;
     // The replicated log is made while the engine opens, with the codec of the recorded
     // configuration (the node settled it with the cluster's before).
     const recorded = loadRecordedConfig(dir);
@@ -130,6 +133,7 @@ class AllocDbReplicaHost implements ReplicaHost {
           ...engineOptions,
         },
         ...(onProgress === undefined ? {} : { onProgress }),
+        ...(onCheckpoint === undefined ? {} : { onCheckpoint }),
       },
       { pipelineLog: wrap },
     );

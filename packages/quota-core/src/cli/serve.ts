@@ -418,6 +418,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
           ...(config === undefined ? {} : { config }),
           engine: engineOptions,
           onProgress: recoveryProgress(io),
+          onCheckpoint: checkpointReport(io, maxWalBytes),
           onEvent: (event) => {
             if (event.kind === 'role') {
               lastRetry = '';

@@ -14,6 +14,7 @@
 import { decodeResult } from '../client/client.js';
 import type { QuotaConfig } from '../config.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../constants.js';
+import type { CheckpointEvent } from '../engine/checkpoints.js';
 import {
   CONFIG_FILE_NAME,
   CONFIG_SCHEMA_VERSION,
@@ -68,6 +69,8 @@ export interface QuotaClusterOptions extends ClusterSettings {
   readonly config?: Partial<QuotaConfig>;
   readonly engine?: EngineOptions;
   readonly onProgress?: (progress: OpenProgress) => void;
+  /** After every checkpoint of this node's engine, and every failed one (as the engine's). */
+  readonly onCheckpoint?: (event: CheckpointEvent) => void;
 }
 
 /** quota-core's side of a node: its directory and engine. */
@@ -109,7 +112,7 @@ class QuotaReplicaHost implements ReplicaHost {
   }
 
   async open(wrap: (wal: WalFile) => ReplicatedWal): Promise<ReplicaEngine> {
-    const { dir, config, engine: engineOptions, onProgress } = this.options;
+    const { dir, config, engine: engineOptions, onProgress, onCheckpoint } = this.options;
     // The replicated log is made while the engine opens, with the codec of the recorded
     // configuration (the node settled it with the cluster's before).
     const recorded = loadRecordedConfig(dir);
@@ -125,6 +128,7 @@ class QuotaReplicaHost implements ReplicaHost {
           ...engineOptions,
         },
         ...(onProgress === undefined ? {} : { onProgress }),
+        ...(onCheckpoint === undefined ? {} : { onCheckpoint }),
       },
       { pipelineLog: wrap },
     );
