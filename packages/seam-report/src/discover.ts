@@ -322,13 +322,28 @@ export interface Discovery {
   readonly singles: readonly CopyLocation[];
   /** Modules with copies in two or more engines that `seams` does not list: copies not watched. */
   readonly unwatched: ReadonlyMap<string, readonly CopyLocation[]>;
+  /**
+   * Modules that are not watched seams but have two files in one engine (strict mode only): the
+   * first path is kept, and the clash is a warning, not an error.
+   */
+  readonly clashes: readonly ModuleClash[];
+}
+
+/** Two files of one engine naming the same module. */
+export interface ModuleClash {
+  readonly engine: string;
+  readonly seam: string;
+  /** Both paths, in code-unit order: the first is the one kept. */
+  readonly paths: readonly [string, string];
 }
 
 export interface DiscoverOptions {
   /**
-   * Refuse two files of one engine that name the same module (`wal.ts` and `wal.mjs`, or
-   * `fixed-map.ts` and `fixed_map.ts`): one of them would be silently dropped. On for the
-   * working tree; off for historical trees, where the first path wins.
+   * Refuse two files of one engine that name the same module of a watched seam (`wal.ts` and
+   * `wal.mjs`, or `fixed-map.ts` and `fixed_map.ts`): one of them would be silently dropped.
+   * Every such clash is named in one error; clashes of modules that are not watched seams are
+   * returned as `clashes` (warnings) instead. On for the working tree; off for historical trees,
+   * where the first path wins.
    */
   readonly strict?: boolean;
 }
@@ -342,6 +357,7 @@ export function discover(
   options: DiscoverOptions = {},
 ): Discovery {
   const byEngine = new Map<string, { dir: string; copies: Map<string, CopyLocation> }>();
+  const clashes: ModuleClash[] = [];
   const groups = new Map<string, CopyLocation[]>();
   const groupNames = new Set((config.fileGroups ?? []).map((group) => group.name));
   for (const path of paths) {
@@ -370,13 +386,8 @@ export function discover(
     }
     const existing = engine.copies.get(copy.seam);
     if (existing !== undefined && options.strict) {
-      const [first, second] = sortedStrings([existing.path, copy.path]);
-      throw new ConfigError(
-        'config_invalid',
-        undefined,
-        `engine ${copy.engine} has two copies of ${copy.seam} in ${treeName}: ${first} and ${second}`,
-        `Every copy is compared, so one file per engine must match: narrow "seamPaths", or declare the files as a seam of their own ({"name": "${copy.seam}", "files": [...]}) in "seams".`,
-      );
+      const [first, second] = sortedStrings([existing.path, copy.path]) as [string, string];
+      clashes.push({ engine: copy.engine, seam: copy.seam, paths: [first, second] });
     }
     // in a historical tree the first path (in code-unit order) wins
     if (existing === undefined || compareStrings(copy.path, existing.path) < 0) {
@@ -409,6 +420,23 @@ export function discover(
     else if (wanted === undefined || wanted.has(name)) seams.set(name, copies);
     else unwatched.set(name, copies);
   }
+  // only a clash in a watched seam loses a copy that would be compared: every one in one error
+  clashes.sort((x, y) => compareStrings(x.engine, y.engine) || compareStrings(x.seam, y.seam));
+  const watchedClashes = clashes.filter((clash) => seams.has(clash.seam));
+  if (watchedClashes.length > 0) {
+    const seam = watchedClashes[0]!.seam;
+    throw new ConfigError(
+      'config_invalid',
+      undefined,
+      watchedClashes
+        .map(
+          (clash) =>
+            `engine ${clash.engine} has two copies of ${clash.seam} in ${treeName}: ${clash.paths[0]} and ${clash.paths[1]}`,
+        )
+        .join('; '),
+      `Every copy is compared, so one file per engine must match: narrow "seamPaths", or declare the files as a seam of their own ({"name": "${seam}", "files": [...]}) in "seams".`,
+    );
+  }
   return {
     engines: sortedStrings(byEngine.keys()).map((name) => {
       const engine = byEngine.get(name)!;
@@ -417,5 +445,6 @@ export function discover(
     seams,
     singles,
     unwatched,
+    clashes: clashes.filter((clash) => !seams.has(clash.seam)),
   };
 }

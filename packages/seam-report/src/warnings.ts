@@ -107,5 +107,10 @@ export function configWarnings({ config, matcher, paths, discovery }: WarningInp
         );
     }
   }
+  for (const clash of discovery.clashes) {
+    warnings.push(
+      `engine ${clash.engine} has two files for module ${clash.seam} (${clash.paths[0]} and ${clash.paths[1]}); ${clash.seam} is not a watched seam, so only ${clash.paths[0]} is listed (narrow "seamPaths" to tell them apart)`,
+    );
+  }
   return warnings;
 }
