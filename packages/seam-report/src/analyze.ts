@@ -100,7 +100,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     config,
     seamNames: new Set([...discovery.seams.keys(), ...discovery.unwatched.keys()]),
   });
-  const where = `in ${config.source === 'defaults' ? 'the configuration' : config.source}`;
+  const where = `in ${config.sourceLabel}`;
   for (const entry of unwatched.unusedLocal)
     warnings.push(
       `local entry ${JSON.stringify(entry.paths)} matches no file outside the seams ${where}`,
@@ -148,7 +148,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       for (const alias of config.aliases) {
         if (!matcher.aliasUsed(alias.from))
           warnings.push(
-            `aliases entry "${alias.from}" matches no path in the history of HEAD in ${config.source}`,
+            `aliases entry "${alias.from}" matches no path in the history of HEAD in ${config.sourceLabel}`,
           );
       }
       const engineDirs = new Set([
@@ -512,7 +512,7 @@ function notes(context: {
   );
   if (engines.length === 0) {
     notes.push(
-      `No engine found: no file matches ${where.join(', ')}. Check "engines", "seamPaths" or "layout" in the configuration (${config.source}).`,
+      `No engine found: no file matches ${where.join(', ')}. Check "engines", "seamPaths" or "layout" in the configuration (${config.source === 'defaults' ? 'defaults' : config.sourceLabel}).`,
     );
   } else if (engines.length === 1) {
     notes.push(

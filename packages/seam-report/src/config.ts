@@ -5,7 +5,7 @@
  * instead of silently measuring the wrong thing.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { ConfigError } from './errors.js';
 import { CLASSIFICATIONS, type Classification, type SliceMode } from './report.js';
 import { languageOf, SUPPORTED_EXTENSIONS } from './source.js';
@@ -82,6 +82,11 @@ export interface SeamReportConfig {
 /** The configuration after defaults; seam names normalised to snake_case. */
 export interface ResolvedConfig {
   readonly source: string;
+  /**
+   * How messages name the configuration: its path relative to the repository root when it lies
+   * inside it (`seam-report.config.json`, `package.json#seamReport`), else `source`.
+   */
+  readonly sourceLabel: string;
   readonly engines: readonly string[];
   readonly seamPaths: readonly string[];
   /** Grid seams to watch (module names), or null for every module in two or more engines. */
@@ -215,20 +220,27 @@ export async function loadConfig(
   root: string,
   options: { configPath?: string; inline?: SeamReportConfig } = {},
 ): Promise<ResolvedConfig> {
+  const labelled = (config: ResolvedConfig): ResolvedConfig => {
+    const path = relative(root, config.source);
+    const inside = isAbsolute(config.source) && path !== '' && !path.startsWith('..');
+    return inside ? { ...config, sourceLabel: path.split(sep).join('/') } : config;
+  };
   if (options.inline !== undefined) return resolveConfig(options.inline, 'inline configuration');
   if (options.configPath !== undefined) {
     const text = await readConfigFile(options.configPath, true);
-    return resolveConfig(parseJson(text!, options.configPath), options.configPath);
+    return labelled(resolveConfig(parseJson(text!, options.configPath), options.configPath));
   }
   const configFile = join(root, CONFIG_FILE_NAME);
   const text = await readConfigFile(configFile, false);
-  if (text !== undefined) return resolveConfig(parseJson(text, configFile), configFile);
+  if (text !== undefined) return labelled(resolveConfig(parseJson(text, configFile), configFile));
   const packageFile = join(root, 'package.json');
   const packageText = await readConfigFile(packageFile, false);
   if (packageText !== undefined) {
     const manifest = parseJson(packageText, packageFile);
     if (isRecord(manifest) && manifest[PACKAGE_JSON_KEY] !== undefined) {
-      return resolveConfig(manifest[PACKAGE_JSON_KEY], `${packageFile}#${PACKAGE_JSON_KEY}`);
+      return labelled(
+        resolveConfig(manifest[PACKAGE_JSON_KEY], `${packageFile}#${PACKAGE_JSON_KEY}`),
+      );
     }
   }
   return resolveConfig({}, 'defaults');
@@ -384,6 +396,7 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
   };
   return {
     source,
+    sourceLabel: source === 'defaults' ? 'the configuration' : source,
     engines,
     seamPaths,
     seams,

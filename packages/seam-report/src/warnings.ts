@@ -41,7 +41,7 @@ export function configWarnings({ config, matcher, paths, discovery }: WarningInp
     const near = closest(name, known);
     return near === undefined ? '' : `; did you mean ${near}?`;
   };
-  const where = `in ${config.source === 'defaults' ? 'the configuration' : config.source}`;
+  const where = `in ${config.sourceLabel}`;
 
   if (given('engines')) {
     config.engines.forEach((entry, index) => {

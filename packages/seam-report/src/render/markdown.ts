@@ -64,6 +64,16 @@ export function renderMarkdown(report: SeamReport): string {
   const out: string[] = [];
   out.push(`## Seam report: ${cell(report.decision.summary)}`);
   out.push('');
+  // configuration mistakes first: a report made with a wrong configuration measures the wrong thing
+  if (report.warnings.length === 1) {
+    out.push(`> ⚠️ Configuration warning: ${cell(report.warnings[0]!)}`, '');
+  } else if (report.warnings.length > 1) {
+    const { shown, more } = limited(report.warnings, LIST_LIMIT);
+    out.push(`> ⚠️ ${report.warnings.length} configuration warnings:`);
+    for (const warning of shown) out.push(`> - ${cell(warning)}`);
+    if (more > 0) out.push(`> - … and ${plural(more, 'more warning')} (see the JSON report)`);
+    out.push('');
+  }
   if (report.drift) out.push(...driftSummary(report), '');
   if (report.decision.order.length > 0) {
     const { shown, more } = limited(report.decision.order, TABLE_ROWS);
@@ -247,12 +257,6 @@ function footerLines(report: SeamReport): string[] {
     out.push(
       `History: ${plural(report.history.commitsWalked, 'commit')} touching seam paths; ${plural(report.history.slices.total, 'slice')} (by ${report.history.slices.mode}) changed engine code. Slices: ${cell(report.history.slices.reason)}.`,
     );
-  }
-  if (report.warnings.length > 0) {
-    out.push('');
-    const { shown, more } = limited(report.warnings, LIST_LIMIT);
-    for (const warning of shown) out.push(`> ⚠️ ${cell(warning)}`);
-    if (more > 0) out.push(`> ⚠️ … and ${plural(more, 'more warning')} (see the JSON report)`);
   }
   if (report.notes.length > 0) {
     out.push('');
