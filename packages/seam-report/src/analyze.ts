@@ -11,7 +11,7 @@ import { type CopyLocation, CopyMatcher, discover } from './discover.js';
 import { type CurrentSeam, checkDrift } from './drift.js';
 import { RepositoryError } from './errors.js';
 import { type Extraction, findExtraction, importsOf, ModuleIndex } from './extraction.js';
-import { generatedHeader } from './generated.js';
+import { generatedHeader, headerPatterns } from './generated.js';
 import { git, gitFields, gitMaybe, ObjectReader, repositoryRoot } from './git.js';
 import {
   commitRef,
@@ -74,6 +74,8 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     readWorkingTreeCopies(root, matcher),
     committedPaths(root, matcher),
   ]);
+  const headers = headerPatterns(config.generatedHeaders);
+  const headersMatched = new Set<number>();
   const prepared = new Map<string, PreparedSource>();
   // copies with the same text are tokenised once (four hundred identical copies hold one)
   const byText = new Map<string, PreparedSource>();
@@ -85,7 +87,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       source = prepareSource(text, language);
       byText.set(key, source);
     }
-    const header = generatedHeader(source);
+    const header = generatedHeader(source, headers, headersMatched);
     if (header === undefined) prepared.set(path, source);
     else matcher.ignoreGenerated(path, header);
   }
@@ -99,8 +101,14 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     matcher,
     config,
     seamNames: new Set([...discovery.seams.keys(), ...discovery.unwatched.keys()]),
+    headers,
+    headersMatched,
   });
   const where = `in ${config.sourceLabel}`;
+  config.generatedHeaders.forEach((pattern, index) => {
+    if (!headersMatched.has(index))
+      warnings.push(`generatedHeaders entry "${pattern}" matches no file ${where}`);
+  });
   for (const entry of unwatched.unusedLocal)
     warnings.push(
       `local entry ${JSON.stringify(entry.paths)} matches no file outside the seams ${where}`,
@@ -295,6 +303,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         seamPaths: config.seamPaths,
         never: config.never,
         generated: config.generated,
+        generatedHeaders: config.generatedHeaders,
         aliases: walk?.aliases ?? config.aliases,
         priority: config.priority,
         thresholds: config.thresholds,

@@ -39,6 +39,11 @@ export interface SeamReportConfig {
    */
   generated?: string[];
   /**
+   * Regular expressions (case-insensitive, per comment line, without comment markers) that mark a
+   * file as generated when its leading comment matches, beside the usual generator headers.
+   */
+  generatedHeaders?: string[];
+  /**
    * Files deliberately kept local (engine shells, wiring): globs of repository paths and why.
    * The discovery of unwatched copies reports them as kept local instead of suggesting a seam.
    */
@@ -96,6 +101,7 @@ export interface ResolvedConfig {
   readonly exclude: readonly string[];
   readonly never: readonly string[];
   readonly generated: readonly string[];
+  readonly generatedHeaders: readonly string[];
   /** Old path → current path, longest first. */
   readonly aliases: readonly { readonly from: string; readonly to: string }[];
   readonly local: readonly LocalFiles[];
@@ -302,6 +308,7 @@ const TOP_KEYS = [
   'never',
   'aliases',
   'generated',
+  'generatedHeaders',
   'local',
   'discover',
   'priority',
@@ -404,6 +411,7 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
     exclude: names('exclude', d.exclude),
     never: names('never', undefined),
     generated: generatedGlobs(input, fail),
+    generatedHeaders: headerList(input, fail),
     aliases: aliasList(input.aliases, fail),
     local: localFiles(input.local, fail),
     discover: discoverLimits(input, fail),
@@ -540,6 +548,21 @@ function aliasList(value: unknown, fail: Fail): { from: string; to: string }[] {
     aliases.push({ from, to: to as string });
   }
   return aliases.sort((x, y) => y.from.length - x.from.length || (x.from < y.from ? -1 : 1));
+}
+
+function headerList(input: Record<string, unknown>, fail: Fail): string[] {
+  const patterns = stringList(input, 'generatedHeaders', fail) ?? [];
+  for (const pattern of patterns) {
+    try {
+      new RegExp(pattern, 'im');
+    } catch (error) {
+      fail(
+        `generatedHeaders entry "${pattern}" is not a valid regular expression: ${(error as Error).message}`,
+        'Write a JavaScript regular expression matched against each line of a file\'s leading comment, e.g. "^Produced by tablegen".',
+      );
+    }
+  }
+  return patterns;
 }
 
 function generatedGlobs(input: Record<string, unknown>, fail: Fail): string[] {

@@ -133,6 +133,8 @@ export interface ReportSettings {
   readonly seamPaths: readonly string[];
   readonly never: readonly string[];
   readonly generated: readonly string[];
+  /** Header patterns (regular expressions) of generated files, beside the usual generator headers. */
+  readonly generatedHeaders: readonly string[];
   /** Old path → current path (configured, plus renames found in history; see `history`). */
   readonly aliases: readonly { readonly from: string; readonly to: string }[];
   readonly priority: readonly string[];

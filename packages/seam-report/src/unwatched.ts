@@ -52,6 +52,9 @@ export interface UnwatchedOptions {
   readonly config: Pick<ResolvedConfig, 'local' | 'discover' | 'thresholds' | 'seams'>;
   /** Seam names in use (suggested names avoid them). */
   readonly seamNames: ReadonlySet<string>;
+  /** The configuration's generated-header patterns, and the indexes of those that matched. */
+  readonly headers?: readonly RegExp[];
+  readonly headersMatched?: Set<number>;
 }
 
 export interface UnwatchedResult {
@@ -109,7 +112,7 @@ export async function findUnwatchedCopies(options: UnwatchedOptions): Promise<Un
       continue; // deleted from the working tree, or unreadable: not a copy to report
     }
     const source = prepareSource(text, language);
-    if (generatedHeader(source) !== undefined) continue;
+    if (generatedHeader(source, options.headers, options.headersMatched) !== undefined) continue;
     const code = normalize(source.tokens, 'code', table);
     if (code.ids.length < config.discover.minTokens) continue;
     const lines = new Int32Array(code.tokens.length);
