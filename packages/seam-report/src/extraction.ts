@@ -13,9 +13,11 @@
  * `require('…')` in TypeScript and JavaScript; `use name::…` and `extern crate name` in Rust. A
  * relative specifier names a file; a package name is looked up among the repository's
  * `package.json` files (`name`), a Rust crate among its `Cargo.toml` files (`[package] name`,
- * `-` read as `_`); the module is then that package's or crate's source files.
+ * read with a TOML parser; `-` read as `_`); the module is then that package's or crate's
+ * source files.
  */
 import { posix } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { align, editsBetween } from './align.js';
 import { gitFields, type ObjectReader } from './git.js';
 import type { ChangeEvent } from './history.js';
@@ -103,12 +105,30 @@ export class ModuleIndex {
           // not a manifest we can read: skip it
         }
       } else {
-        const name = /\[package\][^[]*?\bname\s*=\s*"([^"]+)"/s.exec(text)?.[1];
+        const name = crateName(text);
         if (name !== undefined) index.set(`rust\u0000${name.replaceAll('-', '_')}`, dir);
       }
     }
     return index;
   }
+}
+
+/**
+ * The `[package] name` of a Cargo manifest, read with a TOML parser (arrays, inline tables,
+ * dotted keys and comments before the name are all TOML), or undefined for a manifest without a
+ * package (a workspace root) or one that is not valid TOML.
+ */
+export function crateName(manifest: string): string | undefined {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseToml(manifest) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const table = parsed.package;
+  if (typeof table !== 'object' || table === null || Array.isArray(table)) return undefined;
+  const name = (table as Record<string, unknown>).name;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /** The first extraction of the seam in its history, or undefined. */
