@@ -188,10 +188,15 @@ function reconcileList(comparison: SeamComparison, main: ReadonlySet<string>): s
       );
     else if (missing.length > 0) items.push(`${declaration.name} is missing in ${named(missing)}`);
     if (extra.length > 0) items.push(`${declaration.name} exists only in ${named(extra)}`);
-    if (differs.length > 0)
+    if (differs.length > 0) {
+      // a declaration renamed in the copies is named as each calls it
+      const names = [...new Set(differs.flatMap((c) => (c.name === undefined ? [] : [c.name])))];
+      const where =
+        main.size > 2 || names.length > 0 ? ` in ${named(differs.map((c) => c.engine))}` : '';
       items.push(
-        `${declaration.name} differs${main.size > 2 ? ` in ${named(differs.map((c) => c.engine))}` : ''} (similarity ${formatRatio(Math.min(...differs.map((c) => c.similarity ?? 0)))})`,
+        `${declaration.name} differs${where} (${names.length > 0 ? `named ${shortList(names)}; ` : ''}similarity ${formatRatio(Math.min(...differs.map((c) => c.similarity ?? 0)))})`,
       );
+    }
   }
   for (const literal of comparison.literalDifferences) {
     const values = literal.values.filter((value, index) => index === 0 || main.has(value.engine));

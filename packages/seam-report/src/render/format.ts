@@ -187,15 +187,26 @@ export function declarationPhrase(
   }
   if (extra.length > 0) parts.push(`only in ${copiesPhrase(extra)}`);
   if (differs.length > 0) {
-    const named = differs.map((copy) => `${copy.engine} ${ratio(copy.similarity ?? 0)}`);
+    const named = differs.map(
+      (copy) =>
+        `${copy.engine}${copy.name === undefined ? '' : ` (as ${copy.name})`} ${ratio(copy.similarity ?? 0)}`,
+    );
     parts.push(
       differs.length === 1
         ? `differs in ${named[0]}`
         : `differs in ${differs.length} copies (${listNames(named)})`,
     );
   }
-  if (renamed.length > 0)
-    parts.push(`same shape, names or literals differ in ${copiesPhrase(renamed)}`);
+  if (renamed.length > 0) {
+    const names = copies.filter((copy) => copy.status === 'renamed' && copy.name !== undefined);
+    parts.push(
+      `same shape, names or literals differ in ${copiesPhrase(renamed)}${
+        names.length > 0
+          ? ` (${listNames(names.map((copy) => `${copy.engine} calls it ${copy.name}`))})`
+          : ''
+      }`,
+    );
+  }
   return parts.join('; ');
 }
 
