@@ -264,6 +264,8 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       seams.map((seam) => ({
         name: seam.name,
         verdict: seam.verdict.verdict,
+        decidedBy: seam.verdict.decidedBy,
+        fired: seam.triggers.some((trigger) => trigger.fired),
         classification: seam.comparison.classification,
         tokens: Math.max(...seam.copies.map((copy) => copy.tokens)),
       })),

@@ -425,8 +425,26 @@ export interface TriggerResult {
   readonly evidence: readonly CommitRef[];
 }
 
+/**
+ * What decided a seam's verdict, first that applies: `extracted` (the copies import a shared
+ * module), `never` (listed in `never`), `no_trigger` (no extraction trigger fired), `name_only`
+ * (the files share a name, not code), `little_to_save` (extraction would save too few duplicated
+ * lines and changes), `mechanical` (`extract`: the copies are identical, equivalent or renamed),
+ * `behaviour_differs` (`reconcile_first`).
+ */
+export type VerdictDecidedBy =
+  | 'extracted'
+  | 'never'
+  | 'no_trigger'
+  | 'name_only'
+  | 'little_to_save'
+  | 'mechanical'
+  | 'behaviour_differs';
+
 export interface SeamVerdict {
   readonly verdict: Verdict;
+  /** What decided the verdict (see `VerdictDecidedBy`). */
+  readonly decidedBy: VerdictDecidedBy;
   readonly reasons: readonly string[];
   /** For `reconcile_first`: what differs in behaviour and must be made the same first. */
   readonly reconcile: readonly string[];

@@ -25,6 +25,7 @@ import type {
   SeamVerdict,
   TriggerResult,
   Verdict,
+  VerdictDecidedBy,
 } from './report.js';
 import { formatRatio } from './similarity.js';
 
@@ -101,11 +102,12 @@ export function seamVerdict(
       reasons.push(
         `${fired.map((t) => t.trigger).join(', ')} fired on the adapters since: consider moving more of them into ${extracted.to}`,
       );
-    return { verdict: 'extracted', reasons, reconcile: [] };
+    return { verdict: 'extracted', decidedBy: 'extracted', reasons, reconcile: [] };
   }
   if (config.never.includes(seam)) {
     return {
       verdict: 'never',
+      decidedBy: 'never',
       reasons: [
         `listed in "never": stays engine-local${fired.length > 0 ? ` (although ${fired.map((t) => t.trigger).join(', ')} fired)` : ''}`,
       ],
@@ -113,7 +115,12 @@ export function seamVerdict(
     };
   }
   if (fired.length === 0) {
-    return { verdict: 'keep_local', reasons: ['no extraction trigger fired'], reconcile: [] };
+    return {
+      verdict: 'keep_local',
+      decidedBy: 'no_trigger',
+      reasons: ['no extraction trigger fired'],
+      reconcile: [],
+    };
   }
   const firedNames = fired.map((t) => t.trigger).join(', ');
   // files that share a name but were never copies of one another: nothing to reconcile
@@ -125,6 +132,7 @@ export function seamVerdict(
   ) {
     return {
       verdict: 'keep_local',
+      decidedBy: 'name_only',
       reasons: [
         `${firedNames} fired`,
         `but these files share a name, not code: none was copied from another (each appeared beside the others) and they are diverged (similarity ${formatRatio(comparison.similarity)})`,
@@ -135,6 +143,7 @@ export function seamVerdict(
   if (!savings.worthIt) {
     return {
       verdict: 'keep_local',
+      decidedBy: 'little_to_save',
       reasons: [`${firedNames} fired`, littleToSave(copies.length || 2, savings, config)],
       reconcile: [],
     };
@@ -142,6 +151,7 @@ export function seamVerdict(
   if (isMechanical(comparison.classification)) {
     return {
       verdict: 'extract',
+      decidedBy: 'mechanical',
       reasons: [
         `${firedNames} fired`,
         `copies are ${comparison.classification}: a mechanical move${
@@ -154,6 +164,7 @@ export function seamVerdict(
   }
   return {
     verdict: 'reconcile_first',
+    decidedBy: 'behaviour_differs',
     reasons: [
       `${firedNames} fired`,
       `copies are ${comparison.classification} (similarity ${formatRatio(comparison.similarity)}): their behaviour differs`,
@@ -236,6 +247,10 @@ const SUMMARY_NAMES = 6;
 export interface SeamForDecision {
   readonly name: string;
   readonly verdict: Verdict;
+  /** What decided the verdict; absent: as if no trigger fired. */
+  readonly decidedBy?: VerdictDecidedBy;
+  /** Whether an extraction trigger fired for the seam. */
+  readonly fired?: boolean;
   readonly classification: SeamComparison['classification'];
   readonly tokens: number;
 }
@@ -291,11 +306,35 @@ export function decide(
   } else if (reconcileFirst.length > 0) {
     summary = `Do not extract a shared runtime yet: triggers fired for ${named(reconcileFirst)}, but the copies differ in behaviour; reconcile them first`;
   } else {
-    summary = 'Do not extract a shared runtime yet: no extraction trigger has fired';
+    summary = `Do not extract a shared runtime yet: ${keptLocal(seams, named)}`;
   }
   if (extracted.length > 0 && seams.length !== extracted.length)
     summary += ` (already extracted: ${named(extracted)})`;
   return { extractNow: extract.length > 0, summary, extract, reconcileFirst, extracted, order };
+}
+
+/**
+ * Why nothing is extracted when no seam is to be extracted or reconciled: "no extraction trigger
+ * has fired", or the triggers that fired and what kept their seams local (the savings, `never`,
+ * files that share a name only), so that the line never contradicts the trigger table.
+ */
+function keptLocal(
+  seams: readonly SeamForDecision[],
+  named: (names: readonly string[]) => string,
+): string {
+  const fired = seams.filter((seam) => seam.fired === true && seam.verdict !== 'extracted');
+  if (fired.length === 0) return 'no extraction trigger has fired';
+  const by = (decidedBy: VerdictDecidedBy) =>
+    fired.filter((seam) => seam.decidedBy === decidedBy).map((seam) => seam.name);
+  const reasons: string[] = [];
+  const little = by('little_to_save');
+  if (little.length > 0) reasons.push(`extraction would save little for ${named(little)}`);
+  const never = by('never');
+  if (never.length > 0)
+    reasons.push(`${named(never)} ${never.length === 1 ? 'is' : 'are'} listed in "never"`);
+  const nameOnly = by('name_only');
+  if (nameOnly.length > 0) reasons.push(`the files of ${named(nameOnly)} share a name, not code`);
+  return `triggers fired for ${named(fired.map((seam) => seam.name))}, but ${reasons.join('; ')}`;
 }
 
 /** Every engine named in a comparison (when the copies themselves are not given). */
