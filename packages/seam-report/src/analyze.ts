@@ -255,6 +255,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           savings,
           copies,
           history,
+          seamWalk?.linked,
         ),
       };
     });

@@ -145,6 +145,12 @@ export interface SeamWalk {
   /** The commit where each engine's current copy appeared (renames followed), by engine. */
   readonly appeared: Map<string, CommitRef>;
   readonly timeline: TimelinePoint[];
+  /**
+   * Whether two of the copies at HEAD were made from one another: linked by copy events
+   * (`copied`), directly or through copies deleted since. A copy made from one engine and later
+   * deleted links nothing else.
+   */
+  readonly linked: boolean;
 }
 
 export interface HistoryWalk {
@@ -745,6 +751,20 @@ async function walkOnce(
       [];
     const appeared = new Map<string, CommitRef>();
     for (const copy of copiesOf(current, name)) appeared.set(copy.copy.engine, copy.copy.appeared);
+    // the copies at HEAD linked by copy events (union-find over copy identities)
+    const parent = new Map<CopyIdentity, CopyIdentity>();
+    const root = (copy: CopyIdentity): CopyIdentity => {
+      let at = copy;
+      while (parent.has(at) && parent.get(at) !== at) at = parent.get(at)!;
+      return at;
+    };
+    for (const event of record.copyEvents) {
+      if (!event.copied || event.source === null) continue;
+      const [a, b] = [root(event.copy), root(event.source)];
+      if (a !== b) parent.set(a, b);
+    }
+    const roots = copiesOf(current, name).map((copy) => root(copy.copy));
+    const linked = new Set(roots).size < roots.length;
     seamWalks.set(name, {
       events: record.events,
       copyEvents: record.copyEvents.map((event) => ({
@@ -763,6 +783,7 @@ async function walkOnce(
       })),
       appeared,
       timeline,
+      linked,
     });
   }
   return {

@@ -84,6 +84,7 @@ export function seamVerdict(
   savings: Savings = { duplicatedLines: 0, changedSlices: null, worthIt: true },
   copies: readonly SeamCopy[] = [],
   history: SeamHistory | null = null,
+  linked?: boolean,
 ): SeamVerdict {
   const outliers = outlierReason(copies);
   const main = new Set(
@@ -123,19 +124,25 @@ export function seamVerdict(
     };
   }
   const firedNames = fired.map((t) => t.trigger).join(', ');
-  // files that share a name but were never copies of one another: nothing to reconcile
+  // files that share a name but were never copies of one another: nothing to reconcile. Only
+  // today's copies count: a copy made from one of them and deleted since links nothing (history
+  // explains today's copies, it does not add to them)
   if (
     history !== null &&
     comparison.classification === 'diverged' &&
     history.copyEvents.length > 0 &&
-    !history.copyEvents.some((event) => event.copied)
+    !(linked ?? history.copyEvents.some((event) => event.copied))
   ) {
     return {
       verdict: 'keep_local',
       decidedBy: 'name_only',
       reasons: [
         `${firedNames} fired`,
-        `but these files share a name, not code: none was copied from another (each appeared beside the others) and they are diverged (similarity ${formatRatio(comparison.similarity)})`,
+        `but these files share a name, not code: ${
+          history.copyEvents.some((event) => event.copied)
+            ? "none of today's copies was copied from another (a copy made from one of them and deleted since links nothing)"
+            : 'none was copied from another (each appeared beside the others)'
+        } and they are diverged (similarity ${formatRatio(comparison.similarity)})`,
       ],
       reconcile: [],
     };
