@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type CopyComparison, compareCopies, type PairsMode } from './compare.js';
 import { loadConfig, type ResolvedConfig, type SeamReportConfig } from './config.js';
+import { GeneratorScripts, onlyConstants } from './constants.js';
 import { type CopyLocation, CopyMatcher, discover } from './discover.js';
 import { type CurrentSeam, checkDrift } from './drift.js';
 import { RepositoryError } from './errors.js';
@@ -79,6 +80,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
   const prepared = new Map<string, PreparedSource>();
   // copies with the same text are tokenised once (four hundred identical copies hold one)
   const byText = new Map<string, PreparedSource>();
+  const scripts = texts.size > 0 ? await GeneratorScripts.find(root) : undefined;
   for (const [path, text] of texts) {
     const language = matcher.match(path)!.language;
     const key = `${language}\u0000${text}`;
@@ -88,8 +90,10 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       byText.set(key, source);
     }
     const header = generatedHeader(source, headers, headersMatched);
-    if (header === undefined) prepared.set(path, source);
-    else matcher.ignoreGenerated(path, header);
+    const script = header === undefined ? scripts?.writerOf(path) : undefined;
+    if (header !== undefined) matcher.ignoreGenerated(path, header);
+    else if (script !== undefined) matcher.ignoreGenerated(path, script, 'generated_script');
+    else prepared.set(path, source);
   }
   const excludedFiles = generatedFiles(candidates, matcher);
   const discovery = discover(prepared.keys(), matcher, config, 'the working tree', {
@@ -237,7 +241,15 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         ),
       );
       const triggers = evaluateTriggers({ seam: seam.name, copies, history, slices, now, config });
-      const savings = savingsOf(copies, history, now, config);
+      const canonical = seam.copies.find((copy) => copy.location.engine === comparison.reference)!;
+      const savings = savingsOf(copies, history, now, config, codeLines(canonical.source));
+      // copies of nothing but constants whose names or values differ: per-package data
+      const main = seam.copies.filter((_, index) => copies[index]!.cluster !== 'outlier');
+      const perPackageConstants =
+        comparison.classification !== 'identical' &&
+        comparison.classification !== 'equivalent' &&
+        main.length >= 2 &&
+        main.every((copy) => onlyConstants(copy.source.tokens));
       return {
         name: seam.name,
         copies,
@@ -255,7 +267,10 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           savings,
           copies,
           history,
-          seamWalk?.linked,
+          {
+            ...(seamWalk === undefined ? {} : { linked: seamWalk.linked }),
+            perPackageConstants,
+          },
         ),
       };
     });
@@ -435,6 +450,18 @@ async function committedPaths(root: string, matcher: CopyMatcher): Promise<Set<s
   return paths;
 }
 
+/** The lines of a source that carry code (comments and blank lines left out). */
+function codeLines(source: PreparedSource): number {
+  const lines = new Set<number>();
+  for (const token of source.tokens) {
+    if (token.kind === 'comment') continue;
+    // a token spanning lines (a template literal) carries code on each of them
+    const span = token.text.split('\n').length;
+    for (let line = token.line; line < token.line + span; line++) lines.add(line);
+  }
+  return lines.size;
+}
+
 function seamCopy(
   location: CopyLocation,
   source: PreparedSource,
@@ -491,13 +518,13 @@ function generatedFiles(candidates: readonly string[], matcher: CopyMatcher): Ex
     const dropped = matcher.inspect(path).dropped;
     if (dropped?.by !== 'generated') continue;
     const glob = dropped.entry;
-    const byGlob = matcher.isGeneratedGlob(glob);
+    const why = matcher.generatedReason(path);
     excluded.push({
       path,
       seam: dropped.seam,
       engine: dropped.engineDir.slice(dropped.engineDir.lastIndexOf('/') + 1),
-      reason: byGlob ? 'generated_glob' : 'generated_header',
-      evidence: glob,
+      reason: why?.reason ?? 'generated_header',
+      evidence: why?.evidence ?? glob,
     });
   }
   return excluded;

@@ -75,7 +75,12 @@ export interface SeamReportConfig {
    * What extraction must save to be recommended: duplicated lines (every copy's lines but the
    * largest copy's), or changes (slices that changed a copy within `windowDays` of HEAD).
    */
-  savings?: { minDuplicatedLines?: number; minChangedSlices?: number; windowDays?: number };
+  savings?: {
+    minDuplicatedLines?: number;
+    minChangedSlices?: number;
+    windowDays?: number;
+    minSharedLines?: number;
+  };
   slices?:
     | { by: 'auto' | 'first-parent' | 'merges' }
     | { by: 'pull-requests'; subject?: string }
@@ -130,6 +135,7 @@ export interface ResolvedConfig {
     readonly minDuplicatedLines: number;
     readonly minChangedSlices: number;
     readonly windowDays: number;
+    readonly minSharedLines: number;
   };
   readonly slices: SliceMode;
   /**
@@ -195,7 +201,8 @@ export const DEFAULTS = {
     },
   },
   // an extraction must save a module's worth of duplicated code, or repeated work
-  savings: { minDuplicatedLines: 50, minChangedSlices: 2, windowDays: 365 },
+  // a module of fewer code lines than a handful is not worth a package, however often it changes
+  savings: { minDuplicatedLines: 50, minChangedSlices: 2, windowDays: 365, minSharedLines: 5 },
   // unwatched copies are near-identical files (a stricter bar than `similar`), big enough to
   // matter: a few-line re-export is the same everywhere without being a copy anyone maintains
   discover: { similarity: 0.9, minTokens: 40 },
@@ -473,7 +480,12 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
 
 function savingsLimits(input: Record<string, unknown>, fail: Fail): ResolvedConfig['savings'] {
   const savings = optionalRecord(input, 'savings', fail) ?? {};
-  checkKeys(savings, ['minDuplicatedLines', 'minChangedSlices', 'windowDays'], 'savings.', fail);
+  checkKeys(
+    savings,
+    ['minDuplicatedLines', 'minChangedSlices', 'windowDays', 'minSharedLines'],
+    'savings.',
+    fail,
+  );
   const d = DEFAULTS.savings;
   const whole = (key: string, fallback: number, min: number) => {
     const value = number(savings, key, { min }, 'savings.', fail);
@@ -488,6 +500,7 @@ function savingsLimits(input: Record<string, unknown>, fail: Fail): ResolvedConf
     minDuplicatedLines: whole('minDuplicatedLines', d.minDuplicatedLines, 0),
     minChangedSlices: whole('minChangedSlices', d.minChangedSlices, 0),
     windowDays: whole('windowDays', d.windowDays, 1),
+    minSharedLines: whole('minSharedLines', d.minSharedLines, 0),
   };
 }
 

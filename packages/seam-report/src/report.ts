@@ -70,9 +70,12 @@ export interface ExcludedFile {
   readonly path: string;
   readonly seam: string;
   readonly engine: string;
-  /** `generated_header`: its leading comment says so; `generated_glob`: a `generated` glob matches. */
-  readonly reason: 'generated_header' | 'generated_glob';
-  /** The header line, or the glob. */
+  /**
+   * `generated_header`: its leading comment says so; `generated_glob`: a `generated` glob
+   * matches; `generated_script`: a generator script of the repository writes it.
+   */
+  readonly reason: 'generated_header' | 'generated_glob' | 'generated_script';
+  /** The header line, the glob, or the script's path. */
   readonly evidence: string;
 }
 
@@ -428,15 +431,19 @@ export interface TriggerResult {
 /**
  * What decided a seam's verdict, first that applies: `extracted` (the copies import a shared
  * module), `never` (listed in `never`), `no_trigger` (no extraction trigger fired), `name_only`
- * (the files share a name, not code), `little_to_save` (extraction would save too few duplicated
- * lines and changes), `mechanical` (`extract`: the copies are identical, equivalent or renamed),
- * `behaviour_differs` (`reconcile_first`).
+ * (the files share a name, not code), `per_package_constants` (the copies hold only constants
+ * whose names or values differ), `small_shared_part` (the shared part is a handful of lines),
+ * `little_to_save` (extraction would save too few duplicated lines and changes), `mechanical`
+ * (`extract`: the copies are identical, equivalent or renamed), `behaviour_differs`
+ * (`reconcile_first`).
  */
 export type VerdictDecidedBy =
   | 'extracted'
   | 'never'
   | 'no_trigger'
   | 'name_only'
+  | 'per_package_constants'
+  | 'small_shared_part'
   | 'little_to_save'
   | 'mechanical'
   | 'behaviour_differs';
@@ -465,11 +472,22 @@ export interface SeamExtraction {
 }
 
 export interface Savings {
-  /** Lines extraction would remove: every copy's lines but the largest copy's. */
+  /**
+   * Lines extraction would remove: every copy's lines but the largest copy's, among the copies of
+   * the main cluster (outliers are not part of the move; all copies when every one is an outlier).
+   */
   readonly duplicatedLines: number;
+  /**
+   * The size of the shared part: the code lines (lines with code, comments and blank lines left
+   * out) of the canonical copy, what a shared module would hold; null when not measured.
+   */
+  readonly sharedLines: number | null;
   /** Slices that changed a copy in the last `settings.savings.windowDays` days, or null without history. */
   readonly changedSlices: number | null;
-  /** Whether either reaches its threshold (`settings.savings`). */
+  /**
+   * Whether extraction is worth it: the shared part reaches `savings.minSharedLines`, and the
+   * duplicated lines or the changed slices reach their threshold (`settings.savings`).
+   */
   readonly worthIt: boolean;
 }
 

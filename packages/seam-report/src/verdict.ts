@@ -39,8 +39,14 @@ export function savingsOf(
   history: SeamHistory | null,
   now: number | null,
   config: Pick<ResolvedConfig, 'savings'>,
+  sharedLines: number | null = null,
 ): Savings {
-  const lines = copies.map((copy) => copy.lines);
+  // the main cluster is what moves; outliers are "not part of the move" (all copies when every
+  // other copy is an outlier: there is no main cluster to speak of)
+  const main = copies.filter((copy) => copy.cluster !== 'outlier');
+  const moving = main.length >= 2 ? main : copies;
+  const engines = new Set(moving.map((copy) => copy.engine));
+  const lines = moving.map((copy) => copy.lines);
   const duplicatedLines = lines.reduce((sum, n) => sum + n, 0) - Math.max(0, ...lines);
   let changedSlices: number | null = null;
   if (history !== null && now !== null) {
@@ -50,13 +56,18 @@ export function savingsOf(
       ...history.oneSidedChanges,
       ...history.reverts,
       ...history.convergences,
-    ].filter((change) => Date.parse(change.commit.date) / 1000 >= since);
+    ].filter(
+      (change) =>
+        Date.parse(change.commit.date) / 1000 >= since &&
+        (copies.length === 0 || engines.has(change.engine)),
+    );
     changedSlices = new Set(changes.map((change) => change.slice ?? change.commit.hash)).size;
   }
   const worthIt =
-    duplicatedLines >= config.savings.minDuplicatedLines ||
-    (changedSlices !== null && changedSlices >= config.savings.minChangedSlices);
-  return { duplicatedLines, changedSlices, worthIt };
+    (sharedLines === null || sharedLines >= config.savings.minSharedLines) &&
+    (duplicatedLines >= config.savings.minDuplicatedLines ||
+      (changedSlices !== null && changedSlices >= config.savings.minChangedSlices));
+  return { duplicatedLines, sharedLines, changedSlices, worthIt };
 }
 
 /** Why extraction would not pay yet, for the verdict. */
@@ -81,11 +92,17 @@ export function seamVerdict(
   triggers: readonly TriggerResult[],
   config: Pick<ResolvedConfig, 'never' | 'savings'>,
   extracted: SeamExtraction | null = null,
-  savings: Savings = { duplicatedLines: 0, changedSlices: null, worthIt: true },
+  savings: Savings = { duplicatedLines: 0, sharedLines: null, changedSlices: null, worthIt: true },
   copies: readonly SeamCopy[] = [],
   history: SeamHistory | null = null,
-  linked?: boolean,
+  facts: {
+    /** Whether two of today's copies were made from one another (see `SeamWalk.linked`). */
+    readonly linked?: boolean;
+    /** Whether the main cluster's copies hold only constants whose names or values differ. */
+    readonly perPackageConstants?: boolean;
+  } = {},
 ): SeamVerdict {
+  const { linked } = facts;
   const outliers = outlierReason(copies);
   const main = new Set(
     copies.filter((copy) => copy.cluster !== 'outlier').map((copy) => copy.engine),
@@ -143,6 +160,28 @@ export function seamVerdict(
             ? "none of today's copies was copied from another (a copy made from one of them and deleted since links nothing)"
             : 'none was copied from another (each appeared beside the others)'
         } and they are diverged (similarity ${formatRatio(comparison.similarity)})`,
+      ],
+      reconcile: [],
+    };
+  }
+  if (facts.perPackageConstants === true) {
+    return {
+      verdict: 'keep_local',
+      decidedBy: 'per_package_constants',
+      reasons: [
+        `${firedNames} fired`,
+        `but the copies hold only constant declarations whose names or values differ (copies are ${comparison.classification}): per-package data, not code to share`,
+      ],
+      reconcile: [],
+    };
+  }
+  if (savings.sharedLines !== null && savings.sharedLines < config.savings.minSharedLines) {
+    return {
+      verdict: 'keep_local',
+      decidedBy: 'small_shared_part',
+      reasons: [
+        `${firedNames} fired`,
+        `but the shared part is ${savings.sharedLines === 1 ? '1 line' : `${savings.sharedLines} lines`}: a handful of lines is not worth a package (savings.minSharedLines: ${config.savings.minSharedLines})`,
       ],
       reconcile: [],
     };
@@ -339,6 +378,10 @@ function keptLocal(
   const never = by('never');
   if (never.length > 0)
     reasons.push(`${named(never)} ${never.length === 1 ? 'is' : 'are'} listed in "never"`);
+  const constants = by('per_package_constants');
+  if (constants.length > 0) reasons.push(`${named(constants)} hold only per-package constants`);
+  const small = by('small_shared_part');
+  if (small.length > 0) reasons.push(`the shared part of ${named(small)} is a handful of lines`);
   const nameOnly = by('name_only');
   if (nameOnly.length > 0) reasons.push(`the files of ${named(nameOnly)} share a name, not code`);
   return `triggers fired for ${named(fired.map((seam) => seam.name))}, but ${reasons.join('; ')}`;

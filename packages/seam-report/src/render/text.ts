@@ -153,7 +153,7 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     out.push(p.bold('Generated files (not copies)'));
     for (const file of report.excludedFiles)
       out.push(
-        `  ${file.path} [${file.seam}]: ${file.reason === 'generated_glob' ? `matches "${file.evidence}"` : `"${file.evidence}"`}`,
+        `  ${file.path} [${file.seam}]: ${file.reason === 'generated_glob' ? `matches "${file.evidence}"` : file.reason === 'generated_script' ? `written by ${file.evidence}` : `"${file.evidence}"`}`,
       );
   }
 
