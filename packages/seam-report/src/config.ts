@@ -49,7 +49,7 @@ export interface SeamReportConfig {
    */
   local?: { paths: string[]; reason: string }[];
   /** What the discovery of unwatched copies counts as a copy. */
-  discover?: { similarity?: number; minTokens?: number };
+  discover?: { similarity?: number; minTokens?: number; toolConfigs?: boolean };
   /** Extraction order, first = smallest mechanical move; unlisted seams follow. */
   priority?: string[];
   thresholds?: {
@@ -110,7 +110,12 @@ export interface ResolvedConfig {
   /** Old path → current path, longest first. */
   readonly aliases: readonly { readonly from: string; readonly to: string }[];
   readonly local: readonly LocalFiles[];
-  readonly discover: { readonly similarity: number; readonly minTokens: number };
+  readonly discover: {
+    readonly similarity: number;
+    readonly minTokens: number;
+    /** Whether tool configuration files (`vitest.config.ts`, …) are candidates (default false). */
+    readonly toolConfigs: boolean;
+  };
   readonly priority: readonly string[];
   readonly thresholds: {
     readonly similar: number;
@@ -205,7 +210,7 @@ export const DEFAULTS = {
   savings: { minDuplicatedLines: 50, minChangedSlices: 2, windowDays: 365, minSharedLines: 5 },
   // unwatched copies are near-identical files (a stricter bar than `similar`), big enough to
   // matter: a few-line re-export is the same everywhere without being a copy anyone maintains
-  discover: { similarity: 0.9, minTokens: 40 },
+  discover: { similarity: 0.9, minTokens: 40, toolConfigs: false },
 } as const;
 
 /**
@@ -532,12 +537,19 @@ function localFiles(value: unknown, fail: Fail): LocalFiles[] {
 
 function discoverLimits(input: Record<string, unknown>, fail: Fail): ResolvedConfig['discover'] {
   const discover = optionalRecord(input, 'discover', fail) ?? {};
-  checkKeys(discover, ['similarity', 'minTokens'], 'discover.', fail);
+  checkKeys(discover, ['similarity', 'minTokens', 'toolConfigs'], 'discover.', fail);
   const d = DEFAULTS.discover;
+  const toolConfigs = discover.toolConfigs ?? d.toolConfigs;
+  if (typeof toolConfigs !== 'boolean')
+    fail(
+      `discover.toolConfigs must be true or false, got ${describe(toolConfigs)}`,
+      'Set it to true to look for copies among tool configuration files (vitest.config.ts, …) too.',
+    );
   return {
     similarity:
       number(discover, 'similarity', { min: 0, max: 1 }, 'discover.', fail) ?? d.similarity,
     minTokens: wholeNumber(discover, 'minTokens', d.minTokens, 'discover.', fail),
+    toolConfigs: toolConfigs as boolean,
   };
 }
 

@@ -171,7 +171,11 @@ export interface ReportSettings {
   /** Files deliberately kept local (not seams), with the reason: `local` in the configuration. */
   readonly local: readonly { readonly paths: readonly string[]; readonly reason: string }[];
   /** What the discovery of unwatched copies counts as a copy. */
-  readonly discover: { readonly similarity: number; readonly minTokens: number };
+  readonly discover: {
+    readonly similarity: number;
+    readonly minTokens: number;
+    readonly toolConfigs: boolean;
+  };
   /** The grid seams watched (null: every module in two or more engines). */
   readonly seams: readonly string[] | null;
   /** Seams declared as file groups. */

@@ -32,9 +32,18 @@ import { languageOf, prepareSource } from './source.js';
 /** Files larger than this are not read (bundles, fixtures): nobody maintains them as copies. */
 const MAX_FILE_BYTES = 256 * 1024;
 
-/** Test code is not compared, here as in the seams. */
+/** Test code is not compared, here as in the seams (vitest's type tests, `*.test-d.ts`, too). */
 const TEST_FILE =
-  /(^|\/)(tests?|__tests__|spec)\/|\.(test|spec)\.[cm]?[jt]sx?$|\.d\.[cm]?ts$|(^|\/|_)tests?\.rs$/;
+  /(^|\/)(tests?|__tests__|spec)\/|\.(test|spec|test-d|spec-d)\.[cm]?[jt]sx?$|\.d\.[cm]?ts$|(^|\/|_)tests?\.rs$/;
+
+/**
+ * Tool configuration files (`vitest.config.ts`, `tsup.config.ts`, `eslint.config.mjs`,
+ * `jest.config.js`, `.eslintrc.cjs`, `vitest.workspace.ts`): every package of a monorepo has the
+ * same few, and they are the build's settings, not code anyone maintains as copies. A module
+ * named `config.ts` (an engine's own configuration) is not one: the tool's name comes first.
+ */
+export const TOOL_CONFIG =
+  /(^|\/)(?:[\w-]+\.)+(?:config|conf|workspace)\.[cm]?[jt]sx?$|(^|\/)\.[\w-]+rc\.[cm]?[jt]s$/;
 
 interface Candidate {
   readonly engine: string;
@@ -95,6 +104,7 @@ export async function findUnwatchedCopies(options: UnwatchedOptions): Promise<Un
   for (const path of sortedStrings(new Set(paths))) {
     const language = languageOf(path);
     if (language === undefined || TEST_FILE.test(path)) continue;
+    if (!config.discover.toolConfigs && TOOL_CONFIG.test(path)) continue;
     const detail = matcher.inspect(path);
     if (detail.location !== undefined || detail.dropped !== undefined) {
       const entry = detail.location === undefined ? undefined : localOf(path);

@@ -326,21 +326,25 @@ export function copyOrigin(seam: SeamResult, copy: SeamResult['copies'][number])
   return seam.history === null ? 'committed (history not read)' : 'committed';
 }
 
-/** Files shown in a suggested file group before the rest are counted (the JSON has them all). */
-const GROUP_FILES_SHOWN = 4;
+/** Files of a suggested file group printed in full; larger groups are pointed to in the JSON. */
+export const GROUP_FILES_SHOWN = 8;
 
-/** The suggested `seams` entry of unwatched copies, its file list cut for a person to read. */
-export function abbreviatedGroup(group: UnwatchedCopies): { name: string; files: string[] } {
+/**
+ * The suggested `seams` entry of unwatched copies, whole, so that it pastes as it is; undefined
+ * when it has more than `GROUP_FILES_SHOWN` files (see `groupInJson`: every list printed is
+ * bounded, and a cut entry would not be valid configuration).
+ */
+export function pastableGroup(
+  group: UnwatchedCopies,
+): { name: string; files: string[] } | undefined {
   const entry = group.suggestion?.seams[0] ?? { name: group.name, files: [] };
-  const files = [...entry.files];
-  if (files.length <= GROUP_FILES_SHOWN) return { name: entry.name, files };
-  return {
-    name: entry.name,
-    files: [
-      ...files.slice(0, GROUP_FILES_SHOWN - 1),
-      `… and ${files.length - GROUP_FILES_SHOWN + 1} more files (all in the JSON report)`,
-    ],
-  };
+  if (entry.files.length > GROUP_FILES_SHOWN) return undefined;
+  return { name: entry.name, files: [...entry.files] };
+}
+
+/** Where the whole file group of a large group of unwatched copies is. */
+export function groupInJson(group: UnwatchedCopies): string {
+  return `the file group of ${group.files.length} files is in the JSON report (unwatchedCopies, name "${group.name}")`;
 }
 
 /**

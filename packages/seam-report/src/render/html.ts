@@ -9,7 +9,6 @@ import type { Hunk } from '../hunks.js';
 import type { SeamReport, SeamResult, TriggerResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
-  abbreviatedGroup,
   clusterLabel,
   clusterSummary,
   commitLine,
@@ -20,11 +19,13 @@ import {
   declarationPhrase,
   duration,
   engineSimilarity,
+  groupInJson,
   historyCounts,
   listNames,
   moveLine,
   outlierLine,
   outliersOf,
+  pastableGroup,
   plural,
   ratio,
   revertLine,
@@ -677,7 +678,12 @@ function unwatchedSection(report: SeamReport): string {
       `<li><code>${esc(group.name)}</code>: ${plural(group.files.length, 'file')}, ${group.classification} (similarity ${ratio(group.similarity)}): <code>${esc(listNames(files, 4))}</code>${
         group.local !== null
           ? `<br><span class="badge v-keep_local">kept local</span>${esc(group.local.reason)}`
-          : `<br>To watch them: <code>${esc(`"seams": [${JSON.stringify(abbreviatedGroup(group))}]`)}</code>`
+          : `<br>To watch them: ${(() => {
+              const entry = pastableGroup(group);
+              return entry === undefined
+                ? esc(groupInJson(group))
+                : `<code>${esc(`"seams": [${JSON.stringify(entry)}]`)}</code>`;
+            })()}${group.suggestion?.seamPath ? `, or add <code>${esc(`"${group.suggestion.seamPath}"`)}</code> to <code>seamPaths</code>` : ''}`
       }</li>`,
     );
   }

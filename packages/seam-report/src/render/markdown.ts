@@ -11,13 +11,13 @@
 import type { SeamReport, SeamResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
-  abbreviatedGroup,
   clusterSummary,
   convergenceLine,
   copiesByInterest,
   copyOrigin,
   declarationCount,
   declarationLine,
+  groupInJson,
   historyCounts,
   LIST_LIMIT,
   limited,
@@ -29,6 +29,7 @@ import {
   oneSidedLine,
   outlierLine,
   outliersOf,
+  pastableGroup,
   plural,
   ratio,
   revertLine,
@@ -202,9 +203,15 @@ function unwatchedDetails(report: SeamReport): string[] {
       3,
     );
     const what = `\`${group.name}\`: ${plural(group.files.length, 'file')}, ${group.classification} (${ratio(group.similarity)}): ${files}`;
-    return group.local !== null
-      ? `${what} — kept local: ${group.local.reason}`
-      : `${what} — watch them with \`"seams": [${JSON.stringify(abbreviatedGroup(group))}]\``;
+    if (group.local !== null) return `${what} — kept local: ${group.local.reason}`;
+    const entry = pastableGroup(group);
+    const seamPath = group.suggestion?.seamPath;
+    // the pattern outside a code span: the cell's escaping of "<" renders there, not in code
+    return `${what} — watch them${
+      entry === undefined
+        ? `: ${groupInJson(group)}`
+        : ` with \`"seams": [${JSON.stringify(entry)}]\``
+    }${seamPath ? `, or add "${seamPath}" to \`seamPaths\`` : ''}`;
   });
   listItems(out, items);
   out.push('', '</details>');

@@ -4,7 +4,6 @@
  */
 import type { SeamReport, SeamResult, TriggerResult, UnwatchedCopies, Verdict } from '../report.js';
 import {
-  abbreviatedGroup,
   clusterLabel,
   clusterSummary,
   commitLine,
@@ -14,6 +13,7 @@ import {
   declarationCount,
   declarationLine,
   firedTriggers,
+  groupInJson,
   historyCounts,
   LIST_LIMIT,
   limited,
@@ -25,6 +25,7 @@ import {
   oneSidedLine,
   outlierLine,
   outliersOf,
+  pastableGroup,
   plural,
   ratio,
   revertLine,
@@ -355,7 +356,12 @@ function unwatchedLines(group: UnwatchedCopies): string[] {
   ];
   if (group.local !== null) out.push(`    kept local: ${group.local.reason}`);
   else if (group.suggestion !== null) {
-    out.push(`    watch them: "seams": [${JSON.stringify(abbreviatedGroup(group))}]`);
+    const entry = pastableGroup(group);
+    out.push(
+      entry === undefined
+        ? `    watch them: ${groupInJson(group)}`
+        : `    watch them: "seams": [${JSON.stringify(entry)}]`,
+    );
     if (group.suggestion.seamPath !== null)
       out.push(
         `    or add "${group.suggestion.seamPath}" to "seamPaths" (watches every module beside them too)`,
