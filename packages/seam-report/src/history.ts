@@ -271,7 +271,7 @@ async function renamesFromOutside(
   const diffs = await commitDiffs(options.cwd, [...byCommit.keys()]);
   const found: { from: string; to: string }[] = [];
   for (const [commit, paths] of byCommit) {
-    for (const change of diffs.get(commit) ?? []) {
+    for (const change of pairByPathTail(diffs.get(commit) ?? [])) {
       if (change.status !== 'R' || change.oldPath === undefined || !paths.has(change.path))
         continue;
       if (options.matcher.match(change.oldPath) !== undefined) continue; // already followed
@@ -281,11 +281,82 @@ async function renamesFromOutside(
       const location = options.matcher.match(change.path);
       if (location === undefined) continue;
       const grid = options.matcher.isGridEngine(location);
-      if (grid && !change.oldPath.split('/').includes(location.engine)) continue;
+      if (grid && !namesEngine(change.oldPath, location.engine)) continue;
       found.push({ from: change.oldPath, to: options.matcher.resolve(change.path) });
     }
   }
   return found;
+}
+
+/**
+ * Whether an old path lies in a directory named like the engine: a segment with its name
+ * (`engines/alloc/…` for `alloc`), or consecutive segments that a flattening joined into it
+ * (`crates/tools/x/…` for `tools-x` or `tools_x`).
+ */
+export function namesEngine(oldPath: string, engine: string): boolean {
+  const segments = oldPath.split('/').slice(0, -1);
+  for (let i = 0; i < segments.length; i++) {
+    for (let j = i + 1; j <= segments.length; j++) {
+      const run = segments.slice(i, j);
+      if (run.join('-') === engine || run.join('_') === engine || run.join('.') === engine)
+        return true;
+    }
+  }
+  return false;
+}
+
+/** The common tail of two paths, in characters, with `/`, `-`, `_` and `.` read alike. */
+function tailScore(a: string, b: string): number {
+  const norm = (path: string) => path.replace(/[-_./]/g, '/');
+  const x = norm(a);
+  const y = norm(b);
+  let n = 0;
+  while (n < x.length && n < y.length && x[x.length - 1 - n] === y[y.length - 1 - n]) n++;
+  return n === x.length && n === y.length ? n + 1 : n;
+}
+
+/** Groups of identical files moved in one commit that are re-paired (larger ones are left). */
+const MAX_PAIRED_MOVES = 256;
+
+/**
+ * Renames of identical files in one commit (several copies with one content moving at once, as
+ * when a directory tree is flattened: `a/x/fmt.rs → a-x/fmt.rs`, `a/y/fmt.rs → a-y/fmt.rs`) are
+ * paired by git arbitrarily among the files with that content. They are paired again here, each
+ * new path with the old path that shares the longest tail once separators are read alike (the
+ * same path when the directories were only joined), so that every copy keeps its own history.
+ */
+export function pairByPathTail(changes: readonly RawChange[]): RawChange[] {
+  const pure = new Map<string, RawChange[]>();
+  for (const change of changes) {
+    if (change.status !== 'R' || change.oldPath === undefined || change.oldOid !== change.newOid)
+      continue;
+    const group = pure.get(change.oldOid) ?? [];
+    group.push(change);
+    pure.set(change.oldOid, group);
+  }
+  const repaired = new Map<RawChange, RawChange>();
+  for (const group of pure.values()) {
+    if (group.length < 2 || group.length > MAX_PAIRED_MOVES) continue;
+    const scored: { from: number; to: number; score: number }[] = [];
+    for (let from = 0; from < group.length; from++) {
+      for (let to = 0; to < group.length; to++) {
+        scored.push({ from, to, score: tailScore(group[from]!.oldPath!, group[to]!.path) });
+      }
+    }
+    // the best tails first; ties keep git's own pairing, then the order given
+    scored.sort((x, y) => y.score - x.score || Number(y.from === y.to) - Number(x.from === x.to));
+    const fromUsed = new Set<number>();
+    const toUsed = new Set<number>();
+    for (const { from, to } of scored) {
+      if (fromUsed.has(from) || toUsed.has(to)) continue;
+      fromUsed.add(from);
+      toUsed.add(to);
+      if (from !== to) repaired.set(group[to]!, { ...group[to]!, oldPath: group[from]!.oldPath! });
+    }
+  }
+  return repaired.size === 0
+    ? [...changes]
+    : changes.map((change) => repaired.get(change) ?? change);
 }
 
 interface SeamRecords {
@@ -555,7 +626,7 @@ async function walkOnce(
       const copy = before.get(keyOf(location.seam, location.engine));
       return copy?.path === location.path ? copy : undefined;
     };
-    const changes = swapsAsMoves(commit.changes, (path) => trackedAt(locate(path)));
+    const changes = swapsAsMoves(pairByPathTail(commit.changes), (path) => trackedAt(locate(path)));
 
     // 1. copies leaving their place: removed, or moving (renames, swaps)
     const leaving = new Map<string, CopyState>();
@@ -623,7 +694,24 @@ async function walkOnce(
           appearedSlice: options.sliceOf?.(commit.hash),
         };
         const next = await prepare(copy, change.newOid, change.path, location.language);
-        recordAppearance(records.get(location.seam)!, state, next, refOf(), options);
+        const record = records.get(location.seam)!;
+        if (
+          change.status === 'R' &&
+          change.oldPath !== undefined &&
+          change.oldOid === change.newOid
+        ) {
+          // a file moved here unchanged from a path that is not watched: a move, never a copy
+          // (when its past cannot be followed, the copy starts here, made from nothing)
+          record.copyEvents.push({
+            copy,
+            path: change.path,
+            commit: refOf(),
+            source: null,
+            similarity: null,
+            copied: false,
+          });
+          record.moves.push({ copy, from: change.oldPath, to: change.path, commit: refOf() });
+        } else recordAppearance(record, state, next, refOf(), options);
         state.set(key, next);
         touched.add(location.seam);
         // (the parents here are those of the simplified graph: a copy arriving by a folder move
