@@ -23,6 +23,7 @@ import {
 } from './history.js';
 import { matchChanges } from './mirrors.js';
 import { sortedStrings } from './order.js';
+import { findRemovedSeams } from './removed.js';
 import {
   type CommitRef,
   type ExcludedFile,
@@ -99,7 +100,9 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
   const discovery = discover(prepared.keys(), matcher, config, 'the working tree', {
     strict: true,
   });
-  const warnings = configWarnings({ config, matcher, paths: candidates, discovery });
+  // configuration warnings come first; they are made once history has said which seams were
+  // extracted by removing their copies (a seams entry naming one is no mistake)
+  const warnings: string[] = [];
   const unwatched = await findUnwatchedCopies({
     root,
     matcher,
@@ -183,8 +186,43 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       });
     }
 
-    const now = repository.head === null ? null : Date.parse(repository.head.date) / 1000;
     const modules = new ModuleIndex(root);
+    // seams extracted by deleting their copies (history only)
+    const remaining = new Map<string, CopyLocation[]>();
+    for (const copy of [...discovery.singles, ...[...discovery.unwatched.values()].flat()])
+      remaining.set(copy.seam, [...(remaining.get(copy.seam) ?? []), copy]);
+    const extractedSeams =
+      walk === null || reader === undefined
+        ? []
+        : await findRemovedSeams({
+            cwd: root,
+            reader,
+            removals: walk.removals,
+            remaining,
+            modules,
+          });
+    const extractedNames = new Set(extractedSeams.map((seam) => seam.name));
+    warnings.unshift(
+      ...configWarnings({
+        config,
+        matcher,
+        paths: candidates,
+        discovery,
+        extracted: extractedNames,
+      }),
+    );
+    // where an extracted seam's code went is not an engine's copy: a shared crate the engine
+    // patterns also match is not an engine for it
+    const targets = new Set(extractedSeams.flatMap((seam) => seam.files));
+    const engines = discovery.engines.filter(
+      (engine) =>
+        !engine.modules.every((module) =>
+          (remaining.get(module) ?? []).some(
+            (copy) => copy.engine === engine.name && targets.has(copy.path),
+          ),
+        ),
+    );
+    const now = repository.head === null ? null : Date.parse(repository.head.date) / 1000;
     const extractions = new Map<string, SeamExtraction>();
     const extractionEvents = new Map<string, Extraction>();
     if (walk !== null && reader !== undefined) {
@@ -275,7 +313,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       };
     });
 
-    const engineNames = discovery.engines.map((engine) => engine.name);
+    const engineNames = engines.map((engine) => engine.name);
     const decision = decide(
       seams.map((seam) => ({
         name: seam.name,
@@ -286,7 +324,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         tokens: Math.max(...seam.copies.map((copy) => copy.tokens)),
       })),
       config,
-      { engines: engineNames },
+      { engines: engineNames, extracted: extractedSeams.map((seam) => seam.name) },
     );
 
     const drift =
@@ -334,23 +372,26 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         seams: config.seams,
         fileGroups: config.fileGroups,
       },
-      engines: discovery.engines.map((engine) => ({
+      engines: engines.map((engine) => ({
         name: engine.name,
         path: engine.dir,
         modules: engine.modules,
       })),
       seams,
-      singleCopyModules: discovery.singles.map((copy) => ({
-        seam: copy.seam,
-        engine: copy.engine,
-        path: copy.path,
-      })),
+      singleCopyModules: discovery.singles
+        .filter((copy) => !targets.has(copy.path))
+        .map((copy) => ({
+          seam: copy.seam,
+          engine: copy.engine,
+          path: copy.path,
+        })),
       excludedFiles,
       unwatchedModules: [...discovery.unwatched].map(([seam, copies]) => ({
         seam,
         copies: copies.map((copy) => ({ engine: copy.engine, path: copy.path })),
       })),
       unwatchedCopies: unwatched.groups,
+      extractedSeams,
       history:
         walk === null || slices === null
           ? null

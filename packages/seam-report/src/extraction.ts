@@ -76,6 +76,19 @@ export class ModuleIndex {
     return index.get(`${language}\u0000${language === 'rust' ? name.replaceAll('-', '_') : name}`);
   }
 
+  /** The name of the package or crate whose directory holds `path` (the deepest), or undefined. */
+  async nameOf(path: string, language: Language): Promise<string | undefined> {
+    this.packages ??= this.load();
+    const index = await this.packages;
+    let best: { name: string; dir: string } | undefined;
+    for (const [key, dir] of index) {
+      const [lang, name] = key.split('\u0000') as [string, string];
+      if (lang !== language || (dir !== '' && !path.startsWith(`${dir}/`))) continue;
+      if (best === undefined || dir.length > best.dir.length) best = { name, dir };
+    }
+    return best?.name;
+  }
+
   private async load(): Promise<Map<string, string>> {
     const index = new Map<string, string>();
     const manifests: string[] = [];

@@ -153,8 +153,28 @@ export interface SeamWalk {
   readonly linked: boolean;
 }
 
+/**
+ * A copy of a module that is not one of today's seams leaving its engine (deleted, or renamed
+ * out of it): the raw material of seams extracted by deleting their copies.
+ */
+export interface Removal {
+  readonly seam: string;
+  /** The engine's name (its directory's last segment) and directory where the copy was. */
+  readonly engine: string;
+  readonly engineDir: string;
+  readonly path: string;
+  readonly language: Language;
+  /** The copy's last content. */
+  readonly oid: string;
+  readonly commit: CommitRef;
+  /** Position of the commit in the walk. */
+  readonly order: number;
+}
+
 export interface HistoryWalk {
   readonly commitsWalked: number;
+  /** Copies of modules that are not seams today leaving their engines, in walk order. */
+  readonly removals: readonly Removal[];
   readonly first: CommitRef | null;
   readonly last: CommitRef | null;
   /** Every engine directory that held a copy at some point (old paths included). */
@@ -397,6 +417,7 @@ async function walkOnce(
   }
   const engineDirs = new Set<string>();
   const arrivals: Arrival[] = [];
+  const removals: Removal[] = [];
   let nextCopyId = 0;
 
   // how many children each commit of the simplified graph has: a commit's copies are kept
@@ -637,6 +658,7 @@ async function walkOnce(
     for (const change of changes) {
       const from =
         change.status === 'R' ? change.oldPath : change.status === 'D' ? change.path : undefined;
+      noteRemoval(change, from, at, refOf);
       const location = locate(from);
       const copy = trackedAt(location);
       if (copy === undefined || location === undefined) continue;
@@ -726,6 +748,32 @@ async function walkOnce(
     }
     markConvergences(commitEvents, before, state);
     commitEvents.length = 0;
+  };
+
+  /** A copy of a module that is not a seam today leaving its engine (see `Removal`). */
+  const noteRemoval = (
+    change: RawChange,
+    from: string | undefined,
+    at: number,
+    refOf: () => CommitRef,
+  ) => {
+    if (from === undefined) return;
+    const old = matcher.match(from);
+    if (old === undefined || options.seams.has(old.seam)) return;
+    if (change.status === 'R') {
+      const now = matcher.match(change.path);
+      if (now !== undefined && now.seam === old.seam && now.engine === old.engine) return; // a move
+    }
+    removals.push({
+      seam: old.seam,
+      engine: old.engine,
+      engineDir: old.engineDir,
+      path: from,
+      language: old.language,
+      oid: change.oldOid,
+      commit: refOf(),
+      order: at,
+    });
   };
 
   /** This commit's change events, for the convergence check once all its changes are in. */
@@ -881,6 +929,7 @@ async function walkOnce(
       last: last === undefined ? null : commitRef(last),
       engineDirs,
       seams: seamWalks,
+      removals,
     },
     arrivals,
   };

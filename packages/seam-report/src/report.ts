@@ -57,6 +57,11 @@ export interface SeamReport {
    * declares deliberately local (with its reason).
    */
   readonly unwatchedCopies: readonly UnwatchedCopies[];
+  /**
+   * Seams extracted by deleting their copies: the engines' files were removed and the code is
+   * found in a module outside them. They are not in `seams` (no copies are left to compare).
+   */
+  readonly extractedSeams: readonly ExtractedSeam[];
   readonly history: HistorySummary | null;
   readonly decision: Decision;
   readonly drift: DriftReport | null;
@@ -473,6 +478,19 @@ export interface SeamExtraction {
   readonly copies: readonly string[];
   /** Engines whose copies do not import it: they still carry the code. */
   readonly stillLocal: readonly string[];
+}
+
+/** A seam whose copies were deleted from their engines, the code moved to a shared module. */
+export interface ExtractedSeam {
+  readonly name: string;
+  /** The last commit that removed a copy (the extraction). */
+  readonly commit: CommitRef;
+  /** The module the code went to: a package or crate name, or a file path. */
+  readonly to: string;
+  /** Where the removed code was found. */
+  readonly files: readonly string[];
+  /** The copies removed, by engine, with their last path. */
+  readonly removed: readonly { readonly engine: string; readonly path: string }[];
 }
 
 export interface Savings {

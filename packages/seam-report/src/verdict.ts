@@ -309,16 +309,21 @@ export interface SeamForDecision {
 export function decide(
   seams: readonly SeamForDecision[],
   config: Pick<ResolvedConfig, 'priority'>,
-  context: { readonly engines: readonly string[] },
+  context: {
+    readonly engines: readonly string[];
+    /** Seams extracted by deleting their copies (not among `seams`). */
+    readonly extracted?: readonly string[];
+  },
 ): Decision {
   const rank = (name: string) => {
     const index = config.priority.indexOf(name);
     return index === -1 ? config.priority.length : index;
   };
-  const extracted = seams
-    .filter((seam) => seam.verdict === 'extracted')
-    .map((seam) => seam.name)
-    .sort(compareStrings);
+  const extracted = [
+    ...seams.filter((seam) => seam.verdict === 'extracted').map((seam) => seam.name),
+    ...(context.extracted ?? []),
+  ].sort(compareStrings);
+  const removedOnly = context.extracted ?? [];
   const order = seams
     .filter((seam) => seam.verdict !== 'never' && seam.verdict !== 'extracted')
     .sort(
@@ -342,19 +347,21 @@ export function decide(
   if (extract.length > 0) {
     summary = `Extract now: ${named(extract)}`;
     if (reconcileFirst.length > 0) summary += ` (then reconcile ${named(reconcileFirst)})`;
-  } else if (seams.length === 0 || seams.length === extracted.length) {
+  } else if (seams.length === 0 && removedOnly.length > 0) {
+    summary = `Nothing left to extract: every seam is already extracted (${named(extracted)})`;
+  } else if (seams.length === 0 || seams.length + removedOnly.length === extracted.length) {
     summary =
-      context.engines.length < 2
-        ? `Do not extract a shared runtime yet: ${context.engines.length === 0 ? 'no engine has' : `only one engine (${context.engines[0]}) has`} runtime copies, so there are no seams`
-        : seams.length === 0
-          ? 'Do not extract a shared runtime yet: the engines share no module'
-          : 'Nothing left to extract: every seam is already extracted';
+      seams.length > 0
+        ? 'Nothing left to extract: every seam is already extracted'
+        : context.engines.length < 2
+          ? `Do not extract a shared runtime yet: ${context.engines.length === 0 ? 'no engine has' : `only one engine (${context.engines[0]}) has`} runtime copies, so there are no seams`
+          : 'Do not extract a shared runtime yet: the engines share no module';
   } else if (reconcileFirst.length > 0) {
     summary = `Do not extract a shared runtime yet: triggers fired for ${named(reconcileFirst)}, but the copies differ in behaviour; reconcile them first`;
   } else {
     summary = `Do not extract a shared runtime yet: ${keptLocal(seams, named)}`;
   }
-  if (extracted.length > 0 && seams.length !== extracted.length)
+  if (extracted.length > 0 && seams.length + removedOnly.length !== extracted.length)
     summary += ` (already extracted: ${named(extracted)})`;
   return { extractNow: extract.length > 0, summary, extract, reconcileFirst, extracted, order };
 }

@@ -16,9 +16,17 @@ export interface WarningInputs {
   /** Every candidate path of the tree analysed (the working tree). */
   readonly paths: readonly string[];
   readonly discovery: Discovery;
+  /** Seams extracted by deleting their copies: naming one is no mistake. */
+  readonly extracted?: ReadonlySet<string>;
 }
 
-export function configWarnings({ config, matcher, paths, discovery }: WarningInputs): string[] {
+export function configWarnings({
+  config,
+  matcher,
+  paths,
+  discovery,
+  extracted = new Set(),
+}: WarningInputs): string[] {
   const warnings: string[] = [];
   const given = (key: string) => config.given.has(key);
   const enginesMatched = new Set<number>();
@@ -35,6 +43,7 @@ export function configWarnings({ config, matcher, paths, discovery }: WarningInp
   const modules = new Set<string>([
     ...discovery.engines.flatMap((engine) => engine.modules),
     ...discovery.seams.keys(),
+    ...extracted,
   ]);
   const known = sortedStrings(modules);
   const suggestion = (name: string) => {

@@ -7,6 +7,7 @@ import type {
   ChangeRef,
   CommitRef,
   ConvergenceRef,
+  ExtractedSeam,
   MirroredChange,
   RevertRef,
   SeamReport,
@@ -358,4 +359,9 @@ export function unwatchedSummary(report: SeamReport): string {
     local === 0 ? '' : `; ${more}${plural(local, 'group')} kept local by the configuration`;
   if (unwatched === 0) return `none to watch outside the seams${kept('')}`;
   return `${plural(unwatched, 'group')} of files copied across engines outside the seams${kept('')}`;
+}
+
+/** "time to engine_shared (crates/shared/src/time.rs) in 1a2b3c4d5e 2024-02-01 Move …; removed from alloc and quota" */
+export function extractedLine(seam: ExtractedSeam): string {
+  return `${seam.name} to ${seam.to}${seam.to === seam.files[0] ? '' : ` (${listNames(seam.files, 3)})`} in ${commitLine(seam.commit)}; removed from ${listNames(seam.removed.map((copy) => copy.engine))}`;
 }

@@ -19,6 +19,7 @@ import {
   declarationPhrase,
   duration,
   engineSimilarity,
+  extractedLine,
   groupInJson,
   historyCounts,
   listNames,
@@ -150,6 +151,14 @@ export function renderHtml(report: SeamReport): string {
   if (report.seams.length > 0) body.push(triggerTable(report));
   if (report.drift) body.push(driftSection(report));
   for (const seam of report.seams) body.push(seamSection(seam, report.settings.thresholds.similar));
+  if (report.extractedSeams.length > 0) {
+    body.push(
+      `<h2>Already extracted (copies removed)</h2><ul>${report.extractedSeams
+        .slice(0, HTML_LIST_LIMIT)
+        .map((seam) => `<li>${esc(extractedLine(seam))}</li>`)
+        .join('')}</ul>${moreNote(report.extractedSeams.length)}`,
+    );
+  }
   if (report.excludedFiles.length > 0) {
     body.push(
       `<h2>Generated files</h2><p>Not copies: a generator's output is not maintained by hand.</p><ul>${report.excludedFiles

@@ -17,6 +17,7 @@ import {
   copyOrigin,
   declarationCount,
   declarationLine,
+  extractedLine,
   groupInJson,
   historyCounts,
   LIST_LIMIT,
@@ -220,6 +221,11 @@ function unwatchedDetails(report: SeamReport): string[] {
 
 function footerLines(report: SeamReport): string[] {
   const out: string[] = [];
+  if (report.extractedSeams.length > 0) {
+    out.push('');
+    out.push('Already extracted (copies removed):');
+    listItems(out, report.extractedSeams.map(extractedLine));
+  }
   if (report.singleCopyModules.length > 0) {
     out.push('');
     out.push(

@@ -12,6 +12,7 @@ import {
   copyOrigin,
   declarationCount,
   declarationLine,
+  extractedLine,
   firedTriggers,
   groupInJson,
   historyCounts,
@@ -138,6 +139,12 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
       out.push(line(rows[i]!, verdictColor[seam.verdict.verdict]));
     });
     for (const seam of report.seams) out.push('', ...seamDetails(seam, p, verdictColor));
+  }
+
+  if (report.extractedSeams.length > 0) {
+    out.push('');
+    out.push(p.bold('Already extracted (copies removed):'));
+    pushList(out, report.extractedSeams.map(extractedLine), '  ');
   }
 
   if (report.singleCopyModules.length > 0) {
