@@ -63,8 +63,13 @@ export function firedTriggers(seam: SeamResult): TriggerResult[] {
   return seam.triggers.filter((trigger) => trigger.fired);
 }
 
+/** Followers of a mirrored change named before the rest are counted (the JSON has them all). */
+const FOLLOWERS_LISTED = 5;
+
 export function mirrorLine(change: MirroredChange): string {
+  const more = change.followers.length - FOLLOWERS_LISTED;
   const followers = change.followers
+    .slice(0, FOLLOWERS_LISTED)
     .map(
       (f) =>
         `${
@@ -73,7 +78,8 @@ export function mirrorLine(change: MirroredChange): string {
             : `${f.engine} ${duration(f.delaySeconds)} later in ${shortHash(f.commit.hash)} (`
         }${f.commit.hash === change.origin.commit.hash ? ', ' : ''}${howText(f)})`,
     )
-    .join(', ');
+    .join(', ')
+    .concat(more > 0 ? ` and ${more} more` : '');
   const kind =
     change.kind === 'late_propagation'
       ? 'late propagation'
@@ -90,13 +96,13 @@ export function howText(follower: MirroredChange['followers'][number]): string {
 }
 
 export function revertLine(change: RevertRef): string {
-  return `revert: ${commitLine(change.commit)} [${change.engine}] undid ${change.reverted
-    .map((commit) => shortHash(commit.hash))
-    .join(', ')}`;
+  return `revert: ${commitLine(change.commit)} [${change.engine}] undid ${listNames(
+    change.reverted.map((commit) => shortHash(commit.hash)),
+  )}`;
 }
 
 export function convergenceLine(change: ConvergenceRef): string {
-  return `convergence: ${commitLine(change.commit)} [${change.engine}] now identical to ${change.with.join(', ')}`;
+  return `convergence: ${commitLine(change.commit)} [${change.engine}] now identical to ${listNames(change.with)}`;
 }
 
 /** "4 changes, 2 mirrored (1 late), 1 one-sided, 1 revert, 1 convergence" */
@@ -282,13 +288,22 @@ function valueGroups(values: readonly ValueInCopy[]): string {
     group.push(value);
     groups.set(value.text, group);
   }
-  return [...groups]
+  const shown = [...groups].slice(0, NAMES_LISTED);
+  const more = groups.size - shown.length;
+  return shown
     .map(([text, group]) =>
       group.length === 1
-        ? `${group[0]!.engine} ${text} (line ${group[0]!.line})`
-        : `${listNames(group.map((value) => value.engine))} ${text}`,
+        ? `${group[0]!.engine} ${cut(text)} (line ${group[0]!.line})`
+        : `${listNames(group.map((value) => value.engine))} ${cut(text)}`,
     )
-    .join(' | ');
+    .join(' | ')
+    .concat(more > 0 ? ` | and ${more} more values` : '');
+}
+
+/** A literal or name as written, cut when long (a message, a long template). */
+function cut(text: string, limit = 60): string {
+  const line = text.replace(/\s*\n\s*/g, ' ');
+  return line.length > limit ? `${line.slice(0, limit - 1)}…` : line;
 }
 
 export function nameLine(seam: SeamResult, index: number): string {
@@ -299,8 +314,13 @@ export function nameLine(seam: SeamResult, index: number): string {
     engines.push(renamed.engine);
     groups.set(renamed.name, engines);
   }
-  const renamed = [...groups].map(([to, engines]) => `${listNames(engines)}: ${to}`).join(', ');
-  return `${name.reference} → ${renamed} (${name.occurrences}×)`;
+  const shown = [...groups].slice(0, NAMES_LISTED);
+  const more = groups.size - shown.length;
+  const renamed = shown
+    .map(([to, engines]) => `${listNames(engines)}: ${cut(to)}`)
+    .join(', ')
+    .concat(more > 0 ? ` and ${more} more names` : '');
+  return `${cut(name.reference)} → ${renamed} (${name.occurrences}×)`;
 }
 
 /** One engine's copy's similarity to the seam's canonical copy (the heat map cell). */

@@ -106,6 +106,8 @@ svg text { font: 11px system-ui, sans-serif; fill: #5b6474; }
  * places, and past a few dozen rows such lists are noise to a reader; the JSON has them all.
  */
 const HTML_LIST_LIMIT = 40;
+/** Values, names or followers named in one cell or line before the rest are counted. */
+const HTML_VALUES = 12;
 
 function moreNote(total: number, limit = HTML_LIST_LIMIT): string {
   return total > limit
@@ -162,32 +164,45 @@ export function renderHtml(report: SeamReport): string {
   if (report.excludedFiles.length > 0) {
     body.push(
       `<h2>Generated files</h2><p>Not copies: a generator's output is not maintained by hand.</p><ul>${report.excludedFiles
+        .slice(0, HTML_LIST_LIMIT)
         .map(
           (file) =>
             `<li><code>${esc(file.path)}</code> (${esc(file.seam)}): ${esc(file.evidence)}</li>`,
         )
-        .join('')}</ul>`,
+        .join('')}</ul>${moreNote(report.excludedFiles.length)}`,
     );
   }
   if (report.unwatchedModules.length > 0) {
     body.push(
       `<h2>Copies not watched</h2><p>Modules with copies in several engines that "seams" in the configuration leaves out:</p><ul>${report.unwatchedModules
+        .slice(0, HTML_LIST_LIMIT)
         .map(
           (module) =>
-            `<li><code>${esc(module.seam)}</code> in ${module.copies.map((copy) => esc(copy.engine)).join(', ')}</li>`,
+            `<li><code>${esc(module.seam)}</code> in ${esc(
+              listNames(
+                module.copies.map((copy) => copy.engine),
+                12,
+              ),
+            )}</li>`,
         )
-        .join('')}</ul>`,
+        .join('')}</ul>${moreNote(report.unwatchedModules.length)}`,
     );
   }
   if (report.unwatchedCopies.length > 0) body.push(unwatchedSection(report));
   if (report.warnings.length > 0) {
     body.push(
-      `<h2>Configuration warnings</h2><ul>${report.warnings.map((warning) => `<li>${esc(warning)}</li>`).join('')}</ul>`,
+      `<h2>Configuration warnings</h2><ul>${report.warnings
+        .slice(0, HTML_LIST_LIMIT)
+        .map((warning) => `<li>${esc(warning)}</li>`)
+        .join('')}</ul>${moreNote(report.warnings.length)}`,
     );
   }
   if (report.notes.length > 0) {
     body.push(
-      `<h2>Notes</h2><ul class="notes">${report.notes.map((note) => `<li>${esc(note)}</li>`).join('')}</ul>`,
+      `<h2>Notes</h2><ul class="notes">${report.notes
+        .slice(0, HTML_LIST_LIMIT)
+        .map((note) => `<li>${esc(note)}</li>`)
+        .join('')}</ul>${moreNote(report.notes.length)}`,
     );
   }
 
@@ -352,7 +367,10 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
   }
   if (seam.verdict.reconcile.length > 0) {
     out.push(
-      `<h3>Reconcile first</h3><ul>${seam.verdict.reconcile.map((item) => `<li>${esc(item)}</li>`).join('')}</ul>`,
+      `<h3>Reconcile first</h3><ul>${seam.verdict.reconcile
+        .slice(0, HTML_LIST_LIMIT)
+        .map((item) => `<li>${esc(item)}</li>`)
+        .join('')}</ul>${moreNote(seam.verdict.reconcile.length)}`,
     );
   }
 
@@ -448,8 +466,11 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
         `<tr><td><code>${esc(literal.declaration ?? 'top level')}</code></td><td><code>${esc(canonical!.text)}</code> <span class="quiet">line ${canonical!.line}</span></td><td>${[
           ...groups,
         ]
+          .slice(0, HTML_VALUES)
           .map(([text, engines]) => `<code>${esc(text)}</code> in ${esc(listNames(engines))}`)
-          .join('<br>')}</td></tr>`,
+          .join(
+            '<br>',
+          )}${groups.size > HTML_VALUES ? `<br>… and ${groups.size - HTML_VALUES} more values` : ''}</td></tr>`,
       );
     }
     out.push('</tbody></table>', moreNote(comparison.literalDifferences.length));
@@ -460,7 +481,12 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
         .slice(0, HTML_LIST_LIMIT)
         .map(
           (name) =>
-            `<li><code>${esc(name.reference)}</code> → ${name.renamed.map((r) => `${esc(r.engine)}: <code>${esc(r.name)}</code>`).join(', ')} <span class="quiet">(${name.occurrences}×)</span></li>`,
+            `<li><code>${esc(name.reference)}</code> → ${name.renamed
+              .slice(0, HTML_VALUES)
+              .map((r) => `${esc(r.engine)}: <code>${esc(r.name)}</code>`)
+              .join(
+                ', ',
+              )}${name.renamed.length > HTML_VALUES ? ` and ${name.renamed.length - HTML_VALUES} more` : ''} <span class="quiet">(${name.occurrences}×)</span></li>`,
         )
         .join('')}</ul>`,
       moreNote(comparison.nameDifferences.length),
@@ -504,11 +530,14 @@ function historyBlock(seam: SeamResult, similarThreshold: number): string {
   for (const change of history.mirroredChanges) {
     items.push(
       `<li>${change.kind.replace('_', ' ')}: <code>${shortHash(change.origin.commit.hash)}</code> ${esc(day(change.origin.commit.date))} ${esc(change.origin.commit.subject)} [${esc(change.origin.engine)}] → ${change.followers
+        .slice(0, HTML_VALUES)
         .map(
           (f) =>
             `${esc(f.engine)} ${f.delaySeconds === 0 ? 'same commit' : `${duration(f.delaySeconds)} later`} (<code>${shortHash(f.commit.hash)}</code>)`,
         )
-        .join(', ')}</li>`,
+        .join(
+          ', ',
+        )}${change.followers.length > HTML_VALUES ? ` and ${change.followers.length - HTML_VALUES} more` : ''}</li>`,
     );
   }
   for (const change of history.oneSidedChanges) {
@@ -525,7 +554,9 @@ function historyBlock(seam: SeamResult, similarThreshold: number): string {
   }
   if (items.length > 0) {
     out.push(
-      `<details><summary>${plural(items.length, 'change')} in detail</summary><ul>${items.join('')}</ul></details>`,
+      `<details><summary>${plural(items.length, 'change')} in detail</summary><ul>${items
+        .slice(0, HTML_LIST_LIMIT * 5)
+        .join('')}</ul>${moreNote(items.length, HTML_LIST_LIMIT * 5)}</details>`,
     );
   }
   return out.join('\n');

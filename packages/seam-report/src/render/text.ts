@@ -150,27 +150,39 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
   if (report.singleCopyModules.length > 0) {
     out.push('');
     out.push(
-      `${p.bold('Single-copy modules')} (not seams): ${report.singleCopyModules
-        .map((module) => `${module.seam} [${module.engine}]`)
-        .join(', ')}`,
+      `${p.bold('Single-copy modules')} (not seams): ${listNames(
+        report.singleCopyModules.map((module) => `${module.seam} [${module.engine}]`),
+        12,
+      )}`,
     );
   }
 
   if (report.excludedFiles.length > 0) {
     out.push('');
     out.push(p.bold('Generated files (not copies)'));
-    for (const file of report.excludedFiles)
-      out.push(
-        `  ${file.path} [${file.seam}]: ${file.reason === 'generated_glob' ? `matches "${file.evidence}"` : file.reason === 'generated_script' ? `written by ${file.evidence}` : `"${file.evidence}"`}`,
-      );
+    pushList(
+      out,
+      report.excludedFiles.map(
+        (file) =>
+          `${file.path} [${file.seam}]: ${file.reason === 'generated_glob' ? `matches "${file.evidence}"` : file.reason === 'generated_script' ? `written by ${file.evidence}` : `"${file.evidence}"`}`,
+      ),
+      '  ',
+    );
   }
 
   if (report.unwatchedModules.length > 0) {
     out.push('');
     out.push(
-      `${p.bold('Copies not watched')} (in several engines, left out by "seams"): ${report.unwatchedModules
-        .map((module) => `${module.seam} [${module.copies.map((copy) => copy.engine).join(', ')}]`)
-        .join(', ')}`,
+      `${p.bold('Copies not watched')} (in several engines, left out by "seams"): ${listNames(
+        report.unwatchedModules.map(
+          (module) =>
+            `${module.seam} [${listNames(
+              module.copies.map((copy) => copy.engine),
+              3,
+            )}]`,
+        ),
+        12,
+      )}`,
     );
   }
 
@@ -221,13 +233,21 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
   if (report.warnings.length > 0) {
     out.push('');
     out.push(p.bold(p.yellow('Configuration warnings')));
-    for (const warning of report.warnings) out.push(`  - ${warning}`);
+    pushList(
+      out,
+      report.warnings.map((warning) => `- ${warning}`),
+      '  ',
+    );
   }
 
   if (report.notes.length > 0) {
     out.push('');
     out.push(p.bold('Notes'));
-    for (const note of report.notes) out.push(`  - ${note}`);
+    pushList(
+      out,
+      report.notes.map((note) => `- ${note}`),
+      '  ',
+    );
   }
   return `${out.join('\n')}\n`;
 }
