@@ -6,8 +6,9 @@
  * the engine) and have none today, and the code they lost is found in one module outside those
  * engines: a file the removal commit added or changed, or the module's one copy left today in
  * another directory (a shared crate that the engine patterns also match). At least half of each
- * lost copy's tokens must be found, in order, in that module. An engine deleted whole is not an
- * extraction, even when another engine keeps the code.
+ * lost copy's tokens must be found, in order, in that module, and most of the names it uses. A
+ * copy whose code the same commit put elsewhere in its own engine moved, and was not extracted;
+ * an engine deleted whole is not an extraction, even when another engine keeps the code.
  */
 
 import type { ModuleIndex } from './extraction.js';
@@ -22,6 +23,8 @@ import type { Language } from './tokenize/token.js';
 
 /** Share of a lost copy's tokens that must be found, in order, in the module it moved to. */
 const MIN_FOUND = 0.5;
+/** Share of the names a lost copy uses that the module it moved to must use too. */
+const MIN_NAMES = 0.6;
 /** Files of a removal commit read to find where the code went, at most. */
 const MAX_TARGETS = 64;
 const TEST_PATH = /(^|\/)(tests?|__tests__)\/|\.(test|spec)\.[cm]?[jt]sx?$|(^|\/|_)tests?\.rs$/;
@@ -68,16 +71,24 @@ export async function findRemovedSeams(options: RemovedSeamOptions): Promise<Ext
       for (const hash of commits) diffs.set(hash, read.get(hash) ?? []);
     }
     // where the code may have gone: files the removal commits added or changed outside the
-    // engines that lost it, and the module's copies left today elsewhere
+    // engines that lost it, and the module's copies left today elsewhere; and, to tell a move
+    // inside the engine apart, the files the commit added or changed in the engine itself
     const targets = new Map<string, { spec: string; path: string; language: Language }>();
+    const inside = new Map<Removal, { spec: string; language: Language }[]>();
     for (const removal of lost) {
+      const own: { spec: string; language: Language }[] = [];
       for (const change of diffs.get(removal.commit.hash) ?? []) {
-        if (isNullOid(change.newOid) || !outside(change.path) || TEST_PATH.test(change.path))
-          continue;
+        if (isNullOid(change.newOid) || TEST_PATH.test(change.path)) continue;
         const language = languageOf(change.path);
-        if (language !== removal.language || targets.size >= MAX_TARGETS) continue;
+        if (language !== removal.language) continue;
+        if (change.path.startsWith(`${removal.engineDir}/`)) {
+          if (own.length < MAX_TARGETS) own.push({ spec: change.newOid, language });
+          continue;
+        }
+        if (!outside(change.path) || targets.size >= MAX_TARGETS) continue;
         targets.set(change.path, { spec: change.newOid, path: change.path, language });
       }
+      inside.set(removal, own);
     }
     for (const copy of remaining) {
       const language = languageOf(copy.path);
@@ -85,20 +96,46 @@ export async function findRemovedSeams(options: RemovedSeamOptions): Promise<Ext
       targets.set(copy.path, { spec: `HEAD:${copy.path}`, path: copy.path, language });
     }
     const table = new TokenTable();
-    const idsOf = async (spec: string, language: Language) => {
+    const read = async (spec: string, language: Language) => {
       const text = (await options.reader.read(spec))?.content.toString('utf8') ?? '';
-      return normalize(prepareSource(text, language).tokens, 'code', table).ids;
+      const tokens = prepareSource(text, language).tokens;
+      return {
+        ids: normalize(tokens, 'code', table).ids,
+        names: new Set(tokens.filter((token) => token.kind === 'identifier').map((t) => t.text)),
+      };
     };
-    const targetIds = new Map<string, Int32Array>();
+    /**
+     * Whether a lost copy's code is in a module: at least half of its tokens in order, and most
+     * of the names it uses (a large unrelated file holds half of any small file's punctuation).
+     */
+    const holds = (
+      lostCopy: { ids: Int32Array; names: Set<string> },
+      module: { ids: Int32Array; names: Set<string> },
+    ) => {
+      if (lcsLength(lostCopy.ids, module.ids) < MIN_FOUND * lostCopy.ids.length) return false;
+      let named = 0;
+      for (const name of lostCopy.names) if (module.names.has(name)) named++;
+      return named >= MIN_NAMES * lostCopy.names.size;
+    };
+    const targetCode = new Map<string, { ids: Int32Array; names: Set<string> }>();
     for (const target of targets.values())
-      targetIds.set(target.path, await idsOf(target.spec, target.language));
-    // the one module where most of the lost copies are found
+      targetCode.set(target.path, await read(target.spec, target.language));
+    // the one module where most of the lost copies are found; a copy whose code stayed in its
+    // own engine (moved to another folder of it) was not extracted
     const foundIn = new Map<string, Removal[]>();
     for (const removal of lost) {
-      const ids = await idsOf(removal.oid, removal.language);
-      if (ids.length === 0) continue;
-      for (const [path, target] of targetIds) {
-        if (lcsLength(ids, target) < MIN_FOUND * ids.length) continue;
+      const code = await read(removal.oid, removal.language);
+      if (code.ids.length === 0) continue;
+      let stayed = false;
+      for (const own of inside.get(removal) ?? []) {
+        if (holds(code, await read(own.spec, own.language))) {
+          stayed = true;
+          break;
+        }
+      }
+      if (stayed) continue;
+      for (const [path, target] of targetCode) {
+        if (!holds(code, target)) continue;
         foundIn.set(path, [...(foundIn.get(path) ?? []), removal]);
       }
     }

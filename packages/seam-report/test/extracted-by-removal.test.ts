@@ -9,7 +9,7 @@ import { analyze } from '../src/analyze.js';
 import { type CliIo, EXIT, runCli } from '../src/cli.js';
 import { render } from '../src/render/index.js';
 import { DAY, TestRepo } from './support/git-repo.js';
-import { WAL_RS } from './support/sources.js';
+import { RETIRE_QUEUE_TS, WAL_RS, WAL_TS } from './support/sources.js';
 
 const repos: TestRepo[] = [];
 function repo(): TestRepo {
@@ -144,5 +144,31 @@ describe('a seam extracted by deleting its copies', () => {
     const report = await analyze({ root: r.root });
     expect(report.extractedSeams).toEqual([]);
     expect(report.singleCopyModules.map((m) => m.seam)).toEqual(['time', 'wal']);
+  });
+
+  it('a module moved to another folder of each engine is not extracted, whatever else the commit changed', async () => {
+    // this repository's own history: the engine shells moved from src/runtime/ to src/engine/,
+    // in a commit that also changed large files of other packages
+    const r = repo();
+    const checkpoint = RETIRE_QUEUE_TS.replaceAll('RetireQueue', 'CheckpointPolicy');
+    const files: Record<string, string> = {};
+    for (const engine of ['alloc', 'quota']) {
+      files[`packages/${engine}/src/runtime/checkpoint.ts`] = checkpoint;
+      files[`packages/${engine}/src/runtime/wal.ts`] = WAL_TS;
+    }
+    r.commit('two engines', files);
+    r.advance(DAY);
+    r.remove(
+      'packages/alloc/src/runtime/checkpoint.ts',
+      'packages/quota/src/runtime/checkpoint.ts',
+    );
+    r.commit('engine shells leave the runtime', {
+      'packages/alloc/src/engine/checkpoint-body.ts': checkpoint.replace('capacity', 'limit'),
+      'packages/quota/src/engine/checkpoint-body.ts': checkpoint.replace('capacity', 'limit'),
+      // a large file of another package, changed in the same commit
+      'packages/bench/src/common.ts': `${WAL_TS}\n${RETIRE_QUEUE_TS}\n${WAL_TS.replaceAll('Frame', 'Record')}`,
+    });
+    const report = await analyze({ root: r.root });
+    expect(report.extractedSeams).toEqual([]);
   });
 });
