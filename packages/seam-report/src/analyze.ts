@@ -324,7 +324,11 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         tokens: Math.max(...seam.copies.map((copy) => copy.tokens)),
       })),
       config,
-      { engines: engineNames, extracted: extractedSeams.map((seam) => seam.name) },
+      {
+        engines: engineNames,
+        extracted: extractedSeams.map((seam) => seam.name),
+        oneOpenSlice: slices?.oneOpenSlice ?? null,
+      },
     );
 
     const drift =

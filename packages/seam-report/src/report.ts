@@ -550,6 +550,12 @@ export interface SliceSummary {
   readonly mode: SliceModeUsed;
   /** Why this slicing: what `auto` found, or that it was configured. */
   readonly reason: string;
+  /**
+   * When nothing in the whole history ends a slice, why in a few words (`no tag matches *@*`):
+   * the history is one open slice, every change is part of writing its copies, and no history
+   * trigger can fire; null otherwise.
+   */
+  readonly oneOpenSlice: string | null;
   /** Slices that changed engine code, in the whole history. */
   readonly total: number;
   /** The most recent slices that changed engine code, newest first. */

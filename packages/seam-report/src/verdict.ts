@@ -313,6 +313,8 @@ export function decide(
     readonly engines: readonly string[];
     /** Seams extracted by deleting their copies (not among `seams`). */
     readonly extracted?: readonly string[];
+    /** Why the history is one open slice (`history.slices.oneOpenSlice`), or null. */
+    readonly oneOpenSlice?: string | null;
   },
 ): Decision {
   const rank = (name: string) => {
@@ -363,6 +365,9 @@ export function decide(
   }
   if (extracted.length > 0 && seams.length + removedOnly.length !== extracted.length)
     summary += ` (already extracted: ${named(extracted)})`;
+  // a history of one open slice has not been weighed: a "do not extract" says so where it is read
+  if (context.oneOpenSlice && extract.length === 0 && seams.length > extracted.length)
+    summary += ` (the whole history is one open slice: ${context.oneOpenSlice}; a fix made to several copies in it is part of writing them, so no history trigger can fire)`;
   return { extractNow: extract.length > 0, summary, extract, reconcileFirst, extracted, order };
 }
 
