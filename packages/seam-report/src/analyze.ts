@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { type EngineFile, sharedBlocks } from './blocks.js';
 import { type CopyComparison, compareCopies, type PairsMode } from './compare.js';
 import { loadConfig, type ResolvedConfig, type SeamReportConfig } from './config.js';
 import { GeneratorScripts, onlyConstants } from './constants.js';
@@ -37,7 +38,7 @@ import {
   type SliceSummary,
 } from './report.js';
 import { planSlices, type SlicePlan, summarizeSlices } from './slices.js';
-import { type PreparedSource, prepareSource } from './source.js';
+import { type NameRule, nameRules, type PreparedSource, prepareSource } from './source.js';
 import { evaluateTriggers } from './triggers.js';
 import { findUnwatchedCopies } from './unwatched.js';
 import { decide, savingsOf, seamVerdict } from './verdict.js';
@@ -66,51 +67,61 @@ export interface AnalyzeOptions {
 
 export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport> {
   const root = await repositoryRoot(resolve(options.root ?? process.cwd()));
-  const config = await loadConfig(root, {
+  const loaded = await loadConfig(root, {
     ...(options.configPath !== undefined ? { configPath: resolve(options.configPath) } : {}),
     ...(options.config !== undefined ? { inline: options.config } : {}),
   });
-  const matcher = new CopyMatcher(config);
-  const [repository, { texts, candidates }, committed] = await Promise.all([
-    repositoryInfo(root),
-    readWorkingTreeCopies(root, matcher),
-    committedPaths(root, matcher),
-  ]);
-  const headers = headerPatterns(config.generatedHeaders);
+  const headers = headerPatterns(loaded.generatedHeaders);
+  const names = nameRules(loaded.normalizeNames);
   const headersMatched = new Set<number>();
-  const prepared = new Map<string, PreparedSource>();
-  // copies with the same text are tokenised once (four hundred identical copies hold one)
-  const byText = new Map<string, PreparedSource>();
-  const scripts = texts.size > 0 ? await GeneratorScripts.find(root) : undefined;
-  for (const [path, text] of texts) {
-    const language = matcher.match(path)!.language;
-    const key = `${language}\u0000${text}`;
-    let source = byText.get(key);
-    if (source === undefined) {
-      source = prepareSource(text, language);
-      byText.set(key, source);
-    }
-    const header = generatedHeader(source, headers, headersMatched);
-    const script = header === undefined ? scripts?.writerOf(path) : undefined;
-    if (header !== undefined) matcher.ignoreGenerated(path, header);
-    else if (script !== undefined) matcher.ignoreGenerated(path, script, 'generated_script');
-    else prepared.set(path, source);
-  }
-  const excludedFiles = generatedFiles(candidates, matcher);
-  const discovery = discover(prepared.keys(), matcher, config, 'the working tree', {
-    strict: true,
-  });
-  // configuration warnings come first; they are made once history has said which seams were
-  // extracted by removing their copies (a seams entry naming one is no mistake)
-  const warnings: string[] = [];
-  const unwatched = await findUnwatchedCopies({
+  const [repository, scripts] = await Promise.all([
+    repositoryInfo(root),
+    GeneratorScripts.find(root),
+  ]);
+  let config = loaded;
+  let tree = await readTree(root, config, { names, headers, headersMatched, scripts });
+  let unwatched = await findUnwatchedCopies({
     root,
-    matcher,
+    matcher: tree.matcher,
     config,
-    seamNames: new Set([...discovery.seams.keys(), ...discovery.unwatched.keys()]),
+    seamNames: new Set([...tree.discovery.seams.keys(), ...tree.discovery.unwatched.keys()]),
     headers,
     headersMatched,
   });
+  // `discover.watch`: the copies found outside the seams (not declared local) are watched as
+  // seams, each copy named by its engine: the tree is read again with them as file groups
+  const promoted = config.discover.watch
+    ? unwatched.groups.filter((group) => group.local === null)
+    : [];
+  if (promoted.length > 0) {
+    config = {
+      ...config,
+      fileGroups: [
+        ...config.fileGroups,
+        ...promoted.map((group) => ({
+          name: group.name,
+          files: group.files.map((file) => file.path),
+          labels: group.files.map((file) => file.engine),
+          engineDirs: group.files.map(
+            (file) => tree.matcher.engineDirOf(file.path) ?? file.path.replace(/\/[^/]*$/, ''),
+          ),
+        })),
+      ],
+    };
+    tree = await readTree(root, config, { names, headers, headersMatched, scripts });
+    unwatched = await findUnwatchedCopies({
+      root,
+      matcher: tree.matcher,
+      config,
+      seamNames: new Set([...tree.discovery.seams.keys(), ...tree.discovery.unwatched.keys()]),
+      headers,
+      headersMatched,
+    });
+  }
+  const { matcher, candidates, committed, prepared, excludedFiles, discovery } = tree;
+  // configuration warnings come first; they are made once history has said which seams were
+  // extracted by removing their copies (a seams entry naming one is no mistake)
+  const warnings: string[] = [];
   const where = `in ${config.sourceLabel}`;
   config.generatedHeaders.forEach((pattern, index) => {
     if (!headersMatched.has(index))
@@ -158,6 +169,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         similarThreshold: config.thresholds.similar,
         headTime: Date.parse(repository.head!.date) / 1000,
         sliceOf: plan.sliceOf,
+        names,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       for (const alias of config.aliases) {
@@ -183,6 +195,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           })),
         })),
         recent: config.triggers.stable_across_slices.slices,
+        names,
       });
     }
 
@@ -204,7 +217,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
     const extractedNames = new Set(extractedSeams.map((seam) => seam.name));
     warnings.unshift(
       ...configWarnings({
-        config,
+        config: loaded,
         matcher,
         paths: candidates,
         discovery,
@@ -373,8 +386,9 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         pairs,
         local: config.local,
         discover: config.discover,
+        normalizeNames: config.normalizeNames,
         seams: config.seams,
-        fileGroups: config.fileGroups,
+        fileGroups: loaded.fileGroups,
       },
       engines: engines.map((engine) => ({
         name: engine.name,
@@ -396,6 +410,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
       })),
       unwatchedCopies: unwatched.groups,
       extractedSeams,
+      sharedBlocks: sharedBlocks(engineFiles(current), config.discover.blockTokens),
       history:
         walk === null || slices === null
           ? null
@@ -415,6 +430,64 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
   } finally {
     await reader?.close();
   }
+}
+
+/** Every engine's seam copies, for the blocks shared by two files of one engine. */
+function engineFiles(
+  seams: readonly {
+    name: string;
+    copies: readonly { location: CopyLocation; source: PreparedSource }[];
+  }[],
+): Map<string, EngineFile[]> {
+  const byEngine = new Map<string, EngineFile[]>();
+  for (const seam of seams) {
+    for (const { location, source } of seam.copies) {
+      const files = byEngine.get(location.engine) ?? [];
+      files.push({ seam: seam.name, path: location.path, source });
+      byEngine.set(location.engine, files);
+    }
+  }
+  return byEngine;
+}
+
+/** The working tree's copies as the configuration sees them: matched, read, prepared. */
+async function readTree(
+  root: string,
+  config: ResolvedConfig,
+  context: {
+    readonly names: readonly NameRule[];
+    readonly headers: readonly RegExp[];
+    readonly headersMatched: Set<number>;
+    readonly scripts: GeneratorScripts;
+  },
+) {
+  const matcher = new CopyMatcher(config);
+  const [{ texts, candidates }, committed] = await Promise.all([
+    readWorkingTreeCopies(root, matcher),
+    committedPaths(root, matcher),
+  ]);
+  const prepared = new Map<string, PreparedSource>();
+  // copies with the same text are tokenised once (four hundred identical copies hold one)
+  const byText = new Map<string, PreparedSource>();
+  for (const [path, text] of texts) {
+    const language = matcher.match(path)!.language;
+    const key = `${language}\u0000${text}`;
+    let source = byText.get(key);
+    if (source === undefined) {
+      source = prepareSource(text, language, context.names);
+      byText.set(key, source);
+    }
+    const header = generatedHeader(source, context.headers, context.headersMatched);
+    const script = header === undefined ? context.scripts.writerOf(path) : undefined;
+    if (header !== undefined) matcher.ignoreGenerated(path, header);
+    else if (script !== undefined) matcher.ignoreGenerated(path, script, 'generated_script');
+    else prepared.set(path, source);
+  }
+  const excludedFiles = generatedFiles(candidates, matcher);
+  const discovery = discover(prepared.keys(), matcher, config, 'the working tree', {
+    strict: true,
+  });
+  return { matcher, candidates, committed, prepared, excludedFiles, discovery };
 }
 
 async function repositoryInfo(root: string): Promise<RepositoryInfo> {

@@ -48,8 +48,19 @@ export interface SeamReportConfig {
    * The discovery of unwatched copies reports them as kept local instead of suggesting a seam.
    */
   local?: { paths: string[]; reason: string }[];
+  /**
+   * Names read as one before copies are compared: regular expressions over identifiers and string
+   * literals, each match replaced by `as` (`{"pattern": "AllocDb|Quota", "as": "Engine"}`).
+   */
+  normalizeNames?: { pattern: string; as: string }[];
   /** What the discovery of unwatched copies counts as a copy. */
-  discover?: { similarity?: number; minTokens?: number; toolConfigs?: boolean };
+  discover?: {
+    similarity?: number;
+    minTokens?: number;
+    toolConfigs?: boolean;
+    watch?: boolean;
+    blockTokens?: number;
+  };
   /** Extraction order, first = smallest mechanical move; unlisted seams follow. */
   priority?: string[];
   thresholds?: {
@@ -110,11 +121,16 @@ export interface ResolvedConfig {
   /** Old path → current path, longest first. */
   readonly aliases: readonly { readonly from: string; readonly to: string }[];
   readonly local: readonly LocalFiles[];
+  readonly normalizeNames: readonly { readonly pattern: string; readonly as: string }[];
   readonly discover: {
     readonly similarity: number;
     readonly minTokens: number;
     /** Whether tool configuration files (`vitest.config.ts`, …) are candidates (default false). */
     readonly toolConfigs: boolean;
+    /** Whether the copies found (not declared local) are watched as seams (default false). */
+    readonly watch: boolean;
+    /** The smallest block (tokens) shared by two files of one engine that is reported. */
+    readonly blockTokens: number;
   };
   readonly priority: readonly string[];
   readonly thresholds: {
@@ -161,6 +177,13 @@ export interface FileGroup {
   readonly name: string;
   /** Paths relative to the repository root, in the order given. */
   readonly files: readonly string[];
+  /**
+   * The copies' names, one per file (default: the shortest distinguishing end of each path); the
+   * engines' names for copies found by discovery and watched (`discover.watch`).
+   */
+  readonly labels?: readonly string[];
+  /** The engine directory of each file (default: its folder). */
+  readonly engineDirs?: readonly string[];
 }
 
 export const CONFIG_FILE_NAME = 'seam-report.config.json';
@@ -210,7 +233,8 @@ export const DEFAULTS = {
   savings: { minDuplicatedLines: 50, minChangedSlices: 2, windowDays: 365, minSharedLines: 5 },
   // unwatched copies are near-identical files (a stricter bar than `similar`), big enough to
   // matter: a few-line re-export is the same everywhere without being a copy anyone maintains
-  discover: { similarity: 0.9, minTokens: 40, toolConfigs: false },
+  // blocks shared by two files of one engine: about ten lines of code
+  discover: { similarity: 0.9, minTokens: 40, toolConfigs: false, watch: false, blockTokens: 80 },
 } as const;
 
 /**
@@ -322,6 +346,7 @@ const TOP_KEYS = [
   'generated',
   'generatedHeaders',
   'local',
+  'normalizeNames',
   'discover',
   'priority',
   'thresholds',
@@ -427,6 +452,7 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
     aliases: aliasList(input.aliases, fail),
     local: localFiles(input.local, fail),
     discover: discoverLimits(input, fail),
+    normalizeNames: nameNormalisation(input.normalizeNames, fail),
     priority: names('priority', d.priority),
     thresholds: {
       similar: ratio(thresholds, 'similar', d.thresholds.similar, fail),
@@ -535,21 +561,60 @@ function localFiles(value: unknown, fail: Fail): LocalFiles[] {
   });
 }
 
+function nameNormalisation(value: unknown, fail: Fail): { pattern: string; as: string }[] {
+  if (value === undefined) return [];
+  const hint =
+    'Write [{"pattern": "AllocDb|Quota", "as": "Engine"}]: regular expressions over identifiers and string literals, each match replaced by "as".';
+  if (!Array.isArray(value))
+    return fail(`normalizeNames must be a list, got ${describe(value)}`, hint);
+  return value.map((entry, index) => {
+    if (!isRecord(entry))
+      return fail(`normalizeNames[${index}] must be an object, got ${describe(entry)}`, hint);
+    checkKeys(entry, ['pattern', 'as'], `normalizeNames[${index}].`, fail);
+    if (typeof entry.pattern !== 'string' || entry.pattern === '')
+      return fail(`normalizeNames[${index}].pattern must be a regular expression`, hint);
+    if (typeof entry.as !== 'string')
+      return fail(`normalizeNames[${index}].as must be a string`, hint);
+    try {
+      new RegExp(entry.pattern, 'g');
+    } catch (error) {
+      return fail(
+        `normalizeNames[${index}].pattern is not a valid regular expression: ${(error as Error).message}`,
+        hint,
+      );
+    }
+    return { pattern: entry.pattern, as: entry.as };
+  });
+}
+
 function discoverLimits(input: Record<string, unknown>, fail: Fail): ResolvedConfig['discover'] {
   const discover = optionalRecord(input, 'discover', fail) ?? {};
-  checkKeys(discover, ['similarity', 'minTokens', 'toolConfigs'], 'discover.', fail);
+  checkKeys(
+    discover,
+    ['similarity', 'minTokens', 'toolConfigs', 'watch', 'blockTokens'],
+    'discover.',
+    fail,
+  );
   const d = DEFAULTS.discover;
-  const toolConfigs = discover.toolConfigs ?? d.toolConfigs;
-  if (typeof toolConfigs !== 'boolean')
-    fail(
-      `discover.toolConfigs must be true or false, got ${describe(toolConfigs)}`,
-      'Set it to true to look for copies among tool configuration files (vitest.config.ts, …) too.',
-    );
+  const flag = (key: 'toolConfigs' | 'watch', hint: string): boolean => {
+    const value = discover[key] ?? d[key];
+    if (typeof value !== 'boolean')
+      fail(`discover.${key} must be true or false, got ${describe(value)}`, hint);
+    return value as boolean;
+  };
   return {
     similarity:
       number(discover, 'similarity', { min: 0, max: 1 }, 'discover.', fail) ?? d.similarity,
     minTokens: wholeNumber(discover, 'minTokens', d.minTokens, 'discover.', fail),
-    toolConfigs: toolConfigs as boolean,
+    toolConfigs: flag(
+      'toolConfigs',
+      'Set it to true to look for copies among tool configuration files (vitest.config.ts, …) too.',
+    ),
+    watch: flag(
+      'watch',
+      'Set it to true to watch the copies found outside the seams as seams (history, triggers, verdicts).',
+    ),
+    blockTokens: wholeNumber(discover, 'blockTokens', d.blockTokens, 'discover.', fail),
   };
 }
 

@@ -66,7 +66,10 @@ export class CopyMatcher {
   private readonly seamPathGlobs: readonly string[];
   private readonly extraPathspecs: string[] = [];
   /** File-group copies by path. */
-  private readonly groupFiles: ReadonlyMap<string, { seam: string; label: string }>;
+  private readonly groupFiles: ReadonlyMap<
+    string,
+    { seam: string; label: string; engineDir?: string }
+  >;
   private readonly basePathspecs: readonly string[];
   /** Engine directory patterns (positive ones), for paths outside the seam paths. */
   private readonly engineDirs: readonly RegExp[];
@@ -115,11 +118,16 @@ export class CopyMatcher {
     }
     this.engineDirs = engineDirs;
     this.enginePathspecs = [...new Set(enginePathspecs)];
-    const groupFiles = new Map<string, { seam: string; label: string }>();
+    const groupFiles = new Map<string, { seam: string; label: string; engineDir?: string }>();
     for (const group of config.fileGroups ?? []) {
-      const labels = copyLabels(group.files);
+      const labels = group.labels ?? copyLabels(group.files);
       group.files.forEach((file, i) => {
-        groupFiles.set(file, { seam: group.name, label: labels[i]! });
+        const engineDir = group.engineDirs?.[i];
+        groupFiles.set(file, {
+          seam: group.name,
+          label: labels[i]!,
+          ...(engineDir === undefined ? {} : { engineDir }),
+        });
         pathspecs.push(`:(literal)${file}`);
         prefixes.push(file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '');
       });
@@ -245,7 +253,7 @@ export class CopyMatcher {
       return {
         location: {
           engine: group.label,
-          engineDir: parentOf(path),
+          engineDir: group.engineDir ?? parentOf(path),
           seam: group.seam,
           path,
           language,

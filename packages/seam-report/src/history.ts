@@ -50,7 +50,7 @@ import { TokenTable } from './normalize.js';
 import { compareStrings } from './order.js';
 import type { CommitRef, CopyEvent, CopyMove, TimelinePoint } from './report.js';
 import { multisetRatioBound, roundRatio, similarityRatio } from './similarity.js';
-import { languageOf, prepareSource } from './source.js';
+import { languageOf, type NameRule, prepareSource } from './source.js';
 import { TimelineSampler } from './timeline.js';
 import type { Language, TokenKind } from './tokenize/token.js';
 
@@ -202,6 +202,8 @@ export interface WalkOptions {
   readonly headTime: number;
   /** The slice a commit belongs to (from `planSlices`); without it changes carry no slice. */
   readonly sliceOf?: (hash: string) => number | undefined;
+  /** Names read as one before copies are compared (`normalizeNames`). */
+  readonly names?: readonly NameRule[];
   readonly onProgress?: (progress: HistoryProgress) => void;
 }
 
@@ -459,7 +461,7 @@ async function walkOnce(
     const key = `${language}\u0000${oid}`;
     const known = commitContents.get(key);
     if (known !== undefined) return { copy, path, language, oid, ...known, named, past: [] };
-    const source = prepareSource(await readBlob(oid), language);
+    const source = prepareSource(await readBlob(oid), language, options.names);
     // one pass: the comment-free token ids, their lines, and which ids are names or literals
     const tokens = source.tokens;
     const allIds = new Int32Array(tokens.length);

@@ -62,6 +62,8 @@ export interface SeamReport {
    * found in a module outside them. They are not in `seams` (no copies are left to compare).
    */
   readonly extractedSeams: readonly ExtractedSeam[];
+  /** Blocks shared by two files of one engine (a framing pasted from one module into another). */
+  readonly sharedBlocks: readonly SharedBlock[];
   readonly history: HistorySummary | null;
   readonly decision: Decision;
   readonly drift: DriftReport | null;
@@ -180,7 +182,11 @@ export interface ReportSettings {
     readonly similarity: number;
     readonly minTokens: number;
     readonly toolConfigs: boolean;
+    readonly watch: boolean;
+    readonly blockTokens: number;
   };
+  /** Names read as one before copies are compared (regular expressions and their replacement). */
+  readonly normalizeNames: readonly { readonly pattern: string; readonly as: string }[];
   /** The grid seams watched (null: every module in two or more engines). */
   readonly seams: readonly string[] | null;
   /** Seams declared as file groups. */
@@ -478,6 +484,20 @@ export interface SeamExtraction {
   readonly copies: readonly string[];
   /** Engines whose copies do not import it: they still carry the code. */
   readonly stillLocal: readonly string[];
+}
+
+/** A block of code two files of one engine share (names and literals aside). */
+export interface SharedBlock {
+  /** The two files' seams (module names). */
+  readonly files: readonly [string, string];
+  /** The engines whose two files share it. */
+  readonly engines: readonly string[];
+  /** Its length in tokens (comments left out). */
+  readonly tokens: number;
+  /** Token similarity of the two sides with names and literals as written. */
+  readonly similarity: number;
+  /** Where it is, in the first engine: each file's path and first and last line. */
+  readonly at: readonly { readonly path: string; readonly start: number; readonly end: number }[];
 }
 
 /** A seam whose copies were deleted from their engines, the code moved to a shared module. */

@@ -30,7 +30,7 @@ import { git, LOG_FORMAT, type LogCommit, logCommits, type ObjectReader } from '
 import { commitRef } from './history.js';
 import { normalize, sameSequence, TokenTable } from './normalize.js';
 import type { Slice, SliceMode, SliceModeUsed, SliceSummary } from './report.js';
-import { type PreparedSource, prepareSource } from './source.js';
+import { type NameRule, type PreparedSource, prepareSource } from './source.js';
 import type { Language } from './tokenize/token.js';
 
 /** A subject naming a pull request: GitHub's squash `(#123)`, Bitbucket's, GitLab's `(!123)`. */
@@ -312,6 +312,8 @@ export interface SliceSummaryOptions {
   readonly seams: readonly SeamPaths[];
   /** How many recent slices to examine. */
   readonly recent: number;
+  /** Names read as one before copies are compared (`normalizeNames`). */
+  readonly names?: readonly NameRule[];
 }
 
 /** The slices that changed engine code, the recent ones with the seams they changed. */
@@ -368,8 +370,10 @@ async function changedSeams(
       }
       const table = new TokenTable();
       const codeOf = (source: PreparedSource) => normalize(source.tokens, 'code', table).ids;
-      const a = codeOf(prepareSource(before.content.toString('utf8'), copy.language));
-      const b = codeOf(prepareSource(after.content.toString('utf8'), copy.language));
+      const a = codeOf(
+        prepareSource(before.content.toString('utf8'), copy.language, options.names),
+      );
+      const b = codeOf(prepareSource(after.content.toString('utf8'), copy.language, options.names));
       if (!sameSequence(a, b)) {
         changed.push(seam.seam);
         break;

@@ -27,7 +27,7 @@ import { gitFields } from './git.js';
 import { normalize, TokenTable } from './normalize.js';
 import { compareStrings, sortedStrings } from './order.js';
 import type { Classification, UnwatchedCopies } from './report.js';
-import { languageOf, prepareSource } from './source.js';
+import { languageOf, nameRules, prepareSource } from './source.js';
 
 /** Files larger than this are not read (bundles, fixtures): nobody maintains them as copies. */
 const MAX_FILE_BYTES = 256 * 1024;
@@ -58,7 +58,10 @@ interface Candidate {
 export interface UnwatchedOptions {
   readonly root: string;
   readonly matcher: CopyMatcher;
-  readonly config: Pick<ResolvedConfig, 'local' | 'discover' | 'thresholds' | 'seams'>;
+  readonly config: Pick<
+    ResolvedConfig,
+    'local' | 'discover' | 'thresholds' | 'seams' | 'normalizeNames'
+  >;
   /** Seam names in use (suggested names avoid them). */
   readonly seamNames: ReadonlySet<string>;
   /** The configuration's generated-header patterns, and the indexes of those that matched. */
@@ -83,6 +86,7 @@ export async function findUnwatchedCopies(options: UnwatchedOptions): Promise<Un
   const localOf = (path: string) =>
     local.find(({ regexes }) => regexes.some((regex) => regex.test(path)))?.entry;
   const usedLocal = new Set<LocalFiles>();
+  const nameNormalisation = nameRules(config.normalizeNames);
   const localSeamCopies: { entry: LocalFiles; path: string }[] = [];
 
   const paths: string[] = [];
@@ -121,7 +125,7 @@ export async function findUnwatchedCopies(options: UnwatchedOptions): Promise<Un
     } catch {
       continue; // deleted from the working tree, or unreadable: not a copy to report
     }
-    const source = prepareSource(text, language);
+    const source = prepareSource(text, language, nameNormalisation);
     if (generatedHeader(source, options.headers, options.headersMatched) !== undefined) continue;
     const code = normalize(source.tokens, 'code', table);
     if (code.ids.length < config.discover.minTokens) continue;

@@ -12,6 +12,7 @@ import type {
   RevertRef,
   SeamReport,
   SeamResult,
+  SharedBlock,
   TriggerResult,
   UnwatchedCopies,
 } from '../report.js';
@@ -379,6 +380,12 @@ export function unwatchedSummary(report: SeamReport): string {
     local === 0 ? '' : `; ${more}${plural(local, 'group')} kept local by the configuration`;
   if (unwatched === 0) return `none to watch outside the seams${kept('')}`;
   return `${plural(unwatched, 'group')} of files copied across engines outside the seams${kept('')}`;
+}
+
+/** "config_file and snapshot_file share 140 tokens (similarity 0.78) in allocdb-core and quota-core: lines 1-25 of …" */
+export function blockLine(block: SharedBlock): string {
+  const [a, b] = block.at;
+  return `${block.files[0]} and ${block.files[1]} share ${block.tokens} tokens (similarity ${ratio(block.similarity)}) in ${listNames(block.engines)}: ${a!.path}:${a!.start}-${a!.end} and ${b!.path}:${b!.start}-${b!.end}`;
 }
 
 /** "time to engine_shared (crates/shared/src/time.rs) in 1a2b3c4d5e 2024-02-01 Move …; removed from alloc and quota" */

@@ -9,6 +9,7 @@ import type { Hunk } from '../hunks.js';
 import type { SeamReport, SeamResult, TriggerResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  blockLine,
   clusterLabel,
   clusterSummary,
   commitLine,
@@ -153,6 +154,14 @@ export function renderHtml(report: SeamReport): string {
   if (report.seams.length > 0) body.push(triggerTable(report));
   if (report.drift) body.push(driftSection(report));
   for (const seam of report.seams) body.push(seamSection(seam, report.settings.thresholds.similar));
+  if (report.sharedBlocks.length > 0) {
+    body.push(
+      `<h2>Blocks shared inside an engine</h2><p class="quiet">Two files of one engine sharing a block (names and literals aside).</p><ul>${report.sharedBlocks
+        .slice(0, HTML_LIST_LIMIT)
+        .map((block) => `<li>${esc(blockLine(block))}</li>`)
+        .join('')}</ul>${moreNote(report.sharedBlocks.length)}`,
+    );
+  }
   if (report.extractedSeams.length > 0) {
     body.push(
       `<h2>Already extracted (copies removed)</h2><ul>${report.extractedSeams

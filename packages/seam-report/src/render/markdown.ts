@@ -11,6 +11,7 @@
 import type { SeamReport, SeamResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
+  blockLine,
   clusterSummary,
   convergenceLine,
   copiesByInterest,
@@ -250,6 +251,11 @@ function unwatchedDetails(report: SeamReport): string[] {
 
 function footerLines(report: SeamReport): string[] {
   const out: string[] = [];
+  if (report.sharedBlocks.length > 0) {
+    out.push('');
+    out.push('Blocks shared inside an engine (names and literals aside):');
+    listItems(out, report.sharedBlocks.map(blockLine));
+  }
   if (report.extractedSeams.length > 0) {
     out.push('');
     out.push('Already extracted (copies removed):');

@@ -4,6 +4,7 @@
  */
 import type { SeamReport, SeamResult, TriggerResult, UnwatchedCopies, Verdict } from '../report.js';
 import {
+  blockLine,
   clusterLabel,
   clusterSummary,
   commitLine,
@@ -145,6 +146,12 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     out.push('');
     out.push(p.bold('Already extracted (copies removed):'));
     pushList(out, report.extractedSeams.map(extractedLine), '  ');
+  }
+
+  if (report.sharedBlocks.length > 0) {
+    out.push('');
+    out.push(`${p.bold('Blocks shared inside an engine:')} ${blockLine(report.sharedBlocks[0]!)}`);
+    pushList(out, report.sharedBlocks.slice(1).map(blockLine), '  ', LIST_LIMIT - 1);
   }
 
   if (report.singleCopyModules.length > 0) {
