@@ -319,7 +319,18 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           copies,
           history,
           {
-            ...(seamWalk === undefined ? {} : { linked: seamWalk.linked }),
+            // the copies reconciled against the canonical copy are those made from it (or from
+            // what it was made from): unrelated files named alike around it link nothing
+            ...(seamWalk === undefined
+              ? {}
+              : {
+                  linked: copies.some(
+                    (copy) =>
+                      copy.engine !== comparison.reference &&
+                      seamWalk.components.get(copy.engine) ===
+                        seamWalk.components.get(comparison.reference),
+                  ),
+                }),
             perPackageConstants,
           },
         ),

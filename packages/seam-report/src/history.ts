@@ -151,6 +151,11 @@ export interface SeamWalk {
    * deleted links nothing else.
    */
   readonly linked: boolean;
+  /**
+   * For each engine's copy at HEAD, the id of its group of copies linked by copy events (through
+   * copies deleted since too): copies with the same id were made from one another.
+   */
+  readonly components: ReadonlyMap<string, number>;
 }
 
 /**
@@ -901,8 +906,10 @@ async function walkOnce(
       const [a, b] = [root(event.copy), root(event.source)];
       if (a !== b) parent.set(a, b);
     }
-    const roots = copiesOf(current, name).map((copy) => root(copy.copy));
+    const heads = copiesOf(current, name);
+    const roots = heads.map((copy) => root(copy.copy));
     const linked = new Set(roots).size < roots.length;
+    const components = new Map(heads.map((copy, i) => [copy.copy.engine, roots[i]!.id]));
     seamWalks.set(name, {
       events: record.events,
       copyEvents: record.copyEvents.map((event) => ({
@@ -922,6 +929,7 @@ async function walkOnce(
       appeared,
       timeline,
       linked,
+      components,
     });
   }
   return {

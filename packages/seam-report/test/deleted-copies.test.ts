@@ -87,4 +87,33 @@ describe('a copy made and later deleted', () => {
     // copies of one file (through the deleted origin), drifted apart: not a shared name only
     expect(seam.verdict.decidedBy).toBe('behaviour_differs');
   });
+
+  it('files named alike around the canonical copy are not linked by two others copied from each other', async () => {
+    // thirty-one unrelated utils.ts in a real monorepo, two of them made from one another: the
+    // canonical copy was made from none, so there is nothing to reconcile with it
+    const own = (tag: string) =>
+      Array.from(
+        { length: 12 },
+        (_, i) =>
+          `export function ${tag}${i}(x: number): number {\n  return x * ${i + 2} + ${tag.length};\n}\n`,
+      ).join('');
+    const r = repo();
+    r.commit('alpha: its utils', {
+      [time('alpha')]: 'export function clamp(x: number): number {\n  return Math.max(0, x);\n}\n',
+    });
+    r.advance(DAY);
+    r.commit('beta: its own utils', { [time('beta')]: RETIRE_QUEUE_TS });
+    r.advance(DAY);
+    r.commit('gamma: its own utils', { [time('gamma')]: own('gamma') });
+    r.advance(DAY);
+    r.commit('delta: copy gamma', { [time('delta')]: own('gamma') });
+    r.advance(8 * DAY);
+    r.commit('delta: rewrite', { [time('delta')]: own('delta') });
+    const report = await analyze({ root: r.root });
+    const seam = report.seams.find((s) => s.name === 'time')!;
+    expect(seam.comparison.classification).toBe('diverged');
+    expect(seam.comparison.reference).toBe('alpha');
+    expect(seam.history!.copyEvents.some((event) => event.copied)).toBe(true);
+    expect(seam.verdict.decidedBy).toBe('name_only');
+  });
 });
