@@ -22,7 +22,7 @@ export function seamParagraph(report) {
   const withVerdict = (verdict) => seams.filter((seam) => seam.verdict.verdict === verdict);
   const sentences = [
     `${list(report.engines.map((engine) => engine.name))} each keep their own copy of the same ` +
-      `${seams.length} runtime modules ("seams") rather than share a package, until sharing pays off.`,
+      `${seams.length} modules ("seams": the copied runtime, and the engine shells that are near copies) rather than share a package, until sharing pays off.`,
   ];
 
   const extract = report.decision.extract.filter((name) => verdictOf.get(name) === 'extract');

@@ -5,13 +5,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { type EngineFile, sharedBlocks } from './blocks.js';
 import { type CopyComparison, compareCopies, type PairsMode } from './compare.js';
 import { loadConfig, type ResolvedConfig, type SeamReportConfig } from './config.js';
+import { GeneratorScripts, onlyConstants } from './constants.js';
 import { type CopyLocation, CopyMatcher, discover } from './discover.js';
 import { type CurrentSeam, checkDrift } from './drift.js';
 import { RepositoryError } from './errors.js';
 import { type Extraction, findExtraction, importsOf, ModuleIndex } from './extraction.js';
-import { generatedHeader } from './generated.js';
+import { generatedHeader, headerPatterns } from './generated.js';
 import { git, gitFields, gitMaybe, ObjectReader, repositoryRoot } from './git.js';
 import {
   commitRef,
@@ -22,6 +24,7 @@ import {
 } from './history.js';
 import { matchChanges } from './mirrors.js';
 import { sortedStrings } from './order.js';
+import { findRemovedSeams } from './removed.js';
 import {
   type CommitRef,
   type ExcludedFile,
@@ -35,7 +38,7 @@ import {
   type SliceSummary,
 } from './report.js';
 import { planSlices, type SlicePlan, summarizeSlices } from './slices.js';
-import { type PreparedSource, prepareSource } from './source.js';
+import { type NameRule, nameRules, type PreparedSource, prepareSource } from './source.js';
 import { evaluateTriggers } from './triggers.js';
 import { findUnwatchedCopies } from './unwatched.js';
 import { decide, savingsOf, seamVerdict } from './verdict.js';
@@ -64,43 +67,66 @@ export interface AnalyzeOptions {
 
 export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport> {
   const root = await repositoryRoot(resolve(options.root ?? process.cwd()));
-  const config = await loadConfig(root, {
+  const loaded = await loadConfig(root, {
     ...(options.configPath !== undefined ? { configPath: resolve(options.configPath) } : {}),
     ...(options.config !== undefined ? { inline: options.config } : {}),
   });
-  const matcher = new CopyMatcher(config);
-  const [repository, { texts, candidates }, committed] = await Promise.all([
+  const headers = headerPatterns(loaded.generatedHeaders);
+  const names = nameRules(loaded.normalizeNames);
+  const headersMatched = new Set<number>();
+  const [repository, scripts] = await Promise.all([
     repositoryInfo(root),
-    readWorkingTreeCopies(root, matcher),
-    committedPaths(root, matcher),
+    GeneratorScripts.find(root),
   ]);
-  const prepared = new Map<string, PreparedSource>();
-  // copies with the same text are tokenised once (four hundred identical copies hold one)
-  const byText = new Map<string, PreparedSource>();
-  for (const [path, text] of texts) {
-    const language = matcher.match(path)!.language;
-    const key = `${language}\u0000${text}`;
-    let source = byText.get(key);
-    if (source === undefined) {
-      source = prepareSource(text, language);
-      byText.set(key, source);
-    }
-    const header = generatedHeader(source);
-    if (header === undefined) prepared.set(path, source);
-    else matcher.ignoreGenerated(path, header);
-  }
-  const excludedFiles = generatedFiles(candidates, matcher);
-  const discovery = discover(prepared.keys(), matcher, config, 'the working tree', {
-    strict: true,
-  });
-  const warnings = configWarnings({ config, matcher, paths: candidates, discovery });
-  const unwatched = await findUnwatchedCopies({
+  let config = loaded;
+  let tree = await readTree(root, config, { names, headers, headersMatched, scripts });
+  let unwatched = await findUnwatchedCopies({
     root,
-    matcher,
+    matcher: tree.matcher,
     config,
-    seamNames: new Set([...discovery.seams.keys(), ...discovery.unwatched.keys()]),
+    seamNames: new Set([...tree.discovery.seams.keys(), ...tree.discovery.unwatched.keys()]),
+    headers,
+    headersMatched,
   });
-  const where = `in ${config.source === 'defaults' ? 'the configuration' : config.source}`;
+  // `discover.watch`: the copies found outside the seams (not declared local) are watched as
+  // seams, each copy named by its engine: the tree is read again with them as file groups
+  const promoted = config.discover.watch
+    ? unwatched.groups.filter((group) => group.local === null)
+    : [];
+  if (promoted.length > 0) {
+    config = {
+      ...config,
+      fileGroups: [
+        ...config.fileGroups,
+        ...promoted.map((group) => ({
+          name: group.name,
+          files: group.files.map((file) => file.path),
+          labels: group.files.map((file) => file.engine),
+          engineDirs: group.files.map(
+            (file) => tree.matcher.engineDirOf(file.path) ?? file.path.replace(/\/[^/]*$/, ''),
+          ),
+        })),
+      ],
+    };
+    tree = await readTree(root, config, { names, headers, headersMatched, scripts });
+    unwatched = await findUnwatchedCopies({
+      root,
+      matcher: tree.matcher,
+      config,
+      seamNames: new Set([...tree.discovery.seams.keys(), ...tree.discovery.unwatched.keys()]),
+      headers,
+      headersMatched,
+    });
+  }
+  const { matcher, candidates, committed, prepared, excludedFiles, discovery } = tree;
+  // configuration warnings come first; they are made once history has said which seams were
+  // extracted by removing their copies (a seams entry naming one is no mistake)
+  const warnings: string[] = [];
+  const where = `in ${config.sourceLabel}`;
+  config.generatedHeaders.forEach((pattern, index) => {
+    if (!headersMatched.has(index))
+      warnings.push(`generatedHeaders entry "${pattern}" matches no file ${where}`);
+  });
   for (const entry of unwatched.unusedLocal)
     warnings.push(
       `local entry ${JSON.stringify(entry.paths)} matches no file outside the seams ${where}`,
@@ -143,12 +169,13 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         similarThreshold: config.thresholds.similar,
         headTime: Date.parse(repository.head!.date) / 1000,
         sliceOf: plan.sliceOf,
+        names,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       for (const alias of config.aliases) {
         if (!matcher.aliasUsed(alias.from))
           warnings.push(
-            `aliases entry "${alias.from}" matches no path in the history of HEAD in ${config.source}`,
+            `aliases entry "${alias.from}" matches no path in the history of HEAD in ${config.sourceLabel}`,
           );
       }
       const engineDirs = new Set([
@@ -168,11 +195,47 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           })),
         })),
         recent: config.triggers.stable_across_slices.slices,
+        names,
       });
     }
 
-    const now = repository.head === null ? null : Date.parse(repository.head.date) / 1000;
     const modules = new ModuleIndex(root);
+    // seams extracted by deleting their copies (history only)
+    const remaining = new Map<string, CopyLocation[]>();
+    for (const copy of [...discovery.singles, ...[...discovery.unwatched.values()].flat()])
+      remaining.set(copy.seam, [...(remaining.get(copy.seam) ?? []), copy]);
+    const extractedSeams =
+      walk === null || reader === undefined
+        ? []
+        : await findRemovedSeams({
+            cwd: root,
+            reader,
+            removals: walk.removals,
+            remaining,
+            modules,
+          });
+    const extractedNames = new Set(extractedSeams.map((seam) => seam.name));
+    warnings.unshift(
+      ...configWarnings({
+        config: loaded,
+        matcher,
+        paths: candidates,
+        discovery,
+        extracted: extractedNames,
+      }),
+    );
+    // where an extracted seam's code went is not an engine's copy: a shared crate the engine
+    // patterns also match is not an engine for it
+    const targets = new Set(extractedSeams.flatMap((seam) => seam.files));
+    const engines = discovery.engines.filter(
+      (engine) =>
+        !engine.modules.every((module) =>
+          (remaining.get(module) ?? []).some(
+            (copy) => copy.engine === engine.name && targets.has(copy.path),
+          ),
+        ),
+    );
+    const now = repository.head === null ? null : Date.parse(repository.head.date) / 1000;
     const extractions = new Map<string, SeamExtraction>();
     const extractionEvents = new Map<string, Extraction>();
     if (walk !== null && reader !== undefined) {
@@ -229,7 +292,15 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         ),
       );
       const triggers = evaluateTriggers({ seam: seam.name, copies, history, slices, now, config });
-      const savings = savingsOf(copies, history, now, config);
+      const canonical = seam.copies.find((copy) => copy.location.engine === comparison.reference)!;
+      const savings = savingsOf(copies, history, now, config, codeLines(canonical.source));
+      // copies of nothing but constants whose names or values differ: per-package data
+      const main = seam.copies.filter((_, index) => copies[index]!.cluster !== 'outlier');
+      const perPackageConstants =
+        comparison.classification !== 'identical' &&
+        comparison.classification !== 'equivalent' &&
+        main.length >= 2 &&
+        main.every((copy) => onlyConstants(copy.source.tokens));
       return {
         name: seam.name,
         copies,
@@ -247,20 +318,41 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
           savings,
           copies,
           history,
+          {
+            // the copies reconciled against the canonical copy are those made from it (or from
+            // what it was made from): unrelated files named alike around it link nothing
+            ...(seamWalk === undefined
+              ? {}
+              : {
+                  linked: copies.some(
+                    (copy) =>
+                      copy.engine !== comparison.reference &&
+                      seamWalk.components.get(copy.engine) ===
+                        seamWalk.components.get(comparison.reference),
+                  ),
+                }),
+            perPackageConstants,
+          },
         ),
       };
     });
 
-    const engineNames = discovery.engines.map((engine) => engine.name);
+    const engineNames = engines.map((engine) => engine.name);
     const decision = decide(
       seams.map((seam) => ({
         name: seam.name,
         verdict: seam.verdict.verdict,
+        decidedBy: seam.verdict.decidedBy,
+        fired: seam.triggers.some((trigger) => trigger.fired),
         classification: seam.comparison.classification,
         tokens: Math.max(...seam.copies.map((copy) => copy.tokens)),
       })),
       config,
-      { engines: engineNames },
+      {
+        engines: engineNames,
+        extracted: extractedSeams.map((seam) => seam.name),
+        oneOpenSlice: slices?.oneOpenSlice ?? null,
+      },
     );
 
     const drift =
@@ -295,6 +387,7 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         seamPaths: config.seamPaths,
         never: config.never,
         generated: config.generated,
+        generatedHeaders: config.generatedHeaders,
         aliases: walk?.aliases ?? config.aliases,
         priority: config.priority,
         thresholds: config.thresholds,
@@ -304,26 +397,31 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
         pairs,
         local: config.local,
         discover: config.discover,
+        normalizeNames: config.normalizeNames,
         seams: config.seams,
-        fileGroups: config.fileGroups,
+        fileGroups: loaded.fileGroups,
       },
-      engines: discovery.engines.map((engine) => ({
+      engines: engines.map((engine) => ({
         name: engine.name,
         path: engine.dir,
         modules: engine.modules,
       })),
       seams,
-      singleCopyModules: discovery.singles.map((copy) => ({
-        seam: copy.seam,
-        engine: copy.engine,
-        path: copy.path,
-      })),
+      singleCopyModules: discovery.singles
+        .filter((copy) => !targets.has(copy.path))
+        .map((copy) => ({
+          seam: copy.seam,
+          engine: copy.engine,
+          path: copy.path,
+        })),
       excludedFiles,
       unwatchedModules: [...discovery.unwatched].map(([seam, copies]) => ({
         seam,
         copies: copies.map((copy) => ({ engine: copy.engine, path: copy.path })),
       })),
       unwatchedCopies: unwatched.groups,
+      extractedSeams,
+      sharedBlocks: sharedBlocks(engineFiles(current), config.discover.blockTokens),
       history:
         walk === null || slices === null
           ? null
@@ -343,6 +441,64 @@ export async function analyze(options: AnalyzeOptions = {}): Promise<SeamReport>
   } finally {
     await reader?.close();
   }
+}
+
+/** Every engine's seam copies, for the blocks shared by two files of one engine. */
+function engineFiles(
+  seams: readonly {
+    name: string;
+    copies: readonly { location: CopyLocation; source: PreparedSource }[];
+  }[],
+): Map<string, EngineFile[]> {
+  const byEngine = new Map<string, EngineFile[]>();
+  for (const seam of seams) {
+    for (const { location, source } of seam.copies) {
+      const files = byEngine.get(location.engine) ?? [];
+      files.push({ seam: seam.name, path: location.path, source });
+      byEngine.set(location.engine, files);
+    }
+  }
+  return byEngine;
+}
+
+/** The working tree's copies as the configuration sees them: matched, read, prepared. */
+async function readTree(
+  root: string,
+  config: ResolvedConfig,
+  context: {
+    readonly names: readonly NameRule[];
+    readonly headers: readonly RegExp[];
+    readonly headersMatched: Set<number>;
+    readonly scripts: GeneratorScripts;
+  },
+) {
+  const matcher = new CopyMatcher(config);
+  const [{ texts, candidates }, committed] = await Promise.all([
+    readWorkingTreeCopies(root, matcher),
+    committedPaths(root, matcher),
+  ]);
+  const prepared = new Map<string, PreparedSource>();
+  // copies with the same text are tokenised once (four hundred identical copies hold one)
+  const byText = new Map<string, PreparedSource>();
+  for (const [path, text] of texts) {
+    const language = matcher.match(path)!.language;
+    const key = `${language}\u0000${text}`;
+    let source = byText.get(key);
+    if (source === undefined) {
+      source = prepareSource(text, language, context.names);
+      byText.set(key, source);
+    }
+    const header = generatedHeader(source, context.headers, context.headersMatched);
+    const script = header === undefined ? context.scripts.writerOf(path) : undefined;
+    if (header !== undefined) matcher.ignoreGenerated(path, header);
+    else if (script !== undefined) matcher.ignoreGenerated(path, script, 'generated_script');
+    else prepared.set(path, source);
+  }
+  const excludedFiles = generatedFiles(candidates, matcher);
+  const discovery = discover(prepared.keys(), matcher, config, 'the working tree', {
+    strict: true,
+  });
+  return { matcher, candidates, committed, prepared, excludedFiles, discovery };
 }
 
 async function repositoryInfo(root: string): Promise<RepositoryInfo> {
@@ -423,6 +579,18 @@ async function committedPaths(root: string, matcher: CopyMatcher): Promise<Set<s
   return paths;
 }
 
+/** The lines of a source that carry code (comments and blank lines left out). */
+function codeLines(source: PreparedSource): number {
+  const lines = new Set<number>();
+  for (const token of source.tokens) {
+    if (token.kind === 'comment') continue;
+    // a token spanning lines (a template literal) carries code on each of them
+    const span = token.text.split('\n').length;
+    for (let line = token.line; line < token.line + span; line++) lines.add(line);
+  }
+  return lines.size;
+}
+
 function seamCopy(
   location: CopyLocation,
   source: PreparedSource,
@@ -479,13 +647,13 @@ function generatedFiles(candidates: readonly string[], matcher: CopyMatcher): Ex
     const dropped = matcher.inspect(path).dropped;
     if (dropped?.by !== 'generated') continue;
     const glob = dropped.entry;
-    const byGlob = matcher.isGeneratedGlob(glob);
+    const why = matcher.generatedReason(path);
     excluded.push({
       path,
       seam: dropped.seam,
       engine: dropped.engineDir.slice(dropped.engineDir.lastIndexOf('/') + 1),
-      reason: byGlob ? 'generated_glob' : 'generated_header',
-      evidence: glob,
+      reason: why?.reason ?? 'generated_header',
+      evidence: why?.evidence ?? glob,
     });
   }
   return excluded;
@@ -512,7 +680,7 @@ function notes(context: {
   );
   if (engines.length === 0) {
     notes.push(
-      `No engine found: no file matches ${where.join(', ')}. Check "engines", "seamPaths" or "layout" in the configuration (${config.source}).`,
+      `No engine found: no file matches ${where.join(', ')}. Check "engines", "seamPaths" or "layout" in the configuration (${config.source === 'defaults' ? 'defaults' : config.sourceLabel}).`,
     );
   } else if (engines.length === 1) {
     notes.push(

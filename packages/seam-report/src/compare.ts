@@ -104,7 +104,6 @@ export function compareCopies(
     declarations: declarationsOf.get(copy.content)!,
     content: copy.content,
   }));
-  const declarations = compareDeclarations(declarationCopies, clusters.canonical);
   // names and literals are paired only where copies line up: with the main cluster's copies (an
   // outlier aligned with the canonical copy pairs unrelated tokens by chance), unless every copy
   // is an outlier, when the pairs are all there is to show
@@ -121,6 +120,20 @@ export function compareCopies(
       declarations: declarationsOf.get(copy.content)!,
     })),
   );
+  // a declaration renamed in a copy (`mapAFinishReason` → `mapBFinishReason` where the copies
+  // line up) is compared under both names: paired names are not missing code
+  const engineContent = new Map(measured.map((copy) => [copy.engine, copy.content]));
+  const renames = new Map<number, Map<string, string>>();
+  for (const difference of aligned.names) {
+    for (const { engine, name } of difference.renamed) {
+      const content = engineContent.get(engine)!;
+      const names = renames.get(content) ?? new Map<string, string>();
+      // the most frequent pairing first (names are sorted by occurrences)
+      if (!names.has(difference.reference)) names.set(difference.reference, name);
+      renames.set(content, names);
+    }
+  }
+  const declarations = compareDeclarations(declarationCopies, clusters.canonical, renames);
 
   const { classification, similarity } = mainCluster(clusters);
   return {

@@ -5,7 +5,7 @@
  * instead of silently measuring the wrong thing.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { ConfigError } from './errors.js';
 import { CLASSIFICATIONS, type Classification, type SliceMode } from './report.js';
 import { languageOf, SUPPORTED_EXTENSIONS } from './source.js';
@@ -39,12 +39,28 @@ export interface SeamReportConfig {
    */
   generated?: string[];
   /**
+   * Regular expressions (case-insensitive, per comment line, without comment markers) that mark a
+   * file as generated when its leading comment matches, beside the usual generator headers.
+   */
+  generatedHeaders?: string[];
+  /**
    * Files deliberately kept local (engine shells, wiring): globs of repository paths and why.
    * The discovery of unwatched copies reports them as kept local instead of suggesting a seam.
    */
   local?: { paths: string[]; reason: string }[];
+  /**
+   * Names read as one before copies are compared: regular expressions over identifiers and string
+   * literals, each match replaced by `as` (`{"pattern": "AllocDb|Quota", "as": "Engine"}`).
+   */
+  normalizeNames?: { pattern: string; as: string }[];
   /** What the discovery of unwatched copies counts as a copy. */
-  discover?: { similarity?: number; minTokens?: number };
+  discover?: {
+    similarity?: number;
+    minTokens?: number;
+    toolConfigs?: boolean;
+    watch?: boolean;
+    blockTokens?: number;
+  };
   /** Extraction order, first = smallest mechanical move; unlisted seams follow. */
   priority?: string[];
   thresholds?: {
@@ -70,7 +86,12 @@ export interface SeamReportConfig {
    * What extraction must save to be recommended: duplicated lines (every copy's lines but the
    * largest copy's), or changes (slices that changed a copy within `windowDays` of HEAD).
    */
-  savings?: { minDuplicatedLines?: number; minChangedSlices?: number; windowDays?: number };
+  savings?: {
+    minDuplicatedLines?: number;
+    minChangedSlices?: number;
+    windowDays?: number;
+    minSharedLines?: number;
+  };
   slices?:
     | { by: 'auto' | 'first-parent' | 'merges' }
     | { by: 'pull-requests'; subject?: string }
@@ -82,6 +103,11 @@ export interface SeamReportConfig {
 /** The configuration after defaults; seam names normalised to snake_case. */
 export interface ResolvedConfig {
   readonly source: string;
+  /**
+   * How messages name the configuration: its path relative to the repository root when it lies
+   * inside it (`seam-report.config.json`, `package.json#seamReport`), else `source`.
+   */
+  readonly sourceLabel: string;
   readonly engines: readonly string[];
   readonly seamPaths: readonly string[];
   /** Grid seams to watch (module names), or null for every module in two or more engines. */
@@ -91,10 +117,21 @@ export interface ResolvedConfig {
   readonly exclude: readonly string[];
   readonly never: readonly string[];
   readonly generated: readonly string[];
+  readonly generatedHeaders: readonly string[];
   /** Old path → current path, longest first. */
   readonly aliases: readonly { readonly from: string; readonly to: string }[];
   readonly local: readonly LocalFiles[];
-  readonly discover: { readonly similarity: number; readonly minTokens: number };
+  readonly normalizeNames: readonly { readonly pattern: string; readonly as: string }[];
+  readonly discover: {
+    readonly similarity: number;
+    readonly minTokens: number;
+    /** Whether tool configuration files (`vitest.config.ts`, …) are candidates (default false). */
+    readonly toolConfigs: boolean;
+    /** Whether the copies found (not declared local) are watched as seams (default false). */
+    readonly watch: boolean;
+    /** The smallest block (tokens) shared by two files of one engine that is reported. */
+    readonly blockTokens: number;
+  };
   readonly priority: readonly string[];
   readonly thresholds: {
     readonly similar: number;
@@ -119,6 +156,7 @@ export interface ResolvedConfig {
     readonly minDuplicatedLines: number;
     readonly minChangedSlices: number;
     readonly windowDays: number;
+    readonly minSharedLines: number;
   };
   readonly slices: SliceMode;
   /**
@@ -139,6 +177,13 @@ export interface FileGroup {
   readonly name: string;
   /** Paths relative to the repository root, in the order given. */
   readonly files: readonly string[];
+  /**
+   * The copies' names, one per file (default: the shortest distinguishing end of each path); the
+   * engines' names for copies found by discovery and watched (`discover.watch`).
+   */
+  readonly labels?: readonly string[];
+  /** The engine directory of each file (default: its folder). */
+  readonly engineDirs?: readonly string[];
 }
 
 export const CONFIG_FILE_NAME = 'seam-report.config.json';
@@ -184,10 +229,12 @@ export const DEFAULTS = {
     },
   },
   // an extraction must save a module's worth of duplicated code, or repeated work
-  savings: { minDuplicatedLines: 50, minChangedSlices: 2, windowDays: 365 },
+  // a module of fewer code lines than a handful is not worth a package, however often it changes
+  savings: { minDuplicatedLines: 50, minChangedSlices: 2, windowDays: 365, minSharedLines: 5 },
   // unwatched copies are near-identical files (a stricter bar than `similar`), big enough to
   // matter: a few-line re-export is the same everywhere without being a copy anyone maintains
-  discover: { similarity: 0.9, minTokens: 40 },
+  // blocks shared by two files of one engine: about ten lines of code
+  discover: { similarity: 0.9, minTokens: 40, toolConfigs: false, watch: false, blockTokens: 80 },
 } as const;
 
 /**
@@ -215,20 +262,27 @@ export async function loadConfig(
   root: string,
   options: { configPath?: string; inline?: SeamReportConfig } = {},
 ): Promise<ResolvedConfig> {
+  const labelled = (config: ResolvedConfig): ResolvedConfig => {
+    const path = relative(root, config.source);
+    const inside = isAbsolute(config.source) && path !== '' && !path.startsWith('..');
+    return inside ? { ...config, sourceLabel: path.split(sep).join('/') } : config;
+  };
   if (options.inline !== undefined) return resolveConfig(options.inline, 'inline configuration');
   if (options.configPath !== undefined) {
     const text = await readConfigFile(options.configPath, true);
-    return resolveConfig(parseJson(text!, options.configPath), options.configPath);
+    return labelled(resolveConfig(parseJson(text!, options.configPath), options.configPath));
   }
   const configFile = join(root, CONFIG_FILE_NAME);
   const text = await readConfigFile(configFile, false);
-  if (text !== undefined) return resolveConfig(parseJson(text, configFile), configFile);
+  if (text !== undefined) return labelled(resolveConfig(parseJson(text, configFile), configFile));
   const packageFile = join(root, 'package.json');
   const packageText = await readConfigFile(packageFile, false);
   if (packageText !== undefined) {
     const manifest = parseJson(packageText, packageFile);
     if (isRecord(manifest) && manifest[PACKAGE_JSON_KEY] !== undefined) {
-      return resolveConfig(manifest[PACKAGE_JSON_KEY], `${packageFile}#${PACKAGE_JSON_KEY}`);
+      return labelled(
+        resolveConfig(manifest[PACKAGE_JSON_KEY], `${packageFile}#${PACKAGE_JSON_KEY}`),
+      );
     }
   }
   return resolveConfig({}, 'defaults');
@@ -290,7 +344,9 @@ const TOP_KEYS = [
   'never',
   'aliases',
   'generated',
+  'generatedHeaders',
   'local',
+  'normalizeNames',
   'discover',
   'priority',
   'thresholds',
@@ -384,6 +440,7 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
   };
   return {
     source,
+    sourceLabel: source === 'defaults' ? 'the configuration' : source,
     engines,
     seamPaths,
     seams,
@@ -391,9 +448,11 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
     exclude: names('exclude', d.exclude),
     never: names('never', undefined),
     generated: generatedGlobs(input, fail),
+    generatedHeaders: headerList(input, fail),
     aliases: aliasList(input.aliases, fail),
     local: localFiles(input.local, fail),
     discover: discoverLimits(input, fail),
+    normalizeNames: nameNormalisation(input.normalizeNames, fail),
     priority: names('priority', d.priority),
     thresholds: {
       similar: ratio(thresholds, 'similar', d.thresholds.similar, fail),
@@ -452,7 +511,12 @@ export function resolveConfig(input: unknown, source: string): ResolvedConfig {
 
 function savingsLimits(input: Record<string, unknown>, fail: Fail): ResolvedConfig['savings'] {
   const savings = optionalRecord(input, 'savings', fail) ?? {};
-  checkKeys(savings, ['minDuplicatedLines', 'minChangedSlices', 'windowDays'], 'savings.', fail);
+  checkKeys(
+    savings,
+    ['minDuplicatedLines', 'minChangedSlices', 'windowDays', 'minSharedLines'],
+    'savings.',
+    fail,
+  );
   const d = DEFAULTS.savings;
   const whole = (key: string, fallback: number, min: number) => {
     const value = number(savings, key, { min }, 'savings.', fail);
@@ -467,6 +531,7 @@ function savingsLimits(input: Record<string, unknown>, fail: Fail): ResolvedConf
     minDuplicatedLines: whole('minDuplicatedLines', d.minDuplicatedLines, 0),
     minChangedSlices: whole('minChangedSlices', d.minChangedSlices, 0),
     windowDays: whole('windowDays', d.windowDays, 1),
+    minSharedLines: whole('minSharedLines', d.minSharedLines, 0),
   };
 }
 
@@ -496,14 +561,60 @@ function localFiles(value: unknown, fail: Fail): LocalFiles[] {
   });
 }
 
+function nameNormalisation(value: unknown, fail: Fail): { pattern: string; as: string }[] {
+  if (value === undefined) return [];
+  const hint =
+    'Write [{"pattern": "AllocDb|Quota", "as": "Engine"}]: regular expressions over identifiers and string literals, each match replaced by "as".';
+  if (!Array.isArray(value))
+    return fail(`normalizeNames must be a list, got ${describe(value)}`, hint);
+  return value.map((entry, index) => {
+    if (!isRecord(entry))
+      return fail(`normalizeNames[${index}] must be an object, got ${describe(entry)}`, hint);
+    checkKeys(entry, ['pattern', 'as'], `normalizeNames[${index}].`, fail);
+    if (typeof entry.pattern !== 'string' || entry.pattern === '')
+      return fail(`normalizeNames[${index}].pattern must be a regular expression`, hint);
+    if (typeof entry.as !== 'string')
+      return fail(`normalizeNames[${index}].as must be a string`, hint);
+    try {
+      new RegExp(entry.pattern, 'g');
+    } catch (error) {
+      return fail(
+        `normalizeNames[${index}].pattern is not a valid regular expression: ${(error as Error).message}`,
+        hint,
+      );
+    }
+    return { pattern: entry.pattern, as: entry.as };
+  });
+}
+
 function discoverLimits(input: Record<string, unknown>, fail: Fail): ResolvedConfig['discover'] {
   const discover = optionalRecord(input, 'discover', fail) ?? {};
-  checkKeys(discover, ['similarity', 'minTokens'], 'discover.', fail);
+  checkKeys(
+    discover,
+    ['similarity', 'minTokens', 'toolConfigs', 'watch', 'blockTokens'],
+    'discover.',
+    fail,
+  );
   const d = DEFAULTS.discover;
+  const flag = (key: 'toolConfigs' | 'watch', hint: string): boolean => {
+    const value = discover[key] ?? d[key];
+    if (typeof value !== 'boolean')
+      fail(`discover.${key} must be true or false, got ${describe(value)}`, hint);
+    return value as boolean;
+  };
   return {
     similarity:
       number(discover, 'similarity', { min: 0, max: 1 }, 'discover.', fail) ?? d.similarity,
     minTokens: wholeNumber(discover, 'minTokens', d.minTokens, 'discover.', fail),
+    toolConfigs: flag(
+      'toolConfigs',
+      'Set it to true to look for copies among tool configuration files (vitest.config.ts, …) too.',
+    ),
+    watch: flag(
+      'watch',
+      'Set it to true to watch the copies found outside the seams as seams (history, triggers, verdicts).',
+    ),
+    blockTokens: wholeNumber(discover, 'blockTokens', d.blockTokens, 'discover.', fail),
   };
 }
 
@@ -527,6 +638,21 @@ function aliasList(value: unknown, fail: Fail): { from: string; to: string }[] {
     aliases.push({ from, to: to as string });
   }
   return aliases.sort((x, y) => y.from.length - x.from.length || (x.from < y.from ? -1 : 1));
+}
+
+function headerList(input: Record<string, unknown>, fail: Fail): string[] {
+  const patterns = stringList(input, 'generatedHeaders', fail) ?? [];
+  for (const pattern of patterns) {
+    try {
+      new RegExp(pattern, 'im');
+    } catch (error) {
+      fail(
+        `generatedHeaders entry "${pattern}" is not a valid regular expression: ${(error as Error).message}`,
+        'Write a JavaScript regular expression matched against each line of a file\'s leading comment, e.g. "^Produced by tablegen".',
+      );
+    }
+  }
+  return patterns;
 }
 
 function generatedGlobs(input: Record<string, unknown>, fail: Fail): string[] {

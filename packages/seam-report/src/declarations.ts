@@ -576,6 +576,11 @@ export interface DeclarationInCopy {
   readonly similarity: number | null;
   /** The declaration's line in this copy, or null when the copy lacks it. */
   readonly line: number | null;
+  /**
+   * The declaration's name in this copy when it differs from the canonical copy's: a declaration
+   * renamed in this copy (paired by the names that differ where the copies line up).
+   */
+  readonly name?: string;
 }
 
 /**
@@ -615,6 +620,7 @@ export interface CopyDeclarations {
 export function compareDeclarations(
   copies: readonly CopyDeclarations[],
   canonical = 0,
+  renames: ReadonlyMap<number, ReadonlyMap<string, string>> = new Map(),
 ): DeclarationComparison[] {
   const table = new TokenTable();
   type Version = { declaration: Declaration; codeIds: number[]; shapeIds: number[] };
@@ -654,7 +660,25 @@ export function compareDeclarations(
     }
   }
   const reference = contents.get(contentOf(canonical))!;
-  return order.map((name) => {
+  /** content key → names of its declarations paired with a canonical one of another name */
+  const claimed = new Map<number, Set<string>>();
+  /**
+   * A declaration the canonical copy has and this content lacks under its name, but has under
+   * the name it is renamed to where the copies line up (`mapAFinishReason` → `mapBFinishReason`),
+   * when the canonical copy has no declaration of that name itself: the same declaration.
+   */
+  const pairedVersion = (name: string, key: number, mine: Version): Version | undefined => {
+    const other = renames.get(key)?.get(name);
+    if (other === undefined || reference.has(other)) return undefined;
+    const theirs = contents.get(key)!.get(other);
+    if (theirs === undefined || theirs.declaration.kind !== mine.declaration.kind) return undefined;
+    const taken = claimed.get(key) ?? new Set<string>();
+    if (taken.has(other)) return undefined;
+    taken.add(other);
+    claimed.set(key, taken);
+    return theirs;
+  };
+  const compared = order.map((name) => {
     const mine = reference.get(name);
     const differing: DeclarationInCopy[] = [];
     /** content key → how that content's version compares, computed once */
@@ -664,10 +688,17 @@ export function compareDeclarations(
     let partial = false;
     let renamed = false;
     let differs = false;
+    /** content key → the version paired under another name */
+    const paired = new Map<number, Version | undefined>();
     copies.forEach((copy, index) => {
       if (index === canonical) return;
       const key = contentOf(index);
-      const theirs = contents.get(key)!.get(name);
+      let theirs = contents.get(key)!.get(name);
+      if (mine === undefined && claimed.get(key)?.has(name)) return; // compared under its pair
+      if (theirs === undefined && mine !== undefined) {
+        if (!paired.has(key)) paired.set(key, pairedVersion(name, key, mine));
+        theirs = paired.get(key);
+      }
       kind ??= theirs?.declaration.kind;
       let verdict = verdicts.get(key);
       if (verdict === undefined) {
@@ -690,7 +721,16 @@ export function compareDeclarations(
         else differs = true;
         similarity = Math.min(similarity, verdict.similarity!);
       }
-      differing.push({ engine: copy.engine, ...verdict, line: theirs?.declaration.line ?? null });
+      const renamedTo =
+        theirs !== undefined && theirs.declaration.name !== (mine ?? theirs).declaration.name
+          ? { name: theirs.declaration.name }
+          : {};
+      differing.push({
+        engine: copy.engine,
+        ...verdict,
+        line: theirs?.declaration.line ?? null,
+        ...renamedTo,
+      });
     });
     if (mine === undefined) partial = true;
     const status: DeclarationStatus = partial
@@ -709,6 +749,11 @@ export function compareDeclarations(
       copies: differing,
     };
   });
+  // a declaration only copies have, each under a name paired with a canonical one, is no
+  // declaration of its own
+  return compared.filter(
+    (declaration) => declaration.line !== null || declaration.copies.length > 0,
+  );
 }
 
 function arraysEqual(a: readonly number[], b: readonly number[]): boolean {

@@ -18,7 +18,7 @@ import { commitRef } from './history.js';
 import { firstChangedLine } from './hunks.js';
 import { normalize, sameSequence, TokenTable } from './normalize.js';
 import type { Classification, DriftedCopy, DriftFinding, DriftReport } from './report.js';
-import { type PreparedSource, prepareSource } from './source.js';
+import { nameRules, type PreparedSource, prepareSource } from './source.js';
 
 export interface CurrentSeam {
   readonly name: string;
@@ -87,7 +87,10 @@ export async function checkDrift(options: DriftOptions): Promise<DriftReport> {
     for (const copy of baseCopies) {
       const text = await reader.readText(`${hash}:${copy.path}`);
       if (text !== null)
-        base.push({ engine: copy.engine, source: prepareSource(text, copy.language) });
+        base.push({
+          engine: copy.engine,
+          source: prepareSource(text, copy.language, nameRules(options.config.normalizeNames)),
+        });
     }
     if (base.length < 2) continue;
     const atBaseClusters = clusterSources(

@@ -13,9 +13,11 @@
  * `require('…')` in TypeScript and JavaScript; `use name::…` and `extern crate name` in Rust. A
  * relative specifier names a file; a package name is looked up among the repository's
  * `package.json` files (`name`), a Rust crate among its `Cargo.toml` files (`[package] name`,
- * `-` read as `_`); the module is then that package's or crate's source files.
+ * read with a TOML parser; `-` read as `_`); the module is then that package's or crate's
+ * source files.
  */
 import { posix } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { align, editsBetween } from './align.js';
 import { gitFields, type ObjectReader } from './git.js';
 import type { ChangeEvent } from './history.js';
@@ -74,6 +76,19 @@ export class ModuleIndex {
     return index.get(`${language}\u0000${language === 'rust' ? name.replaceAll('-', '_') : name}`);
   }
 
+  /** The name of the package or crate whose directory holds `path` (the deepest), or undefined. */
+  async nameOf(path: string, language: Language): Promise<string | undefined> {
+    this.packages ??= this.load();
+    const index = await this.packages;
+    let best: { name: string; dir: string } | undefined;
+    for (const [key, dir] of index) {
+      const [lang, name] = key.split('\u0000') as [string, string];
+      if (lang !== language || (dir !== '' && !path.startsWith(`${dir}/`))) continue;
+      if (best === undefined || dir.length > best.dir.length) best = { name, dir };
+    }
+    return best?.name;
+  }
+
   private async load(): Promise<Map<string, string>> {
     const index = new Map<string, string>();
     const manifests: string[] = [];
@@ -103,12 +118,30 @@ export class ModuleIndex {
           // not a manifest we can read: skip it
         }
       } else {
-        const name = /\[package\][^[]*?\bname\s*=\s*"([^"]+)"/s.exec(text)?.[1];
+        const name = crateName(text);
         if (name !== undefined) index.set(`rust\u0000${name.replaceAll('-', '_')}`, dir);
       }
     }
     return index;
   }
+}
+
+/**
+ * The `[package] name` of a Cargo manifest, read with a TOML parser (arrays, inline tables,
+ * dotted keys and comments before the name are all TOML), or undefined for a manifest without a
+ * package (a workspace root) or one that is not valid TOML.
+ */
+export function crateName(manifest: string): string | undefined {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseToml(manifest) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const table = parsed.package;
+  if (typeof table !== 'object' || table === null || Array.isArray(table)) return undefined;
+  const name = (table as Record<string, unknown>).name;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /** The first extraction of the seam in its history, or undefined. */

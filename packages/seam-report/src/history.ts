@@ -50,7 +50,7 @@ import { TokenTable } from './normalize.js';
 import { compareStrings } from './order.js';
 import type { CommitRef, CopyEvent, CopyMove, TimelinePoint } from './report.js';
 import { multisetRatioBound, roundRatio, similarityRatio } from './similarity.js';
-import { languageOf, prepareSource } from './source.js';
+import { languageOf, type NameRule, prepareSource } from './source.js';
 import { TimelineSampler } from './timeline.js';
 import type { Language, TokenKind } from './tokenize/token.js';
 
@@ -145,10 +145,41 @@ export interface SeamWalk {
   /** The commit where each engine's current copy appeared (renames followed), by engine. */
   readonly appeared: Map<string, CommitRef>;
   readonly timeline: TimelinePoint[];
+  /**
+   * Whether two of the copies at HEAD were made from one another: linked by copy events
+   * (`copied`), directly or through copies deleted since. A copy made from one engine and later
+   * deleted links nothing else.
+   */
+  readonly linked: boolean;
+  /**
+   * For each engine's copy at HEAD, the id of its group of copies linked by copy events (through
+   * copies deleted since too): copies with the same id were made from one another.
+   */
+  readonly components: ReadonlyMap<string, number>;
+}
+
+/**
+ * A copy of a module that is not one of today's seams leaving its engine (deleted, or renamed
+ * out of it): the raw material of seams extracted by deleting their copies.
+ */
+export interface Removal {
+  readonly seam: string;
+  /** The engine's name (its directory's last segment) and directory where the copy was. */
+  readonly engine: string;
+  readonly engineDir: string;
+  readonly path: string;
+  readonly language: Language;
+  /** The copy's last content. */
+  readonly oid: string;
+  readonly commit: CommitRef;
+  /** Position of the commit in the walk. */
+  readonly order: number;
 }
 
 export interface HistoryWalk {
   readonly commitsWalked: number;
+  /** Copies of modules that are not seams today leaving their engines, in walk order. */
+  readonly removals: readonly Removal[];
   readonly first: CommitRef | null;
   readonly last: CommitRef | null;
   /** Every engine directory that held a copy at some point (old paths included). */
@@ -176,6 +207,8 @@ export interface WalkOptions {
   readonly headTime: number;
   /** The slice a commit belongs to (from `planSlices`); without it changes carry no slice. */
   readonly sliceOf?: (hash: string) => number | undefined;
+  /** Names read as one before copies are compared (`normalizeNames`). */
+  readonly names?: readonly NameRule[];
   readonly onProgress?: (progress: HistoryProgress) => void;
 }
 
@@ -265,7 +298,7 @@ async function renamesFromOutside(
   const diffs = await commitDiffs(options.cwd, [...byCommit.keys()]);
   const found: { from: string; to: string }[] = [];
   for (const [commit, paths] of byCommit) {
-    for (const change of diffs.get(commit) ?? []) {
+    for (const change of pairByPathTail(diffs.get(commit) ?? [])) {
       if (change.status !== 'R' || change.oldPath === undefined || !paths.has(change.path))
         continue;
       if (options.matcher.match(change.oldPath) !== undefined) continue; // already followed
@@ -275,11 +308,82 @@ async function renamesFromOutside(
       const location = options.matcher.match(change.path);
       if (location === undefined) continue;
       const grid = options.matcher.isGridEngine(location);
-      if (grid && !change.oldPath.split('/').includes(location.engine)) continue;
+      if (grid && !namesEngine(change.oldPath, location.engine)) continue;
       found.push({ from: change.oldPath, to: options.matcher.resolve(change.path) });
     }
   }
   return found;
+}
+
+/**
+ * Whether an old path lies in a directory named like the engine: a segment with its name
+ * (`engines/alloc/…` for `alloc`), or consecutive segments that a flattening joined into it
+ * (`crates/tools/x/…` for `tools-x` or `tools_x`).
+ */
+export function namesEngine(oldPath: string, engine: string): boolean {
+  const segments = oldPath.split('/').slice(0, -1);
+  for (let i = 0; i < segments.length; i++) {
+    for (let j = i + 1; j <= segments.length; j++) {
+      const run = segments.slice(i, j);
+      if (run.join('-') === engine || run.join('_') === engine || run.join('.') === engine)
+        return true;
+    }
+  }
+  return false;
+}
+
+/** The common tail of two paths, in characters, with `/`, `-`, `_` and `.` read alike. */
+function tailScore(a: string, b: string): number {
+  const norm = (path: string) => path.replace(/[-_./]/g, '/');
+  const x = norm(a);
+  const y = norm(b);
+  let n = 0;
+  while (n < x.length && n < y.length && x[x.length - 1 - n] === y[y.length - 1 - n]) n++;
+  return n === x.length && n === y.length ? n + 1 : n;
+}
+
+/** Groups of identical files moved in one commit that are re-paired (larger ones are left). */
+const MAX_PAIRED_MOVES = 256;
+
+/**
+ * Renames of identical files in one commit (several copies with one content moving at once, as
+ * when a directory tree is flattened: `a/x/fmt.rs → a-x/fmt.rs`, `a/y/fmt.rs → a-y/fmt.rs`) are
+ * paired by git arbitrarily among the files with that content. They are paired again here, each
+ * new path with the old path that shares the longest tail once separators are read alike (the
+ * same path when the directories were only joined), so that every copy keeps its own history.
+ */
+export function pairByPathTail(changes: readonly RawChange[]): RawChange[] {
+  const pure = new Map<string, RawChange[]>();
+  for (const change of changes) {
+    if (change.status !== 'R' || change.oldPath === undefined || change.oldOid !== change.newOid)
+      continue;
+    const group = pure.get(change.oldOid) ?? [];
+    group.push(change);
+    pure.set(change.oldOid, group);
+  }
+  const repaired = new Map<RawChange, RawChange>();
+  for (const group of pure.values()) {
+    if (group.length < 2 || group.length > MAX_PAIRED_MOVES) continue;
+    const scored: { from: number; to: number; score: number }[] = [];
+    for (let from = 0; from < group.length; from++) {
+      for (let to = 0; to < group.length; to++) {
+        scored.push({ from, to, score: tailScore(group[from]!.oldPath!, group[to]!.path) });
+      }
+    }
+    // the best tails first; ties keep git's own pairing, then the order given
+    scored.sort((x, y) => y.score - x.score || Number(y.from === y.to) - Number(x.from === x.to));
+    const fromUsed = new Set<number>();
+    const toUsed = new Set<number>();
+    for (const { from, to } of scored) {
+      if (fromUsed.has(from) || toUsed.has(to)) continue;
+      fromUsed.add(from);
+      toUsed.add(to);
+      if (from !== to) repaired.set(group[to]!, { ...group[to]!, oldPath: group[from]!.oldPath! });
+    }
+  }
+  return repaired.size === 0
+    ? [...changes]
+    : changes.map((change) => repaired.get(change) ?? change);
 }
 
 interface SeamRecords {
@@ -320,6 +424,7 @@ async function walkOnce(
   }
   const engineDirs = new Set<string>();
   const arrivals: Arrival[] = [];
+  const removals: Removal[] = [];
   let nextCopyId = 0;
 
   // how many children each commit of the simplified graph has: a commit's copies are kept
@@ -361,7 +466,7 @@ async function walkOnce(
     const key = `${language}\u0000${oid}`;
     const known = commitContents.get(key);
     if (known !== undefined) return { copy, path, language, oid, ...known, named, past: [] };
-    const source = prepareSource(await readBlob(oid), language);
+    const source = prepareSource(await readBlob(oid), language, options.names);
     // one pass: the comment-free token ids, their lines, and which ids are names or literals
     const tokens = source.tokens;
     const allIds = new Int32Array(tokens.length);
@@ -549,7 +654,7 @@ async function walkOnce(
       const copy = before.get(keyOf(location.seam, location.engine));
       return copy?.path === location.path ? copy : undefined;
     };
-    const changes = swapsAsMoves(commit.changes, (path) => trackedAt(locate(path)));
+    const changes = swapsAsMoves(pairByPathTail(commit.changes), (path) => trackedAt(locate(path)));
 
     // 1. copies leaving their place: removed, or moving (renames, swaps)
     const leaving = new Map<string, CopyState>();
@@ -560,6 +665,7 @@ async function walkOnce(
     for (const change of changes) {
       const from =
         change.status === 'R' ? change.oldPath : change.status === 'D' ? change.path : undefined;
+      noteRemoval(change, from, at, refOf);
       const location = locate(from);
       const copy = trackedAt(location);
       if (copy === undefined || location === undefined) continue;
@@ -617,7 +723,24 @@ async function walkOnce(
           appearedSlice: options.sliceOf?.(commit.hash),
         };
         const next = await prepare(copy, change.newOid, change.path, location.language);
-        recordAppearance(records.get(location.seam)!, state, next, refOf(), options);
+        const record = records.get(location.seam)!;
+        if (
+          change.status === 'R' &&
+          change.oldPath !== undefined &&
+          change.oldOid === change.newOid
+        ) {
+          // a file moved here unchanged from a path that is not watched: a move, never a copy
+          // (when its past cannot be followed, the copy starts here, made from nothing)
+          record.copyEvents.push({
+            copy,
+            path: change.path,
+            commit: refOf(),
+            source: null,
+            similarity: null,
+            copied: false,
+          });
+          record.moves.push({ copy, from: change.oldPath, to: change.path, commit: refOf() });
+        } else recordAppearance(record, state, next, refOf(), options);
         state.set(key, next);
         touched.add(location.seam);
         // (the parents here are those of the simplified graph: a copy arriving by a folder move
@@ -632,6 +755,32 @@ async function walkOnce(
     }
     markConvergences(commitEvents, before, state);
     commitEvents.length = 0;
+  };
+
+  /** A copy of a module that is not a seam today leaving its engine (see `Removal`). */
+  const noteRemoval = (
+    change: RawChange,
+    from: string | undefined,
+    at: number,
+    refOf: () => CommitRef,
+  ) => {
+    if (from === undefined) return;
+    const old = matcher.match(from);
+    if (old === undefined || options.seams.has(old.seam)) return;
+    if (change.status === 'R') {
+      const now = matcher.match(change.path);
+      if (now !== undefined && now.seam === old.seam && now.engine === old.engine) return; // a move
+    }
+    removals.push({
+      seam: old.seam,
+      engine: old.engine,
+      engineDir: old.engineDir,
+      path: from,
+      language: old.language,
+      oid: change.oldOid,
+      commit: refOf(),
+      order: at,
+    });
   };
 
   /** This commit's change events, for the convergence check once all its changes are in. */
@@ -745,6 +894,22 @@ async function walkOnce(
       [];
     const appeared = new Map<string, CommitRef>();
     for (const copy of copiesOf(current, name)) appeared.set(copy.copy.engine, copy.copy.appeared);
+    // the copies at HEAD linked by copy events (union-find over copy identities)
+    const parent = new Map<CopyIdentity, CopyIdentity>();
+    const root = (copy: CopyIdentity): CopyIdentity => {
+      let at = copy;
+      while (parent.has(at) && parent.get(at) !== at) at = parent.get(at)!;
+      return at;
+    };
+    for (const event of record.copyEvents) {
+      if (!event.copied || event.source === null) continue;
+      const [a, b] = [root(event.copy), root(event.source)];
+      if (a !== b) parent.set(a, b);
+    }
+    const heads = copiesOf(current, name);
+    const roots = heads.map((copy) => root(copy.copy));
+    const linked = new Set(roots).size < roots.length;
+    const components = new Map(heads.map((copy, i) => [copy.copy.engine, roots[i]!.id]));
     seamWalks.set(name, {
       events: record.events,
       copyEvents: record.copyEvents.map((event) => ({
@@ -763,6 +928,8 @@ async function walkOnce(
       })),
       appeared,
       timeline,
+      linked,
+      components,
     });
   }
   return {
@@ -772,6 +939,7 @@ async function walkOnce(
       last: last === undefined ? null : commitRef(last),
       engineDirs,
       seams: seamWalks,
+      removals,
     },
     arrivals,
   };

@@ -57,6 +57,13 @@ export interface SeamReport {
    * declares deliberately local (with its reason).
    */
   readonly unwatchedCopies: readonly UnwatchedCopies[];
+  /**
+   * Seams extracted by deleting their copies: the engines' files were removed and the code is
+   * found in a module outside them. They are not in `seams` (no copies are left to compare).
+   */
+  readonly extractedSeams: readonly ExtractedSeam[];
+  /** Blocks shared by two files of one engine (a framing pasted from one module into another). */
+  readonly sharedBlocks: readonly SharedBlock[];
   readonly history: HistorySummary | null;
   readonly decision: Decision;
   readonly drift: DriftReport | null;
@@ -70,9 +77,12 @@ export interface ExcludedFile {
   readonly path: string;
   readonly seam: string;
   readonly engine: string;
-  /** `generated_header`: its leading comment says so; `generated_glob`: a `generated` glob matches. */
-  readonly reason: 'generated_header' | 'generated_glob';
-  /** The header line, or the glob. */
+  /**
+   * `generated_header`: its leading comment says so; `generated_glob`: a `generated` glob
+   * matches; `generated_script`: a generator script of the repository writes it.
+   */
+  readonly reason: 'generated_header' | 'generated_glob' | 'generated_script';
+  /** The header line, the glob, or the script's path. */
   readonly evidence: string;
 }
 
@@ -133,6 +143,8 @@ export interface ReportSettings {
   readonly seamPaths: readonly string[];
   readonly never: readonly string[];
   readonly generated: readonly string[];
+  /** Header patterns (regular expressions) of generated files, beside the usual generator headers. */
+  readonly generatedHeaders: readonly string[];
   /** Old path → current path (configured, plus renames found in history; see `history`). */
   readonly aliases: readonly { readonly from: string; readonly to: string }[];
   readonly priority: readonly string[];
@@ -166,7 +178,15 @@ export interface ReportSettings {
   /** Files deliberately kept local (not seams), with the reason: `local` in the configuration. */
   readonly local: readonly { readonly paths: readonly string[]; readonly reason: string }[];
   /** What the discovery of unwatched copies counts as a copy. */
-  readonly discover: { readonly similarity: number; readonly minTokens: number };
+  readonly discover: {
+    readonly similarity: number;
+    readonly minTokens: number;
+    readonly toolConfigs: boolean;
+    readonly watch: boolean;
+    readonly blockTokens: number;
+  };
+  /** Names read as one before copies are compared (regular expressions and their replacement). */
+  readonly normalizeNames: readonly { readonly pattern: string; readonly as: string }[];
   /** The grid seams watched (null: every module in two or more engines). */
   readonly seams: readonly string[] | null;
   /** Seams declared as file groups. */
@@ -423,8 +443,30 @@ export interface TriggerResult {
   readonly evidence: readonly CommitRef[];
 }
 
+/**
+ * What decided a seam's verdict, first that applies: `extracted` (the copies import a shared
+ * module), `never` (listed in `never`), `no_trigger` (no extraction trigger fired), `name_only`
+ * (the files share a name, not code), `per_package_constants` (the copies hold only constants
+ * whose names or values differ), `small_shared_part` (the shared part is a handful of lines),
+ * `little_to_save` (extraction would save too few duplicated lines and changes), `mechanical`
+ * (`extract`: the copies are identical, equivalent or renamed), `behaviour_differs`
+ * (`reconcile_first`).
+ */
+export type VerdictDecidedBy =
+  | 'extracted'
+  | 'never'
+  | 'no_trigger'
+  | 'name_only'
+  | 'per_package_constants'
+  | 'small_shared_part'
+  | 'little_to_save'
+  | 'mechanical'
+  | 'behaviour_differs';
+
 export interface SeamVerdict {
   readonly verdict: Verdict;
+  /** What decided the verdict (see `VerdictDecidedBy`). */
+  readonly decidedBy: VerdictDecidedBy;
   readonly reasons: readonly string[];
   /** For `reconcile_first`: what differs in behaviour and must be made the same first. */
   readonly reconcile: readonly string[];
@@ -444,12 +486,50 @@ export interface SeamExtraction {
   readonly stillLocal: readonly string[];
 }
 
+/** A block of code two files of one engine share (names and literals aside). */
+export interface SharedBlock {
+  /** The two files' seams (module names). */
+  readonly files: readonly [string, string];
+  /** The engines whose two files share it. */
+  readonly engines: readonly string[];
+  /** Its length in tokens (comments left out). */
+  readonly tokens: number;
+  /** Token similarity of the two sides with names and literals as written. */
+  readonly similarity: number;
+  /** Where it is, in the first engine: each file's path and first and last line. */
+  readonly at: readonly { readonly path: string; readonly start: number; readonly end: number }[];
+}
+
+/** A seam whose copies were deleted from their engines, the code moved to a shared module. */
+export interface ExtractedSeam {
+  readonly name: string;
+  /** The last commit that removed a copy (the extraction). */
+  readonly commit: CommitRef;
+  /** The module the code went to: a package or crate name, or a file path. */
+  readonly to: string;
+  /** Where the removed code was found. */
+  readonly files: readonly string[];
+  /** The copies removed, by engine, with their last path. */
+  readonly removed: readonly { readonly engine: string; readonly path: string }[];
+}
+
 export interface Savings {
-  /** Lines extraction would remove: every copy's lines but the largest copy's. */
+  /**
+   * Lines extraction would remove: every copy's lines but the largest copy's, among the copies of
+   * the main cluster (outliers are not part of the move; all copies when every one is an outlier).
+   */
   readonly duplicatedLines: number;
+  /**
+   * The size of the shared part: the code lines (lines with code, comments and blank lines left
+   * out) of the canonical copy, what a shared module would hold; null when not measured.
+   */
+  readonly sharedLines: number | null;
   /** Slices that changed a copy in the last `settings.savings.windowDays` days, or null without history. */
   readonly changedSlices: number | null;
-  /** Whether either reaches its threshold (`settings.savings`). */
+  /**
+   * Whether extraction is worth it: the shared part reaches `savings.minSharedLines`, and the
+   * duplicated lines or the changed slices reach their threshold (`settings.savings`).
+   */
   readonly worthIt: boolean;
 }
 
@@ -490,6 +570,12 @@ export interface SliceSummary {
   readonly mode: SliceModeUsed;
   /** Why this slicing: what `auto` found, or that it was configured. */
   readonly reason: string;
+  /**
+   * When nothing in the whole history ends a slice, why in a few words (`no tag matches *@*`):
+   * the history is one open slice, every change is part of writing its copies, and no history
+   * trigger can fire; null otherwise.
+   */
+  readonly oneOpenSlice: string | null;
   /** Slices that changed engine code, in the whole history. */
   readonly total: number;
   /** The most recent slices that changed engine code, newest first. */

@@ -30,7 +30,7 @@ import { git, LOG_FORMAT, type LogCommit, logCommits, type ObjectReader } from '
 import { commitRef } from './history.js';
 import { normalize, sameSequence, TokenTable } from './normalize.js';
 import type { Slice, SliceMode, SliceModeUsed, SliceSummary } from './report.js';
-import { type PreparedSource, prepareSource } from './source.js';
+import { type NameRule, type PreparedSource, prepareSource } from './source.js';
 import type { Language } from './tokenize/token.js';
 
 /** A subject naming a pull request: GitHub's squash `(#123)`, Bitbucket's, GitLab's `(!123)`. */
@@ -62,6 +62,8 @@ export interface SlicePlan {
   readonly requested: SliceMode['by'];
   readonly mode: SliceModeUsed;
   readonly reason: string;
+  /** Why nothing ended a slice, in a few words (`no tag matches v*`), for a history of one slice. */
+  readonly noBoundary: string;
   /** Slices, oldest first. */
   readonly slices: readonly PlannedSlice[];
   /** The slice a commit belongs to, or undefined for a commit HEAD does not reach. */
@@ -82,7 +84,7 @@ export async function planSlices(cwd: string, mode: SliceMode): Promise<SlicePla
   // every commit HEAD reaches, by the first first-parent position that contains it
   const reach = hasMerges ? await firstPositions(cwd, position) : position;
 
-  const { used, reason, boundaries } = await chooseBoundaries(cwd, mode, chain, reach);
+  const { used, reason, boundaries, noBoundary } = await chooseBoundaries(cwd, mode, chain, reach);
   const slices: PlannedSlice[] = [];
   let start = 0;
   const ends = [...boundaries].filter((at) => at >= 0 && at < chain.length).sort((x, y) => x - y);
@@ -115,6 +117,7 @@ export async function planSlices(cwd: string, mode: SliceMode): Promise<SlicePla
     requested: mode.by,
     mode: used,
     reason,
+    noBoundary,
     slices,
     sliceOf(hash) {
       const at = reach.get(hash);
@@ -148,6 +151,29 @@ async function firstPositions(
 }
 
 async function chooseBoundaries(
+  cwd: string,
+  mode: SliceMode,
+  chain: readonly LogCommit[],
+  reach: ReadonlyMap<string, number>,
+): Promise<{
+  used: SliceModeUsed;
+  reason: string;
+  boundaries: Set<number>;
+  noBoundary: string;
+}> {
+  const chosen = await boundariesFor(cwd, mode, chain, reach);
+  const causes: Record<SliceModeUsed, string> = {
+    'first-parent': 'one commit',
+    merges: 'no merge commit on the first-parent line',
+    'pull-requests': 'no merge and no pull request on the first-parent line',
+    tags: `no tag matches ${mode.by === 'tags' ? mode.pattern : '*'}`,
+    'release-commits': `no first-parent subject matches /${mode.by === 'release-commits' ? mode.subject : ''}/`,
+    time: `every commit in one ${mode.by === 'time' ? mode.days : AUTO_DAYS}-day window`,
+  };
+  return { ...chosen, noBoundary: causes[chosen.used] };
+}
+
+async function boundariesFor(
   cwd: string,
   mode: SliceMode,
   chain: readonly LogCommit[],
@@ -286,12 +312,20 @@ export interface SliceSummaryOptions {
   readonly seams: readonly SeamPaths[];
   /** How many recent slices to examine. */
   readonly recent: number;
+  /** Names read as one before copies are compared (`normalizeNames`). */
+  readonly names?: readonly NameRule[];
 }
 
 /** The slices that changed engine code, the recent ones with the seams they changed. */
 export async function summarizeSlices(options: SliceSummaryOptions): Promise<SliceSummary> {
   const { plan } = options;
-  const summary = { requested: plan.requested, mode: plan.mode, reason: plan.reason };
+  const summary = {
+    requested: plan.requested,
+    mode: plan.mode,
+    reason: plan.reason,
+    // no boundary in the whole history: every change lies in the slice its copies appeared in
+    oneOpenSlice: plan.slices.length === 1 && plan.slices[0]!.open ? plan.noBoundary : null,
+  };
   if (options.engineDirs.length === 0 || plan.slices.length === 0) {
     return { ...summary, total: 0, recent: [] };
   }
@@ -336,8 +370,10 @@ async function changedSeams(
       }
       const table = new TokenTable();
       const codeOf = (source: PreparedSource) => normalize(source.tokens, 'code', table).ids;
-      const a = codeOf(prepareSource(before.content.toString('utf8'), copy.language));
-      const b = codeOf(prepareSource(after.content.toString('utf8'), copy.language));
+      const a = codeOf(
+        prepareSource(before.content.toString('utf8'), copy.language, options.names),
+      );
+      const b = codeOf(prepareSource(after.content.toString('utf8'), copy.language, options.names));
       if (!sameSequence(a, b)) {
         changed.push(seam.seam);
         break;

@@ -27,14 +27,23 @@ import { gitFields } from './git.js';
 import { normalize, TokenTable } from './normalize.js';
 import { compareStrings, sortedStrings } from './order.js';
 import type { Classification, UnwatchedCopies } from './report.js';
-import { languageOf, prepareSource } from './source.js';
+import { languageOf, nameRules, prepareSource } from './source.js';
 
 /** Files larger than this are not read (bundles, fixtures): nobody maintains them as copies. */
 const MAX_FILE_BYTES = 256 * 1024;
 
-/** Test code is not compared, here as in the seams. */
+/** Test code is not compared, here as in the seams (vitest's type tests, `*.test-d.ts`, too). */
 const TEST_FILE =
-  /(^|\/)(tests?|__tests__|spec)\/|\.(test|spec)\.[cm]?[jt]sx?$|\.d\.[cm]?ts$|(^|\/|_)tests?\.rs$/;
+  /(^|\/)(tests?|__tests__|spec)\/|\.(test|spec|test-d|spec-d)\.[cm]?[jt]sx?$|\.d\.[cm]?ts$|(^|\/|_)tests?\.rs$/;
+
+/**
+ * Tool configuration files (`vitest.config.ts`, `tsup.config.ts`, `eslint.config.mjs`,
+ * `jest.config.js`, `.eslintrc.cjs`, `vitest.workspace.ts`): every package of a monorepo has the
+ * same few, and they are the build's settings, not code anyone maintains as copies. A module
+ * named `config.ts` (an engine's own configuration) is not one: the tool's name comes first.
+ */
+export const TOOL_CONFIG =
+  /(^|\/)(?:[\w-]+\.)+(?:config|conf|workspace)\.[cm]?[jt]sx?$|(^|\/)\.[\w-]+rc\.[cm]?[jt]s$/;
 
 interface Candidate {
   readonly engine: string;
@@ -49,9 +58,15 @@ interface Candidate {
 export interface UnwatchedOptions {
   readonly root: string;
   readonly matcher: CopyMatcher;
-  readonly config: Pick<ResolvedConfig, 'local' | 'discover' | 'thresholds' | 'seams'>;
+  readonly config: Pick<
+    ResolvedConfig,
+    'local' | 'discover' | 'thresholds' | 'seams' | 'normalizeNames'
+  >;
   /** Seam names in use (suggested names avoid them). */
   readonly seamNames: ReadonlySet<string>;
+  /** The configuration's generated-header patterns, and the indexes of those that matched. */
+  readonly headers?: readonly RegExp[];
+  readonly headersMatched?: Set<number>;
 }
 
 export interface UnwatchedResult {
@@ -71,6 +86,7 @@ export async function findUnwatchedCopies(options: UnwatchedOptions): Promise<Un
   const localOf = (path: string) =>
     local.find(({ regexes }) => regexes.some((regex) => regex.test(path)))?.entry;
   const usedLocal = new Set<LocalFiles>();
+  const nameNormalisation = nameRules(config.normalizeNames);
   const localSeamCopies: { entry: LocalFiles; path: string }[] = [];
 
   const paths: string[] = [];
@@ -92,6 +108,7 @@ export async function findUnwatchedCopies(options: UnwatchedOptions): Promise<Un
   for (const path of sortedStrings(new Set(paths))) {
     const language = languageOf(path);
     if (language === undefined || TEST_FILE.test(path)) continue;
+    if (!config.discover.toolConfigs && TOOL_CONFIG.test(path)) continue;
     const detail = matcher.inspect(path);
     if (detail.location !== undefined || detail.dropped !== undefined) {
       const entry = detail.location === undefined ? undefined : localOf(path);
@@ -108,8 +125,8 @@ export async function findUnwatchedCopies(options: UnwatchedOptions): Promise<Un
     } catch {
       continue; // deleted from the working tree, or unreadable: not a copy to report
     }
-    const source = prepareSource(text, language);
-    if (generatedHeader(source) !== undefined) continue;
+    const source = prepareSource(text, language, nameNormalisation);
+    if (generatedHeader(source, options.headers, options.headersMatched) !== undefined) continue;
     const code = normalize(source.tokens, 'code', table);
     if (code.ids.length < config.discover.minTokens) continue;
     const lines = new Int32Array(code.tokens.length);

@@ -25,6 +25,7 @@ import type {
   SeamVerdict,
   TriggerResult,
   Verdict,
+  VerdictDecidedBy,
 } from './report.js';
 import { formatRatio } from './similarity.js';
 
@@ -38,8 +39,14 @@ export function savingsOf(
   history: SeamHistory | null,
   now: number | null,
   config: Pick<ResolvedConfig, 'savings'>,
+  sharedLines: number | null = null,
 ): Savings {
-  const lines = copies.map((copy) => copy.lines);
+  // the main cluster is what moves; outliers are "not part of the move" (all copies when every
+  // other copy is an outlier: there is no main cluster to speak of)
+  const main = copies.filter((copy) => copy.cluster !== 'outlier');
+  const moving = main.length >= 2 ? main : copies;
+  const engines = new Set(moving.map((copy) => copy.engine));
+  const lines = moving.map((copy) => copy.lines);
   const duplicatedLines = lines.reduce((sum, n) => sum + n, 0) - Math.max(0, ...lines);
   let changedSlices: number | null = null;
   if (history !== null && now !== null) {
@@ -49,13 +56,18 @@ export function savingsOf(
       ...history.oneSidedChanges,
       ...history.reverts,
       ...history.convergences,
-    ].filter((change) => Date.parse(change.commit.date) / 1000 >= since);
+    ].filter(
+      (change) =>
+        Date.parse(change.commit.date) / 1000 >= since &&
+        (copies.length === 0 || engines.has(change.engine)),
+    );
     changedSlices = new Set(changes.map((change) => change.slice ?? change.commit.hash)).size;
   }
   const worthIt =
-    duplicatedLines >= config.savings.minDuplicatedLines ||
-    (changedSlices !== null && changedSlices >= config.savings.minChangedSlices);
-  return { duplicatedLines, changedSlices, worthIt };
+    (sharedLines === null || sharedLines >= config.savings.minSharedLines) &&
+    (duplicatedLines >= config.savings.minDuplicatedLines ||
+      (changedSlices !== null && changedSlices >= config.savings.minChangedSlices));
+  return { duplicatedLines, sharedLines, changedSlices, worthIt };
 }
 
 /** Why extraction would not pay yet, for the verdict. */
@@ -80,10 +92,17 @@ export function seamVerdict(
   triggers: readonly TriggerResult[],
   config: Pick<ResolvedConfig, 'never' | 'savings'>,
   extracted: SeamExtraction | null = null,
-  savings: Savings = { duplicatedLines: 0, changedSlices: null, worthIt: true },
+  savings: Savings = { duplicatedLines: 0, sharedLines: null, changedSlices: null, worthIt: true },
   copies: readonly SeamCopy[] = [],
   history: SeamHistory | null = null,
+  facts: {
+    /** Whether two of today's copies were made from one another (see `SeamWalk.linked`). */
+    readonly linked?: boolean;
+    /** Whether the main cluster's copies hold only constants whose names or values differ. */
+    readonly perPackageConstants?: boolean;
+  } = {},
 ): SeamVerdict {
+  const { linked } = facts;
   const outliers = outlierReason(copies);
   const main = new Set(
     copies.filter((copy) => copy.cluster !== 'outlier').map((copy) => copy.engine),
@@ -101,11 +120,12 @@ export function seamVerdict(
       reasons.push(
         `${fired.map((t) => t.trigger).join(', ')} fired on the adapters since: consider moving more of them into ${extracted.to}`,
       );
-    return { verdict: 'extracted', reasons, reconcile: [] };
+    return { verdict: 'extracted', decidedBy: 'extracted', reasons, reconcile: [] };
   }
   if (config.never.includes(seam)) {
     return {
       verdict: 'never',
+      decidedBy: 'never',
       reasons: [
         `listed in "never": stays engine-local${fired.length > 0 ? ` (although ${fired.map((t) => t.trigger).join(', ')} fired)` : ''}`,
       ],
@@ -113,21 +133,55 @@ export function seamVerdict(
     };
   }
   if (fired.length === 0) {
-    return { verdict: 'keep_local', reasons: ['no extraction trigger fired'], reconcile: [] };
+    return {
+      verdict: 'keep_local',
+      decidedBy: 'no_trigger',
+      reasons: ['no extraction trigger fired'],
+      reconcile: [],
+    };
   }
   const firedNames = fired.map((t) => t.trigger).join(', ');
-  // files that share a name but were never copies of one another: nothing to reconcile
+  // files that share a name but were never copies of one another: nothing to reconcile. Only
+  // today's copies count: a copy made from one of them and deleted since links nothing (history
+  // explains today's copies, it does not add to them)
   if (
     history !== null &&
     comparison.classification === 'diverged' &&
     history.copyEvents.length > 0 &&
-    !history.copyEvents.some((event) => event.copied)
+    !(linked ?? history.copyEvents.some((event) => event.copied))
   ) {
     return {
       verdict: 'keep_local',
+      decidedBy: 'name_only',
       reasons: [
         `${firedNames} fired`,
-        `but these files share a name, not code: none was copied from another (each appeared beside the others) and they are diverged (similarity ${formatRatio(comparison.similarity)})`,
+        `but these files share a name, not code: ${
+          history.copyEvents.some((event) => event.copied)
+            ? "none of today's copies was copied from another (a copy made from one of them and deleted since links nothing)"
+            : 'none was copied from another (each appeared beside the others)'
+        } and they are diverged (similarity ${formatRatio(comparison.similarity)})`,
+      ],
+      reconcile: [],
+    };
+  }
+  if (facts.perPackageConstants === true) {
+    return {
+      verdict: 'keep_local',
+      decidedBy: 'per_package_constants',
+      reasons: [
+        `${firedNames} fired`,
+        `but the copies hold only constant declarations whose names or values differ (copies are ${comparison.classification}): per-package data, not code to share`,
+      ],
+      reconcile: [],
+    };
+  }
+  if (savings.sharedLines !== null && savings.sharedLines < config.savings.minSharedLines) {
+    return {
+      verdict: 'keep_local',
+      decidedBy: 'small_shared_part',
+      reasons: [
+        `${firedNames} fired`,
+        `but the shared part is ${savings.sharedLines === 1 ? '1 line' : `${savings.sharedLines} lines`}: a handful of lines is not worth a package (savings.minSharedLines: ${config.savings.minSharedLines})`,
       ],
       reconcile: [],
     };
@@ -135,6 +189,7 @@ export function seamVerdict(
   if (!savings.worthIt) {
     return {
       verdict: 'keep_local',
+      decidedBy: 'little_to_save',
       reasons: [`${firedNames} fired`, littleToSave(copies.length || 2, savings, config)],
       reconcile: [],
     };
@@ -142,6 +197,7 @@ export function seamVerdict(
   if (isMechanical(comparison.classification)) {
     return {
       verdict: 'extract',
+      decidedBy: 'mechanical',
       reasons: [
         `${firedNames} fired`,
         `copies are ${comparison.classification}: a mechanical move${
@@ -154,6 +210,7 @@ export function seamVerdict(
   }
   return {
     verdict: 'reconcile_first',
+    decidedBy: 'behaviour_differs',
     reasons: [
       `${firedNames} fired`,
       `copies are ${comparison.classification} (similarity ${formatRatio(comparison.similarity)}): their behaviour differs`,
@@ -188,10 +245,15 @@ function reconcileList(comparison: SeamComparison, main: ReadonlySet<string>): s
       );
     else if (missing.length > 0) items.push(`${declaration.name} is missing in ${named(missing)}`);
     if (extra.length > 0) items.push(`${declaration.name} exists only in ${named(extra)}`);
-    if (differs.length > 0)
+    if (differs.length > 0) {
+      // a declaration renamed in the copies is named as each calls it
+      const names = [...new Set(differs.flatMap((c) => (c.name === undefined ? [] : [c.name])))];
+      const where =
+        main.size > 2 || names.length > 0 ? ` in ${named(differs.map((c) => c.engine))}` : '';
       items.push(
-        `${declaration.name} differs${main.size > 2 ? ` in ${named(differs.map((c) => c.engine))}` : ''} (similarity ${formatRatio(Math.min(...differs.map((c) => c.similarity ?? 0)))})`,
+        `${declaration.name} differs${where} (${names.length > 0 ? `named ${shortList(names)}; ` : ''}similarity ${formatRatio(Math.min(...differs.map((c) => c.similarity ?? 0)))})`,
       );
+    }
   }
   for (const literal of comparison.literalDifferences) {
     const values = literal.values.filter((value, index) => index === 0 || main.has(value.engine));
@@ -231,6 +293,10 @@ const SUMMARY_NAMES = 6;
 export interface SeamForDecision {
   readonly name: string;
   readonly verdict: Verdict;
+  /** What decided the verdict; absent: as if no trigger fired. */
+  readonly decidedBy?: VerdictDecidedBy;
+  /** Whether an extraction trigger fired for the seam. */
+  readonly fired?: boolean;
   readonly classification: SeamComparison['classification'];
   readonly tokens: number;
 }
@@ -243,16 +309,23 @@ export interface SeamForDecision {
 export function decide(
   seams: readonly SeamForDecision[],
   config: Pick<ResolvedConfig, 'priority'>,
-  context: { readonly engines: readonly string[] },
+  context: {
+    readonly engines: readonly string[];
+    /** Seams extracted by deleting their copies (not among `seams`). */
+    readonly extracted?: readonly string[];
+    /** Why the history is one open slice (`history.slices.oneOpenSlice`), or null. */
+    readonly oneOpenSlice?: string | null;
+  },
 ): Decision {
   const rank = (name: string) => {
     const index = config.priority.indexOf(name);
     return index === -1 ? config.priority.length : index;
   };
-  const extracted = seams
-    .filter((seam) => seam.verdict === 'extracted')
-    .map((seam) => seam.name)
-    .sort(compareStrings);
+  const extracted = [
+    ...seams.filter((seam) => seam.verdict === 'extracted').map((seam) => seam.name),
+    ...(context.extracted ?? []),
+  ].sort(compareStrings);
+  const removedOnly = context.extracted ?? [];
   const order = seams
     .filter((seam) => seam.verdict !== 'never' && seam.verdict !== 'extracted')
     .sort(
@@ -276,21 +349,54 @@ export function decide(
   if (extract.length > 0) {
     summary = `Extract now: ${named(extract)}`;
     if (reconcileFirst.length > 0) summary += ` (then reconcile ${named(reconcileFirst)})`;
-  } else if (seams.length === 0 || seams.length === extracted.length) {
+  } else if (seams.length === 0 && removedOnly.length > 0) {
+    summary = `Nothing left to extract: every seam is already extracted (${named(extracted)})`;
+  } else if (seams.length === 0 || seams.length + removedOnly.length === extracted.length) {
     summary =
-      context.engines.length < 2
-        ? `Do not extract a shared runtime yet: ${context.engines.length === 0 ? 'no engine has' : `only one engine (${context.engines[0]}) has`} runtime copies, so there are no seams`
-        : seams.length === 0
-          ? 'Do not extract a shared runtime yet: the engines share no module'
-          : 'Nothing left to extract: every seam is already extracted';
+      seams.length > 0
+        ? 'Nothing left to extract: every seam is already extracted'
+        : context.engines.length < 2
+          ? `Do not extract a shared runtime yet: ${context.engines.length === 0 ? 'no engine has' : `only one engine (${context.engines[0]}) has`} runtime copies, so there are no seams`
+          : 'Do not extract a shared runtime yet: the engines share no module';
   } else if (reconcileFirst.length > 0) {
     summary = `Do not extract a shared runtime yet: triggers fired for ${named(reconcileFirst)}, but the copies differ in behaviour; reconcile them first`;
   } else {
-    summary = 'Do not extract a shared runtime yet: no extraction trigger has fired';
+    summary = `Do not extract a shared runtime yet: ${keptLocal(seams, named)}`;
   }
-  if (extracted.length > 0 && seams.length !== extracted.length)
+  if (extracted.length > 0 && seams.length + removedOnly.length !== extracted.length)
     summary += ` (already extracted: ${named(extracted)})`;
+  // a history of one open slice has not been weighed: a "do not extract" says so where it is read
+  if (context.oneOpenSlice && extract.length === 0 && seams.length > extracted.length)
+    summary += ` (the whole history is one open slice: ${context.oneOpenSlice}; a fix made to several copies in it is part of writing them, so no history trigger can fire)`;
   return { extractNow: extract.length > 0, summary, extract, reconcileFirst, extracted, order };
+}
+
+/**
+ * Why nothing is extracted when no seam is to be extracted or reconciled: "no extraction trigger
+ * has fired", or the triggers that fired and what kept their seams local (the savings, `never`,
+ * files that share a name only), so that the line never contradicts the trigger table.
+ */
+function keptLocal(
+  seams: readonly SeamForDecision[],
+  named: (names: readonly string[]) => string,
+): string {
+  const fired = seams.filter((seam) => seam.fired === true && seam.verdict !== 'extracted');
+  if (fired.length === 0) return 'no extraction trigger has fired';
+  const by = (decidedBy: VerdictDecidedBy) =>
+    fired.filter((seam) => seam.decidedBy === decidedBy).map((seam) => seam.name);
+  const reasons: string[] = [];
+  const little = by('little_to_save');
+  if (little.length > 0) reasons.push(`extraction would save little for ${named(little)}`);
+  const never = by('never');
+  if (never.length > 0)
+    reasons.push(`${named(never)} ${never.length === 1 ? 'is' : 'are'} listed in "never"`);
+  const constants = by('per_package_constants');
+  if (constants.length > 0) reasons.push(`${named(constants)} hold only per-package constants`);
+  const small = by('small_shared_part');
+  if (small.length > 0) reasons.push(`the shared part of ${named(small)} is a handful of lines`);
+  const nameOnly = by('name_only');
+  if (nameOnly.length > 0) reasons.push(`the files of ${named(nameOnly)} share a name, not code`);
+  return `triggers fired for ${named(fired.map((seam) => seam.name))}, but ${reasons.join('; ')}`;
 }
 
 /** Every engine named in a comparison (when the copies themselves are not given). */

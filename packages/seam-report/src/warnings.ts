@@ -16,9 +16,17 @@ export interface WarningInputs {
   /** Every candidate path of the tree analysed (the working tree). */
   readonly paths: readonly string[];
   readonly discovery: Discovery;
+  /** Seams extracted by deleting their copies: naming one is no mistake. */
+  readonly extracted?: ReadonlySet<string>;
 }
 
-export function configWarnings({ config, matcher, paths, discovery }: WarningInputs): string[] {
+export function configWarnings({
+  config,
+  matcher,
+  paths,
+  discovery,
+  extracted = new Set(),
+}: WarningInputs): string[] {
   const warnings: string[] = [];
   const given = (key: string) => config.given.has(key);
   const enginesMatched = new Set<number>();
@@ -35,13 +43,14 @@ export function configWarnings({ config, matcher, paths, discovery }: WarningInp
   const modules = new Set<string>([
     ...discovery.engines.flatMap((engine) => engine.modules),
     ...discovery.seams.keys(),
+    ...extracted,
   ]);
   const known = sortedStrings(modules);
   const suggestion = (name: string) => {
     const near = closest(name, known);
     return near === undefined ? '' : `; did you mean ${near}?`;
   };
-  const where = `in ${config.source === 'defaults' ? 'the configuration' : config.source}`;
+  const where = `in ${config.sourceLabel}`;
 
   if (given('engines')) {
     config.engines.forEach((entry, index) => {
@@ -106,6 +115,11 @@ export function configWarnings({ config, matcher, paths, discovery }: WarningInp
           `triggers.stable_across_slices.seams entry "${name}" matches no module ${where}${suggestion(name)}`,
         );
     }
+  }
+  for (const clash of discovery.clashes) {
+    warnings.push(
+      `engine ${clash.engine} has two files for module ${clash.seam} (${clash.paths[0]} and ${clash.paths[1]}); ${clash.seam} is not a watched seam, so only ${clash.paths[0]} is listed (narrow "seamPaths" to tell them apart)`,
+    );
   }
   return warnings;
 }

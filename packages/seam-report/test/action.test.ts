@@ -186,7 +186,7 @@ describe('the GitHub Action', () => {
     const first = await runAction(e.repo.root, base, { 'fail-on': 'drift' });
     expect(first.code).toBe(1);
     expect(first.summary.split('\n')[0]).toBe(
-      '## Seam report: Do not extract a shared runtime yet: no extraction trigger has fired',
+      '## Seam report: Do not extract a shared runtime yet: no extraction trigger has fired (the whole history is one open slice: every commit in one 7-day window; a fix made to several copies in it is part of writing them, so no history trigger can fire)',
     );
     expect(first.summary).toContain(
       "- ⚠️ **wal**: `wal.ts` changed in alloc; quota's copy did not change",
@@ -199,7 +199,8 @@ describe('the GitHub Action', () => {
     expect(ours).toHaveLength(1);
     expect(ours[0]!.body).toBe(`${MARKER}\n${first.summary.slice(0, -1)}`);
     expect(first.outputs).toMatchObject({
-      decision: 'Do not extract a shared runtime yet: no extraction trigger has fired',
+      decision:
+        'Do not extract a shared runtime yet: no extraction trigger has fired (the whole history is one open slice: every commit in one 7-day window; a fix made to several copies in it is part of writing them, so no history trigger can fire)',
       drift: '1',
       'comment-id': String(ours[0]!.id),
     });

@@ -58,7 +58,7 @@ describe('analyze (TypeScript layout)', () => {
       'packages/beta/src/runtime/diverged-seam.ts',
     ]);
     expect(report.decision.summary).toBe(
-      'Do not extract a shared runtime yet: no extraction trigger has fired',
+      'Do not extract a shared runtime yet: no extraction trigger has fired (the whole history is one open slice: every commit in one 7-day window; a fix made to several copies in it is part of writing them, so no history trigger can fire)',
     );
     expect(report.repository.branch).toBe('main');
     expect(report.notes).toEqual([]);

@@ -157,6 +157,49 @@ describe('a Rust seam extracted into a workspace crate', () => {
     );
   });
 
+  // issue 23, item 3: the name was read with a pattern that stopped at the first `[`, so an
+  // array before `name` hid the crate and a real extraction was reported as a mirrored change
+  const manifests = {
+    'authors before name':
+      '[package]\nauthors = ["Ada <ada@example.com>", "Bob"]\nname = "frame-codec"\nversion = "0.1.0"\n',
+    'keywords and an inline table before name':
+      '# the shared frame codec\n[package]\nkeywords = [\n  "wal",\n  "codec",\n]\nmetadata = { docs = ["a"] }\nname = \'frame-codec\'\nedition.workspace = true\n\n[dependencies]\nname = "not-this"\n',
+    'dotted keys': 'package.name = "frame-codec"\npackage.version = "0.1.0"\n',
+  };
+  for (const [shape, manifest] of Object.entries(manifests)) {
+    it(`is found whatever the manifest lists before the crate name (${shape})`, async () => {
+      const r = repo();
+      r.commit('two crates', {
+        'crates/alloc/src/codec.rs': WAL_RS,
+        'crates/quota/src/codec.rs': WAL_RS,
+      });
+      r.advance(DAY);
+      const adapter = 'pub use frame_codec::{scan, Frame};\n';
+      r.commit('extract frame-codec', {
+        'crates/frame-codec/Cargo.toml': manifest,
+        'crates/frame-codec/src/lib.rs': WAL_RS,
+        'crates/alloc/src/codec.rs': adapter,
+        'crates/quota/src/codec.rs': adapter,
+      });
+      const report = await analyze({ root: r.root });
+      const codec = seamOf(report, 'codec');
+      expect(codec.extracted).toMatchObject({ to: 'frame_codec' });
+      expect(codec.verdict.verdict).toBe('extracted');
+      expect(codec.history!.mirroredChanges).toEqual([]);
+    });
+  }
+
+  it('a manifest that is not valid TOML is skipped, not an error', async () => {
+    const r = repo();
+    r.commit('two crates and a broken manifest', {
+      'crates/alloc/src/codec.rs': WAL_RS,
+      'crates/quota/src/codec.rs': WAL_RS,
+      'crates/broken/Cargo.toml': '[package\nname = "broken"\n',
+    });
+    const report = await analyze({ root: r.root });
+    expect(seamOf(report, 'codec').extracted).toBeNull();
+  });
+
   it('two copies that merely shrink are not an extraction', async () => {
     const r = repo();
     r.commit('two crates', {

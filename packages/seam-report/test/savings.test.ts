@@ -55,7 +55,12 @@ describe('what extraction would save', () => {
       'third_engine fired',
       'but extraction would save little: 3 copies with 16 duplicated lines (50 make it worth it) and no change in the last 365 days (2 slices with changes make it worth it)',
     ]);
-    expect(sizes.savings).toEqual({ duplicatedLines: 16, changedSlices: 0, worthIt: false });
+    expect(sizes.savings).toEqual({
+      duplicatedLines: 16,
+      sharedLines: 6,
+      changedSlices: 0,
+      worthIt: false,
+    });
     // a module's worth of code is worth extracting on the same trigger
     expect(seamOf(report, 'wal').verdict.verdict).toBe('extract');
     expect(report.decision.extract).toEqual(['wal']);

@@ -198,6 +198,7 @@ const noSlices: SliceSummary = {
   requested: 'first-parent',
   mode: 'first-parent',
   reason: 'configured',
+  oneOpenSlice: null,
   total: 0,
   recent: [],
 };

@@ -7,10 +7,12 @@ import type {
   ChangeRef,
   CommitRef,
   ConvergenceRef,
+  ExtractedSeam,
   MirroredChange,
   RevertRef,
   SeamReport,
   SeamResult,
+  SharedBlock,
   TriggerResult,
   UnwatchedCopies,
 } from '../report.js';
@@ -62,8 +64,13 @@ export function firedTriggers(seam: SeamResult): TriggerResult[] {
   return seam.triggers.filter((trigger) => trigger.fired);
 }
 
+/** Followers of a mirrored change named before the rest are counted (the JSON has them all). */
+const FOLLOWERS_LISTED = 5;
+
 export function mirrorLine(change: MirroredChange): string {
+  const more = change.followers.length - FOLLOWERS_LISTED;
   const followers = change.followers
+    .slice(0, FOLLOWERS_LISTED)
     .map(
       (f) =>
         `${
@@ -72,7 +79,8 @@ export function mirrorLine(change: MirroredChange): string {
             : `${f.engine} ${duration(f.delaySeconds)} later in ${shortHash(f.commit.hash)} (`
         }${f.commit.hash === change.origin.commit.hash ? ', ' : ''}${howText(f)})`,
     )
-    .join(', ');
+    .join(', ')
+    .concat(more > 0 ? ` and ${more} more` : '');
   const kind =
     change.kind === 'late_propagation'
       ? 'late propagation'
@@ -89,13 +97,13 @@ export function howText(follower: MirroredChange['followers'][number]): string {
 }
 
 export function revertLine(change: RevertRef): string {
-  return `revert: ${commitLine(change.commit)} [${change.engine}] undid ${change.reverted
-    .map((commit) => shortHash(commit.hash))
-    .join(', ')}`;
+  return `revert: ${commitLine(change.commit)} [${change.engine}] undid ${listNames(
+    change.reverted.map((commit) => shortHash(commit.hash)),
+  )}`;
 }
 
 export function convergenceLine(change: ConvergenceRef): string {
-  return `convergence: ${commitLine(change.commit)} [${change.engine}] now identical to ${change.with.join(', ')}`;
+  return `convergence: ${commitLine(change.commit)} [${change.engine}] now identical to ${listNames(change.with)}`;
 }
 
 /** "4 changes, 2 mirrored (1 late), 1 one-sided, 1 revert, 1 convergence" */
@@ -187,15 +195,26 @@ export function declarationPhrase(
   }
   if (extra.length > 0) parts.push(`only in ${copiesPhrase(extra)}`);
   if (differs.length > 0) {
-    const named = differs.map((copy) => `${copy.engine} ${ratio(copy.similarity ?? 0)}`);
+    const named = differs.map(
+      (copy) =>
+        `${copy.engine}${copy.name === undefined ? '' : ` (as ${copy.name})`} ${ratio(copy.similarity ?? 0)}`,
+    );
     parts.push(
       differs.length === 1
         ? `differs in ${named[0]}`
         : `differs in ${differs.length} copies (${listNames(named)})`,
     );
   }
-  if (renamed.length > 0)
-    parts.push(`same shape, names or literals differ in ${copiesPhrase(renamed)}`);
+  if (renamed.length > 0) {
+    const names = copies.filter((copy) => copy.status === 'renamed' && copy.name !== undefined);
+    parts.push(
+      `same shape, names or literals differ in ${copiesPhrase(renamed)}${
+        names.length > 0
+          ? ` (${listNames(names.map((copy) => `${copy.engine} calls it ${copy.name}`))})`
+          : ''
+      }`,
+    );
+  }
   return parts.join('; ');
 }
 
@@ -270,13 +289,22 @@ function valueGroups(values: readonly ValueInCopy[]): string {
     group.push(value);
     groups.set(value.text, group);
   }
-  return [...groups]
+  const shown = [...groups].slice(0, NAMES_LISTED);
+  const more = groups.size - shown.length;
+  return shown
     .map(([text, group]) =>
       group.length === 1
-        ? `${group[0]!.engine} ${text} (line ${group[0]!.line})`
-        : `${listNames(group.map((value) => value.engine))} ${text}`,
+        ? `${group[0]!.engine} ${cut(text)} (line ${group[0]!.line})`
+        : `${listNames(group.map((value) => value.engine))} ${cut(text)}`,
     )
-    .join(' | ');
+    .join(' | ')
+    .concat(more > 0 ? ` | and ${more} more values` : '');
+}
+
+/** A literal or name as written, cut when long (a message, a long template). */
+function cut(text: string, limit = 60): string {
+  const line = text.replace(/\s*\n\s*/g, ' ');
+  return line.length > limit ? `${line.slice(0, limit - 1)}…` : line;
 }
 
 export function nameLine(seam: SeamResult, index: number): string {
@@ -287,8 +315,13 @@ export function nameLine(seam: SeamResult, index: number): string {
     engines.push(renamed.engine);
     groups.set(renamed.name, engines);
   }
-  const renamed = [...groups].map(([to, engines]) => `${listNames(engines)}: ${to}`).join(', ');
-  return `${name.reference} → ${renamed} (${name.occurrences}×)`;
+  const shown = [...groups].slice(0, NAMES_LISTED);
+  const more = groups.size - shown.length;
+  const renamed = shown
+    .map(([to, engines]) => `${listNames(engines)}: ${cut(to)}`)
+    .join(', ')
+    .concat(more > 0 ? ` and ${more} more names` : '');
+  return `${cut(name.reference)} → ${renamed} (${name.occurrences}×)`;
 }
 
 /** One engine's copy's similarity to the seam's canonical copy (the heat map cell). */
@@ -315,21 +348,25 @@ export function copyOrigin(seam: SeamResult, copy: SeamResult['copies'][number])
   return seam.history === null ? 'committed (history not read)' : 'committed';
 }
 
-/** Files shown in a suggested file group before the rest are counted (the JSON has them all). */
-const GROUP_FILES_SHOWN = 4;
+/** Files of a suggested file group printed in full; larger groups are pointed to in the JSON. */
+export const GROUP_FILES_SHOWN = 8;
 
-/** The suggested `seams` entry of unwatched copies, its file list cut for a person to read. */
-export function abbreviatedGroup(group: UnwatchedCopies): { name: string; files: string[] } {
+/**
+ * The suggested `seams` entry of unwatched copies, whole, so that it pastes as it is; undefined
+ * when it has more than `GROUP_FILES_SHOWN` files (see `groupInJson`: every list printed is
+ * bounded, and a cut entry would not be valid configuration).
+ */
+export function pastableGroup(
+  group: UnwatchedCopies,
+): { name: string; files: string[] } | undefined {
   const entry = group.suggestion?.seams[0] ?? { name: group.name, files: [] };
-  const files = [...entry.files];
-  if (files.length <= GROUP_FILES_SHOWN) return { name: entry.name, files };
-  return {
-    name: entry.name,
-    files: [
-      ...files.slice(0, GROUP_FILES_SHOWN - 1),
-      `… and ${files.length - GROUP_FILES_SHOWN + 1} more files (all in the JSON report)`,
-    ],
-  };
+  if (entry.files.length > GROUP_FILES_SHOWN) return undefined;
+  return { name: entry.name, files: [...entry.files] };
+}
+
+/** Where the whole file group of a large group of unwatched copies is. */
+export function groupInJson(group: UnwatchedCopies): string {
+  return `the file group of ${group.files.length} files is in the JSON report (unwatchedCopies, name "${group.name}")`;
 }
 
 /**
@@ -343,4 +380,15 @@ export function unwatchedSummary(report: SeamReport): string {
     local === 0 ? '' : `; ${more}${plural(local, 'group')} kept local by the configuration`;
   if (unwatched === 0) return `none to watch outside the seams${kept('')}`;
   return `${plural(unwatched, 'group')} of files copied across engines outside the seams${kept('')}`;
+}
+
+/** "config_file and snapshot_file share 140 tokens (similarity 0.78) in allocdb-core and quota-core: lines 1-25 of …" */
+export function blockLine(block: SharedBlock): string {
+  const [a, b] = block.at;
+  return `${block.files[0]} and ${block.files[1]} share ${block.tokens} tokens (similarity ${ratio(block.similarity)}) in ${listNames(block.engines)}: ${a!.path}:${a!.start}-${a!.end} and ${b!.path}:${b!.start}-${b!.end}`;
+}
+
+/** "time to engine_shared (crates/shared/src/time.rs) in 1a2b3c4d5e 2024-02-01 Move …; removed from alloc and quota" */
+export function extractedLine(seam: ExtractedSeam): string {
+  return `${seam.name} to ${seam.to}${seam.to === seam.files[0] ? '' : ` (${listNames(seam.files, 3)})`} in ${commitLine(seam.commit)}; removed from ${listNames(seam.removed.map((copy) => copy.engine))}`;
 }

@@ -9,7 +9,7 @@ import type { Hunk } from '../hunks.js';
 import type { SeamReport, SeamResult, TriggerResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
-  abbreviatedGroup,
+  blockLine,
   clusterLabel,
   clusterSummary,
   commitLine,
@@ -20,11 +20,14 @@ import {
   declarationPhrase,
   duration,
   engineSimilarity,
+  extractedLine,
+  groupInJson,
   historyCounts,
   listNames,
   moveLine,
   outlierLine,
   outliersOf,
+  pastableGroup,
   plural,
   ratio,
   revertLine,
@@ -104,6 +107,8 @@ svg text { font: 11px system-ui, sans-serif; fill: #5b6474; }
  * places, and past a few dozen rows such lists are noise to a reader; the JSON has them all.
  */
 const HTML_LIST_LIMIT = 40;
+/** Values, names or followers named in one cell or line before the rest are counted. */
+const HTML_VALUES = 12;
 
 function moreNote(total: number, limit = HTML_LIST_LIMIT): string {
   return total > limit
@@ -149,35 +154,64 @@ export function renderHtml(report: SeamReport): string {
   if (report.seams.length > 0) body.push(triggerTable(report));
   if (report.drift) body.push(driftSection(report));
   for (const seam of report.seams) body.push(seamSection(seam, report.settings.thresholds.similar));
+  if (report.sharedBlocks.length > 0) {
+    body.push(
+      `<h2>Blocks shared inside an engine</h2><p class="quiet">Two files of one engine sharing a block (names and literals aside).</p><ul>${report.sharedBlocks
+        .slice(0, HTML_LIST_LIMIT)
+        .map((block) => `<li>${esc(blockLine(block))}</li>`)
+        .join('')}</ul>${moreNote(report.sharedBlocks.length)}`,
+    );
+  }
+  if (report.extractedSeams.length > 0) {
+    body.push(
+      `<h2>Already extracted (copies removed)</h2><ul>${report.extractedSeams
+        .slice(0, HTML_LIST_LIMIT)
+        .map((seam) => `<li>${esc(extractedLine(seam))}</li>`)
+        .join('')}</ul>${moreNote(report.extractedSeams.length)}`,
+    );
+  }
   if (report.excludedFiles.length > 0) {
     body.push(
       `<h2>Generated files</h2><p>Not copies: a generator's output is not maintained by hand.</p><ul>${report.excludedFiles
+        .slice(0, HTML_LIST_LIMIT)
         .map(
           (file) =>
             `<li><code>${esc(file.path)}</code> (${esc(file.seam)}): ${esc(file.evidence)}</li>`,
         )
-        .join('')}</ul>`,
+        .join('')}</ul>${moreNote(report.excludedFiles.length)}`,
     );
   }
   if (report.unwatchedModules.length > 0) {
     body.push(
       `<h2>Copies not watched</h2><p>Modules with copies in several engines that "seams" in the configuration leaves out:</p><ul>${report.unwatchedModules
+        .slice(0, HTML_LIST_LIMIT)
         .map(
           (module) =>
-            `<li><code>${esc(module.seam)}</code> in ${module.copies.map((copy) => esc(copy.engine)).join(', ')}</li>`,
+            `<li><code>${esc(module.seam)}</code> in ${esc(
+              listNames(
+                module.copies.map((copy) => copy.engine),
+                12,
+              ),
+            )}</li>`,
         )
-        .join('')}</ul>`,
+        .join('')}</ul>${moreNote(report.unwatchedModules.length)}`,
     );
   }
   if (report.unwatchedCopies.length > 0) body.push(unwatchedSection(report));
   if (report.warnings.length > 0) {
     body.push(
-      `<h2>Configuration warnings</h2><ul>${report.warnings.map((warning) => `<li>${esc(warning)}</li>`).join('')}</ul>`,
+      `<h2>Configuration warnings</h2><ul>${report.warnings
+        .slice(0, HTML_LIST_LIMIT)
+        .map((warning) => `<li>${esc(warning)}</li>`)
+        .join('')}</ul>${moreNote(report.warnings.length)}`,
     );
   }
   if (report.notes.length > 0) {
     body.push(
-      `<h2>Notes</h2><ul class="notes">${report.notes.map((note) => `<li>${esc(note)}</li>`).join('')}</ul>`,
+      `<h2>Notes</h2><ul class="notes">${report.notes
+        .slice(0, HTML_LIST_LIMIT)
+        .map((note) => `<li>${esc(note)}</li>`)
+        .join('')}</ul>${moreNote(report.notes.length)}`,
     );
   }
 
@@ -342,7 +376,10 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
   }
   if (seam.verdict.reconcile.length > 0) {
     out.push(
-      `<h3>Reconcile first</h3><ul>${seam.verdict.reconcile.map((item) => `<li>${esc(item)}</li>`).join('')}</ul>`,
+      `<h3>Reconcile first</h3><ul>${seam.verdict.reconcile
+        .slice(0, HTML_LIST_LIMIT)
+        .map((item) => `<li>${esc(item)}</li>`)
+        .join('')}</ul>${moreNote(seam.verdict.reconcile.length)}`,
     );
   }
 
@@ -438,8 +475,11 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
         `<tr><td><code>${esc(literal.declaration ?? 'top level')}</code></td><td><code>${esc(canonical!.text)}</code> <span class="quiet">line ${canonical!.line}</span></td><td>${[
           ...groups,
         ]
+          .slice(0, HTML_VALUES)
           .map(([text, engines]) => `<code>${esc(text)}</code> in ${esc(listNames(engines))}`)
-          .join('<br>')}</td></tr>`,
+          .join(
+            '<br>',
+          )}${groups.size > HTML_VALUES ? `<br>… and ${groups.size - HTML_VALUES} more values` : ''}</td></tr>`,
       );
     }
     out.push('</tbody></table>', moreNote(comparison.literalDifferences.length));
@@ -450,7 +490,12 @@ function seamSection(seam: SeamResult, similarThreshold: number): string {
         .slice(0, HTML_LIST_LIMIT)
         .map(
           (name) =>
-            `<li><code>${esc(name.reference)}</code> → ${name.renamed.map((r) => `${esc(r.engine)}: <code>${esc(r.name)}</code>`).join(', ')} <span class="quiet">(${name.occurrences}×)</span></li>`,
+            `<li><code>${esc(name.reference)}</code> → ${name.renamed
+              .slice(0, HTML_VALUES)
+              .map((r) => `${esc(r.engine)}: <code>${esc(r.name)}</code>`)
+              .join(
+                ', ',
+              )}${name.renamed.length > HTML_VALUES ? ` and ${name.renamed.length - HTML_VALUES} more` : ''} <span class="quiet">(${name.occurrences}×)</span></li>`,
         )
         .join('')}</ul>`,
       moreNote(comparison.nameDifferences.length),
@@ -494,11 +539,14 @@ function historyBlock(seam: SeamResult, similarThreshold: number): string {
   for (const change of history.mirroredChanges) {
     items.push(
       `<li>${change.kind.replace('_', ' ')}: <code>${shortHash(change.origin.commit.hash)}</code> ${esc(day(change.origin.commit.date))} ${esc(change.origin.commit.subject)} [${esc(change.origin.engine)}] → ${change.followers
+        .slice(0, HTML_VALUES)
         .map(
           (f) =>
             `${esc(f.engine)} ${f.delaySeconds === 0 ? 'same commit' : `${duration(f.delaySeconds)} later`} (<code>${shortHash(f.commit.hash)}</code>)`,
         )
-        .join(', ')}</li>`,
+        .join(
+          ', ',
+        )}${change.followers.length > HTML_VALUES ? ` and ${change.followers.length - HTML_VALUES} more` : ''}</li>`,
     );
   }
   for (const change of history.oneSidedChanges) {
@@ -515,7 +563,9 @@ function historyBlock(seam: SeamResult, similarThreshold: number): string {
   }
   if (items.length > 0) {
     out.push(
-      `<details><summary>${plural(items.length, 'change')} in detail</summary><ul>${items.join('')}</ul></details>`,
+      `<details><summary>${plural(items.length, 'change')} in detail</summary><ul>${items
+        .slice(0, HTML_LIST_LIMIT * 5)
+        .join('')}</ul>${moreNote(items.length, HTML_LIST_LIMIT * 5)}</details>`,
     );
   }
   return out.join('\n');
@@ -677,7 +727,12 @@ function unwatchedSection(report: SeamReport): string {
       `<li><code>${esc(group.name)}</code>: ${plural(group.files.length, 'file')}, ${group.classification} (similarity ${ratio(group.similarity)}): <code>${esc(listNames(files, 4))}</code>${
         group.local !== null
           ? `<br><span class="badge v-keep_local">kept local</span>${esc(group.local.reason)}`
-          : `<br>To watch them: <code>${esc(`"seams": [${JSON.stringify(abbreviatedGroup(group))}]`)}</code>`
+          : `<br>To watch them: ${(() => {
+              const entry = pastableGroup(group);
+              return entry === undefined
+                ? esc(groupInJson(group))
+                : `<code>${esc(`"seams": [${JSON.stringify(entry)}]`)}</code>`;
+            })()}${group.suggestion?.seamPath ? `, or add <code>${esc(`"${group.suggestion.seamPath}"`)}</code> to <code>seamPaths</code>` : ''}`
       }</li>`,
     );
   }

@@ -11,13 +11,15 @@
 import type { SeamReport, SeamResult } from '../report.js';
 import { TRIGGERS } from '../report.js';
 import {
-  abbreviatedGroup,
+  blockLine,
   clusterSummary,
   convergenceLine,
   copiesByInterest,
   copyOrigin,
   declarationCount,
   declarationLine,
+  extractedLine,
+  groupInJson,
   historyCounts,
   LIST_LIMIT,
   limited,
@@ -29,6 +31,7 @@ import {
   oneSidedLine,
   outlierLine,
   outliersOf,
+  pastableGroup,
   plural,
   ratio,
   revertLine,
@@ -64,6 +67,16 @@ export function renderMarkdown(report: SeamReport): string {
   const out: string[] = [];
   out.push(`## Seam report: ${cell(report.decision.summary)}`);
   out.push('');
+  // configuration mistakes first: a report made with a wrong configuration measures the wrong thing
+  if (report.warnings.length === 1) {
+    out.push(`> ⚠️ Configuration warning: ${cell(report.warnings[0]!)}`, '');
+  } else if (report.warnings.length > 1) {
+    const { shown, more } = limited(report.warnings, LIST_LIMIT);
+    out.push(`> ⚠️ ${report.warnings.length} configuration warnings:`);
+    for (const warning of shown) out.push(`> - ${cell(warning)}`);
+    if (more > 0) out.push(`> - … and ${plural(more, 'more warning')} (see the JSON report)`);
+    out.push('');
+  }
   if (report.drift) out.push(...driftSummary(report), '');
   if (report.decision.order.length > 0) {
     const { shown, more } = limited(report.decision.order, TABLE_ROWS);
@@ -107,24 +120,53 @@ export function renderMarkdown(report: SeamReport): string {
 
   const footer = footerLines(report);
   let used = length(out) + length(footer);
-  const sections: string[][] = [];
-  if (report.drift && report.drift.findings.length > 0) sections.push(driftDetails(report));
-  for (const seam of report.seams) sections.push(seamDetails(seam));
-  if (report.unwatchedCopies.length > 0) sections.push(unwatchedDetails(report));
+  // every seam of the table keeps at least its compact section (clusters, outliers, the first
+  // reconcile items); full details take the room left over, in order
+  const sections: { full: string[]; compact?: string[] }[] = [];
+  if (report.drift && report.drift.findings.length > 0)
+    sections.push({ full: driftDetails(report) });
+  report.seams.forEach((seam, index) =>
+    sections.push({
+      full: seamDetails(seam),
+      ...(index < TABLE_ROWS ? { compact: seamCompact(seam) } : {}),
+    }),
+  );
+  if (report.unwatchedCopies.length > 0) sections.push({ full: unwatchedDetails(report) });
+  let reserved = sections.reduce(
+    (sum, section) => sum + (section.compact === undefined ? 0 : length(section.compact) + 1),
+    0,
+  );
+  const room = MARKDOWN_LIMIT - FOOTER_ROOM;
   let left = 0;
+  let compacted = 0;
+  let detailsFit = true;
   for (const section of sections) {
-    const size = length(section) + 1;
-    if (left > 0 || used + size > MARKDOWN_LIMIT - FOOTER_ROOM) {
-      left++;
+    const compactSize = section.compact === undefined ? 0 : length(section.compact) + 1;
+    reserved -= compactSize;
+    const size = length(section.full) + 1;
+    if (detailsFit && used + size + reserved <= room) {
+      out.push('', ...section.full);
+      used += size;
       continue;
     }
-    out.push('', ...section);
-    used += size;
+    // once details stop fitting, the rest keep their order with compact sections only
+    detailsFit = false;
+    if (section.compact !== undefined && used + compactSize + reserved <= room) {
+      out.push('', ...section.compact);
+      used += compactSize;
+      compacted++;
+    } else left++;
   }
-  if (left > 0) {
+  if (left > 0 || compacted > 0) {
     out.push('');
+    const parts = [
+      compacted > 0
+        ? `the details of ${plural(compacted, 'seam')} are cut to their clusters, outliers and first reconcile items`
+        : '',
+      left > 0 ? `${plural(left, 'more section')} (seam details) left out` : '',
+    ].filter((part) => part !== '');
     out.push(
-      `> ${plural(left, 'more section')} (seam details) left out to keep this report under ${MARKDOWN_LIMIT.toLocaleString('en-US')} characters: the HTML and JSON reports (\`--format html\`, \`--format json\`) have everything.`,
+      `> ${parts.join('; ')} to keep this report under ${MARKDOWN_LIMIT.toLocaleString('en-US')} characters: the HTML and JSON reports (\`--format html\`, \`--format json\`) have everything.`,
     );
   }
   out.push(...footer);
@@ -192,9 +234,15 @@ function unwatchedDetails(report: SeamReport): string[] {
       3,
     );
     const what = `\`${group.name}\`: ${plural(group.files.length, 'file')}, ${group.classification} (${ratio(group.similarity)}): ${files}`;
-    return group.local !== null
-      ? `${what} — kept local: ${group.local.reason}`
-      : `${what} — watch them with \`"seams": [${JSON.stringify(abbreviatedGroup(group))}]\``;
+    if (group.local !== null) return `${what} — kept local: ${group.local.reason}`;
+    const entry = pastableGroup(group);
+    const seamPath = group.suggestion?.seamPath;
+    // the pattern outside a code span: the cell's escaping of "<" renders there, not in code
+    return `${what} — watch them${
+      entry === undefined
+        ? `: ${groupInJson(group)}`
+        : ` with \`"seams": [${JSON.stringify(entry)}]\``
+    }${seamPath ? `, or add "${seamPath}" to \`seamPaths\`` : ''}`;
   });
   listItems(out, items);
   out.push('', '</details>');
@@ -203,6 +251,16 @@ function unwatchedDetails(report: SeamReport): string[] {
 
 function footerLines(report: SeamReport): string[] {
   const out: string[] = [];
+  if (report.sharedBlocks.length > 0) {
+    out.push('');
+    out.push('Blocks shared inside an engine (names and literals aside):');
+    listItems(out, report.sharedBlocks.map(blockLine));
+  }
+  if (report.extractedSeams.length > 0) {
+    out.push('');
+    out.push('Already extracted (copies removed):');
+    listItems(out, report.extractedSeams.map(extractedLine));
+  }
   if (report.singleCopyModules.length > 0) {
     out.push('');
     out.push(
@@ -220,7 +278,7 @@ function footerLines(report: SeamReport): string[] {
       `Generated files (not copies): ${cell(
         listNames(
           report.excludedFiles.map((f) => `\`${f.path}\``),
-          12,
+          5,
         ),
       )}`,
     );
@@ -237,7 +295,7 @@ function footerLines(report: SeamReport): string[] {
                 3,
               )})`,
           ),
-          12,
+          8,
         ),
       )}`,
     );
@@ -248,16 +306,43 @@ function footerLines(report: SeamReport): string[] {
       `History: ${plural(report.history.commitsWalked, 'commit')} touching seam paths; ${plural(report.history.slices.total, 'slice')} (by ${report.history.slices.mode}) changed engine code. Slices: ${cell(report.history.slices.reason)}.`,
     );
   }
-  if (report.warnings.length > 0) {
-    out.push('');
-    const { shown, more } = limited(report.warnings, LIST_LIMIT);
-    for (const warning of shown) out.push(`> ⚠️ ${cell(warning)}`);
-    if (more > 0) out.push(`> ⚠️ … and ${plural(more, 'more warning')} (see the JSON report)`);
-  }
   if (report.notes.length > 0) {
     out.push('');
     for (const note of report.notes) out.push(`> ${cell(note)}`);
   }
+  return out;
+}
+
+/** Reconcile items kept in a seam's compact section. */
+const COMPACT_RECONCILE = 3;
+
+/**
+ * A seam's section when its details do not fit: the verdict, the clusters, the outliers and the
+ * first reconcile items, folded like the details.
+ */
+function seamCompact(seam: SeamResult): string[] {
+  const { comparison } = seam;
+  const out = [
+    '<details>',
+    `<summary><code>${seam.name}</code>: ${comparison.classification} (${ratio(comparison.similarity)}), ${seam.verdict.verdict}${seam.copies.length > 2 ? ` — ${clusterSummary(seam)}` : ''}</summary>`,
+    '',
+    `**Verdict: ${seam.verdict.verdict}** — ${cell(seam.verdict.reasons.join('; '))}`,
+  ];
+  const outliers = seam.copies.filter((copy) => copy.cluster === 'outlier');
+  if (outliers.length > 0) {
+    out.push('');
+    out.push(
+      `Outliers: ${cell(listNames(outliers.map((copy) => `${copy.engine} ${ratio(copy.similarity)}`)))}`,
+    );
+  }
+  if (seam.verdict.reconcile.length > 0) {
+    out.push('');
+    out.push('Reconcile first:');
+    const { shown, more } = limited(seam.verdict.reconcile, COMPACT_RECONCILE);
+    for (const item of shown) out.push(`- ${cell(item)}`);
+    if (more > 0) out.push(`- … and ${more} more`);
+  }
+  out.push('', '</details>');
   return out;
 }
 

@@ -4,7 +4,7 @@
  */
 import type { SeamReport, SeamResult, TriggerResult, UnwatchedCopies, Verdict } from '../report.js';
 import {
-  abbreviatedGroup,
+  blockLine,
   clusterLabel,
   clusterSummary,
   commitLine,
@@ -13,7 +13,9 @@ import {
   copyOrigin,
   declarationCount,
   declarationLine,
+  extractedLine,
   firedTriggers,
+  groupInJson,
   historyCounts,
   LIST_LIMIT,
   limited,
@@ -25,6 +27,7 @@ import {
   oneSidedLine,
   outlierLine,
   outliersOf,
+  pastableGroup,
   plural,
   ratio,
   revertLine,
@@ -139,30 +142,54 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
     for (const seam of report.seams) out.push('', ...seamDetails(seam, p, verdictColor));
   }
 
+  if (report.extractedSeams.length > 0) {
+    out.push('');
+    out.push(p.bold('Already extracted (copies removed):'));
+    pushList(out, report.extractedSeams.map(extractedLine), '  ');
+  }
+
+  if (report.sharedBlocks.length > 0) {
+    out.push('');
+    out.push(`${p.bold('Blocks shared inside an engine:')} ${blockLine(report.sharedBlocks[0]!)}`);
+    pushList(out, report.sharedBlocks.slice(1).map(blockLine), '  ', LIST_LIMIT - 1);
+  }
+
   if (report.singleCopyModules.length > 0) {
     out.push('');
     out.push(
-      `${p.bold('Single-copy modules')} (not seams): ${report.singleCopyModules
-        .map((module) => `${module.seam} [${module.engine}]`)
-        .join(', ')}`,
+      `${p.bold('Single-copy modules')} (not seams): ${listNames(
+        report.singleCopyModules.map((module) => `${module.seam} [${module.engine}]`),
+        12,
+      )}`,
     );
   }
 
   if (report.excludedFiles.length > 0) {
     out.push('');
     out.push(p.bold('Generated files (not copies)'));
-    for (const file of report.excludedFiles)
-      out.push(
-        `  ${file.path} [${file.seam}]: ${file.reason === 'generated_glob' ? `matches "${file.evidence}"` : `"${file.evidence}"`}`,
-      );
+    pushList(
+      out,
+      report.excludedFiles.map(
+        (file) =>
+          `${file.path} [${file.seam}]: ${file.reason === 'generated_glob' ? `matches "${file.evidence}"` : file.reason === 'generated_script' ? `written by ${file.evidence}` : `"${file.evidence}"`}`,
+      ),
+      '  ',
+    );
   }
 
   if (report.unwatchedModules.length > 0) {
     out.push('');
     out.push(
-      `${p.bold('Copies not watched')} (in several engines, left out by "seams"): ${report.unwatchedModules
-        .map((module) => `${module.seam} [${module.copies.map((copy) => copy.engine).join(', ')}]`)
-        .join(', ')}`,
+      `${p.bold('Copies not watched')} (in several engines, left out by "seams"): ${listNames(
+        report.unwatchedModules.map(
+          (module) =>
+            `${module.seam} [${listNames(
+              module.copies.map((copy) => copy.engine),
+              3,
+            )}]`,
+        ),
+        12,
+      )}`,
     );
   }
 
@@ -213,13 +240,21 @@ export function renderText(report: SeamReport, options: TextOptions = {}): strin
   if (report.warnings.length > 0) {
     out.push('');
     out.push(p.bold(p.yellow('Configuration warnings')));
-    for (const warning of report.warnings) out.push(`  - ${warning}`);
+    pushList(
+      out,
+      report.warnings.map((warning) => `- ${warning}`),
+      '  ',
+    );
   }
 
   if (report.notes.length > 0) {
     out.push('');
     out.push(p.bold('Notes'));
-    for (const note of report.notes) out.push(`  - ${note}`);
+    pushList(
+      out,
+      report.notes.map((note) => `- ${note}`),
+      '  ',
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -355,7 +390,12 @@ function unwatchedLines(group: UnwatchedCopies): string[] {
   ];
   if (group.local !== null) out.push(`    kept local: ${group.local.reason}`);
   else if (group.suggestion !== null) {
-    out.push(`    watch them: "seams": [${JSON.stringify(abbreviatedGroup(group))}]`);
+    const entry = pastableGroup(group);
+    out.push(
+      entry === undefined
+        ? `    watch them: ${groupInJson(group)}`
+        : `    watch them: "seams": [${JSON.stringify(entry)}]`,
+    );
     if (group.suggestion.seamPath !== null)
       out.push(
         `    or add "${group.suggestion.seamPath}" to "seamPaths" (watches every module beside them too)`,

@@ -52,7 +52,7 @@ describe('markdown with many seams and copies', () => {
     expect(md.split('<details>').length).toBe(md.split('</details>').length);
     expect(md.split('```').length % 2).toBe(1);
     expect(md).toMatch(
-      /> \d+ more sections \(seam details\) left out to keep this report under 60,000 characters/,
+      /> the details of \d+ seams are cut to their clusters, outliers and first reconcile items to keep this report under 60,000 characters/,
     );
   });
 });
