@@ -7,13 +7,19 @@ const TRIGGER_WORDS = {
   repeated_fix: 'the same fix had to be made in each copy more than once',
   maintenance_cost: 'keeping the copies in step costs too much',
   third_engine: 'a third engine has copied them',
-  stable_across_slices: 'they have not changed for several releases',
+  stable_across_slices: 'they have not changed in several units of work',
 };
 
 const list = (names) =>
   names.length <= 1
     ? names.join('')
     : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+
+/** At most `max` names, then "and N more" (the paragraph stays short with forty seams). */
+const capped = (names, max = 5) =>
+  names.length <= max
+    ? list(names)
+    : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 
 /** One paragraph (a single line of text) saying what the report means and how to see it all. */
 export function seamParagraph(report) {
@@ -22,7 +28,7 @@ export function seamParagraph(report) {
   const withVerdict = (verdict) => seams.filter((seam) => seam.verdict.verdict === verdict);
   const sentences = [
     `${list(report.engines.map((engine) => engine.name))} each keep their own copy of the same ` +
-      `${seams.length} modules ("seams": the copied runtime, and the engine shells that are near copies) rather than share a package, until sharing pays off.`,
+      `${seams.length} modules ("seams": runtime and near-copied shells) instead of sharing a package.`,
   ];
 
   const extract = report.decision.extract.filter((name) => verdictOf.get(name) === 'extract');
@@ -35,14 +41,14 @@ export function seamParagraph(report) {
     const why = list([...fired].map((trigger) => TRIGGER_WORDS[trigger] ?? trigger));
     sentences.push(
       `seam-report advises moving ${extract.length === 1 ? 'one' : extract.length} of them ` +
-        `(${list(extract)}) into a shared package now, because ${why}; their copies still ` +
+        `(${capped(extract)}) into a shared package now, because ${why}; their copies still ` +
         'match, so the move is mechanical.',
     );
   }
   const reconcile = report.decision.reconcileFirst;
   if (reconcile.length > 0) {
     sentences.push(
-      `${list(reconcile)} should be shared too, but ${reconcile.length === 1 ? 'its' : 'their'} ` +
+      `${capped(reconcile)} should be shared too, but ${reconcile.length === 1 ? 'its' : 'their'} ` +
         'copies have drifted apart and must be made the same first.',
     );
   }

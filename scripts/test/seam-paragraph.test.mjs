@@ -26,7 +26,7 @@ const report = (seams, decision = {}) => ({
 describe('seamParagraph', () => {
   it('nothing fired: says so, names the engines and the number of seams, ends with the command', () => {
     const text = seamParagraph(report([seam('wal', 'keep_local'), seam('crc32c', 'keep_local')]));
-    expect(text).toMatch(/^alpha, beta and gamma each keep their own copy of the same 2 runtime/);
+    expect(text).toMatch(/^alpha, beta and gamma each keep their own copy of the same 2 modules/);
     expect(text).toContain('None needs sharing yet');
     expect(text).not.toContain('advises');
     expect(text).toMatch(/Full report, with the evidence: `pnpm seam-report`\.$/);
