@@ -5,6 +5,8 @@
 // get the next slot per transaction), so that records retire and the tables stay at steady state.
 import { join } from 'node:path';
 import { AllocDbEngine } from 'allocdb-core';
+import { decodeClientRequest as decodeAllocdbRequest } from 'allocdb-core/codec';
+import { AllocDb } from 'allocdb-core/state-machine';
 import { LmdbAllocDb } from '../peers/lmdb-allocdb.mjs';
 import { LmdbQuota } from '../peers/lmdb-quota.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
@@ -53,6 +55,10 @@ export const allocdb = {
   unit: 'commands',
   /** Resources created before timing: one per client (the most clients any run has). */
   clients: 4096,
+  /** The engine's state machine alone, configured as the engine (the ceilings' CPU row). */
+  stateMachine: () => new AllocDb(ALLOCDB_CONFIG),
+  /** A logged client request back to the request object (the frames of an engine's WAL). */
+  decodeRequest: decodeAllocdbRequest,
 
   async open(dir, engineOptions = {}, clients = this.clients) {
     const engine = await AllocDbEngine.open({
@@ -166,6 +172,8 @@ export function quotaWorkload(quota) {
     clients: 4096,
     config,
     hasEngine: typeof quota?.QuotaEngine === 'function',
+    stateMachine: () => new quota.QuotaDb(config),
+    decodeRequest: (payload) => quota.decodeClientRequest(payload),
 
     async open(dir, engineOptions = {}, clients = this.clients) {
       const engine = await quota.QuotaEngine.open({
