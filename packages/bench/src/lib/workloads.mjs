@@ -87,6 +87,32 @@ export const allocdb = {
     return commands;
   },
 
+  /**
+   * One caller through `submitBatch`, `batch` commands per call and one call at a time: reserve
+   * every one of the first `batch` resources, then release them all, … (`commands` is a multiple
+   * of 2 × batch).
+   */
+  async batchClient(engine, batch, commands) {
+    let done = 0;
+    while (done < commands) {
+      const reserves = [];
+      for (let r = 0; r < batch; r++) reserves.push(request(reserve(BigInt(r))));
+      const reserved = await engine.submitBatch(reserves);
+      const releases = reserved.map((result) => {
+        const reservationId = result.outcome?.reservationId;
+        if (reservationId === undefined)
+          throw new Error(`reserve: ${result.outcome?.resultCode ?? result.message}`);
+        return request(release(reservationId));
+      });
+      for (const result of await engine.submitBatch(releases)) {
+        if (result.outcome?.resultCode !== 'ok')
+          throw new Error(`release: ${result.outcome?.resultCode ?? result.message}`);
+      }
+      done += 2 * batch;
+    }
+    return done;
+  },
+
   /** The same cycle with `submitSync` (one write and one fdatasync per call). */
   syncLoop(engine, commands) {
     for (let done = 0; done < commands; done += 2) {
@@ -193,6 +219,21 @@ export function quotaWorkload(quota) {
         if (result.outcome.resultCode !== 'ok') throw new Error(result.outcome.resultCode);
       }
       return commands;
+    },
+
+    /** One caller through `submitBatch`: debits of buckets 0 … batch − 1, one call at a time. */
+    async batchClient(engine, batch, commands) {
+      let done = 0;
+      while (done < commands) {
+        const debits = [];
+        for (let b = 0; b < batch; b++) debits.push(request(debit(BigInt(b))));
+        for (const result of await engine.submitBatch(debits)) {
+          if (result.outcome?.resultCode !== 'ok')
+            throw new Error(`debit: ${result.outcome?.resultCode ?? result.message}`);
+        }
+        done += batch;
+      }
+      return done;
     },
 
     syncLoop(engine, commands) {

@@ -81,6 +81,19 @@ function participantsFor(workload, batch, perClient, log) {
           removeDir(dir);
         },
       },
+      {
+        key: `${name}:${batch}:batch`,
+        name: `${name}, submitBatch of ${batch}, one call at a time`,
+        setup: async () => {
+          const dir = tempDir(name);
+          return { dir, engine: await workload.open(dir, {}, batch) };
+        },
+        run: ({ engine }) => workload.batchClient(engine, batch, batch * perClient),
+        teardown: async ({ dir, engine }) => {
+          await engine.close();
+          removeDir(dir);
+        },
+      },
     );
   }
   if (lmdb.available && workload.openLmdbPeer !== undefined) {
@@ -154,6 +167,12 @@ export async function run(context) {
         r.meanBatch = mean;
         r.name += ` (mean batch ${mean.toFixed(0)})`;
         baseline[r.name] = baseline[r.name.replace(/ \(mean batch \d+\)$/, '')];
+      }
+      if (r.key.endsWith(':batch')) {
+        const prefix = r.key.slice(0, -':batch'.length);
+        baseline[r.name] = [`${prefix}:sqlite`, `${prefix}:lmdb`, `${prefix}:raw`, `${prefix}:sm`]
+          .map((key) => rows.find((x) => x.key === key)?.name)
+          .filter(Boolean);
       }
     }
     printComparison(
