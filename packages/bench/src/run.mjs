@@ -9,7 +9,10 @@
 //   --json=PATH      also write every measured row as JSON
 //   --require-peers  fail (exit 1) when the SQLite peer cannot be loaded, instead of skipping its
 //                    rows and the equivalence check (CI uses it: .ci/run). The Redis peer of the
-//                    serve suite is never required: without redis-server its rows are skipped
+//                    serve suite is not required by it: without redis-server its rows are skipped
+//   --require-redis  fail (exit 1) when the serve suite cannot start redis-server, instead of
+//                    skipping the Redis peer, its smoke equivalence and its rows (CI, which
+//                    installs redis-server: .ci/run)
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +53,14 @@ if (!sqlite.available && process.argv.includes('--require-peers')) {
     `bench: the SQLite peer is required (--require-peers) but better-sqlite3 did not load: ${sqlite.reason}`,
   );
   process.exit(1);
+}
+if (process.argv.includes('--require-redis') && suites.includes('serve')) {
+  const { findRedis } = await import('./peers/redis.mjs');
+  const found = findRedis();
+  if (!found.available) {
+    console.error(`bench: the Redis peer is required (--require-redis) but ${found.reason}`);
+    process.exit(1);
+  }
 }
 // lmdb is optional the same way (the LMDB peer: peers/lmdb-common.mjs).
 if (!lmdb.available && process.argv.includes('--require-peers')) {

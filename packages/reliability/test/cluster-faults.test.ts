@@ -20,7 +20,7 @@ const CLIENTS = tier(4, 8);
 const unavailable = natsServerUnavailable();
 if (unavailable !== undefined) {
   console.warn(
-    `SKIPPED: the cluster fault suite needs nats-server: ${unavailable}. CI installs it (.ci/run)`,
+    `!!! SKIPPED: the cluster fault suite needs nats-server: ${unavailable}. CI installs it (.ci/run)`,
   );
 }
 

@@ -2,8 +2,13 @@
  * The crash-kill children and the fuzz workers run this package's compiled `dist/` (plain node
  * processes and worker threads cannot load TypeScript). `pnpm test` builds every package first;
  * when vitest is run directly, this rebuilds `dist/` if any source is newer than it.
+ *
+ * The cluster suites need `nats-server`: where it is missing, this installs Debian's package when
+ * the machine allows it without asking anyone (root or passwordless sudo, and apt-get:
+ * scripts/ensure-cluster-peers.sh --if-possible); otherwise the suites skip, each with one loud
+ * line. `REQUIRE_NATS=1` (set by .ci/run) turns that skip into a failure.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +24,14 @@ function newest(dir: string, suffix: string): number {
   return latest;
 }
 
+function ensureNatsServer(): void {
+  if (spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).error === undefined) return;
+  const script = join(root, '..', '..', 'scripts', 'ensure-cluster-peers.sh');
+  spawnSync('bash', [script, '--if-possible'], { stdio: 'inherit' });
+}
+
 export default function setup(): void {
+  ensureNatsServer();
   const dist = join(root, 'dist');
   const stale = !existsSync(dist) || newest(join(root, 'src'), '.ts') > newest(dist, '.js');
   if (!stale) return;

@@ -221,14 +221,14 @@ export class ClusterNode {
     this.closing ??= this.serialized(async () => {
       for (const timer of this.timers) clearInterval(timer);
       this.timers = [];
-      const wasWriter = this.currentRole === 'writer';
       this.setRole('closed', 'closed');
       await this.forwardSubscription?.drain().catch(() => undefined);
       this.forwardSubscription = undefined;
       await this.follower.stop();
       this.engineOpen?.stopWriterDuties();
       await this.engineOpen?.close().catch(() => undefined);
-      if (wasWriter && this.leaseRevision !== undefined) {
+      // A writer (or a candidate) gives its lease up at once: the next one need not wait for it.
+      if (this.leaseRevision !== undefined) {
         await this.options.lease.resign(this.leaseRevision).catch(() => undefined);
       }
       this.leaseRevision = undefined;

@@ -11,8 +11,10 @@
 //                 (each connection cycles its own 64)            compare-and-delete release
 //
 // The engines' servers are their real bins (`quota serve`, `allocdb serve`) in child processes,
-// Redis is Debian's redis-server, started here; the load generator is this process. Without
-// redis-server (CI guarantees only Node and npm) the Redis rows are left out with one line.
+// Redis is Debian's redis-server, started here; the load generator is this process. Before any
+// timing, the Redis scripts are checked against the state machines (peers/redis-equivalence.mjs).
+// Without redis-server the Redis rows are left out with one line (--require-redis: an error; CI
+// installs redis-server and requires it).
 
 import { join } from 'node:path';
 import { AllocDbClient } from 'allocdb-core/client';
@@ -27,6 +29,7 @@ import {
   RespConnection,
   startRedis,
 } from '../peers/redis.mjs';
+import { checkRedisEquivalence } from '../peers/redis-equivalence.mjs';
 
 const CONNECTIONS = 64;
 const BATCH = 64;
@@ -559,9 +562,22 @@ export async function run(context) {
     try {
       redis = await startRedis(tempDir('redis'));
     } catch (error) {
+      if (process.argv.includes('--require-redis')) throw error;
       console.log(
         `\nskipping the Redis peer: it did not start (${error.message}); its rows are left out`,
       );
+    }
+  }
+  if (redis !== undefined) {
+    // The scripts must answer as the engines do before they are timed against them.
+    try {
+      const compared = await checkRedisEquivalence(redis.port, { histories: QUICK ? 4 : 16 });
+      console.log(
+        `\nRedis peer: ${compared.debits} debits and ${compared.leases} reserves/releases in ${compared.histories} seeded histories each, against QuotaDb and AllocDb: the same answers`,
+      );
+    } catch (error) {
+      await redis.stop();
+      throw error;
     }
   }
   const quotaServer = await startEngineServer(

@@ -9,13 +9,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-/** Where `nats-server` is, or why it cannot run here (the suites skip with this line). */
+/**
+ * Why `nats-server` cannot run here (the suites then skip, saying so in one line), or undefined
+ * when it can. With `REQUIRE_NATS=1` (.ci/run) a missing server throws instead: CI always runs
+ * the cluster suites.
+ */
 export function natsServerUnavailable(): string | undefined {
   const probe = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error !== undefined) {
-    return `nats-server is not installed (${(probe.error as NodeJS.ErrnoException).code}); install it: apt-get install nats-server, brew install nats-server, or the release binary from https://github.com/nats-io/nats-server/releases`;
-  }
-  return undefined;
+  if (probe.error === undefined) return undefined;
+  const why = `nats-server is not installed (${(probe.error as NodeJS.ErrnoException).code}); install it: apt-get install nats-server, brew install nats-server, or the release binary from https://github.com/nats-io/nats-server/releases`;
+  if (process.env.REQUIRE_NATS === '1') throw new Error(`REQUIRE_NATS=1 but ${why}`);
+  return why;
 }
 
 export async function freePort(): Promise<number> {
