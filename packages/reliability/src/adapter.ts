@@ -82,9 +82,23 @@ export interface RecoveryStatus {
   readonly tornTailBytesTruncated: number;
 }
 
+/** A definite refusal of one entry of a batch (`SubmissionError`). */
+export interface EntryError {
+  readonly code: string;
+  readonly definite: boolean;
+}
+
 /** A durable engine behind the adapter. */
 export interface EngineHandle {
   submit(request: unknown, requestSlot?: bigint): Promise<SubmitResult>;
+  /**
+   * The engine's `submitBatch`: one promise for the group; each entry its result or its definite
+   * error, in order; rejects with an indefinite error when an entry's fate is unknown.
+   */
+  submitBatch(
+    requests: readonly unknown[],
+    requestSlot?: bigint,
+  ): Promise<(SubmitResult | EntryError)[]>;
   /** Expiration tick (allocdb); undefined for engines without one. */
   readonly tick: ((requestSlot?: bigint) => Promise<unknown>) | undefined;
   checkpoint(): Promise<unknown>;

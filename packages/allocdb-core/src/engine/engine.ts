@@ -35,6 +35,7 @@ import type {
   AllocDbMetrics,
   ClientRequest,
   ClientRequestOf,
+  Command,
   CommandKind,
   OperationRecord,
   Outcome,
@@ -57,6 +58,7 @@ import {
   ExpireJob,
   type JobHost,
   ReplicaJob,
+  SubmitGroup,
   type SubmitResult,
 } from './jobs.js';
 import { type Opened, openDirectory } from './open.js';
@@ -153,11 +155,20 @@ const SUBMIT_OPTION_KEYS = ['requestSlot', 'strictSlot'] as const;
 
 const CONFLICT: Outcome = Object.freeze({ resultCode: 'operation_conflict' });
 
-/**
- * Marks a job registered in the in-flight table before its promise exists (`enqueue` may settle
- * it at once, which must unregister it). Never awaited.
- */
-const PENDING: Promise<SubmitResult> = Promise.resolve() as unknown as Promise<SubmitResult>;
+/** What a submission's options come to. */
+interface SlotChoice {
+  /** The caller's slot; undefined means the clock's. */
+  readonly requestedSlot: bigint | undefined;
+  readonly strictSlot: boolean;
+  /** The slot a command submitted now would get (the pipeline may raise it further). */
+  readonly slot: bigint;
+}
+
+/** A batch's encoded payloads above this many bytes are not kept for the next batch. */
+const BATCH_WRITER_KEEP_BYTES = 1 << 20;
+
+/** One entry of a prepared batch. */
+type Prepared = ClientJob | SubmitResult | SubmissionError;
 
 function isU64(value: unknown): value is bigint {
   return typeof value === 'bigint' && value >= 0n && value <= U64_MAX;
@@ -165,6 +176,18 @@ function isU64(value: unknown): value is bigint {
 
 function invalid(message: string, cause?: unknown): SubmissionError {
   return new SubmissionError('invalid_request', `${message}; nothing was written`, { cause });
+}
+
+/** Validates a client request; throws its definite `invalid_request`. */
+function validateRequest(request: ClientRequest): void {
+  try {
+    validateSubmission(request);
+  } catch (error) {
+    throw invalid((error as Error).message, error);
+  }
+  if (!isClientSubmittable(request.command.kind)) {
+    throw invalid(`'${request.command.kind}' is an internal command; clients cannot submit it`);
+  }
 }
 
 export class AllocDbEngine {
@@ -188,6 +211,8 @@ export class AllocDbEngine {
   private readonly host: JobHost;
   /** Encodes each submission's payload, which is then copied into `payloads`. */
   private readonly payloadWriter = new Writer();
+  /** Encodes a batch's payloads one after the other (one copy for the whole batch). */
+  private batchWriter = new Writer();
   /** Where submitted payloads live until they are written and applied. */
   private readonly payloads = new PayloadSlab();
 
@@ -214,9 +239,8 @@ export class AllocDbEngine {
     this.host = {
       db: opened.db,
       applied: () => this.checkpoints.applied(),
-      // A job with a promise is the registered one (joiners and unregistered jobs have none).
       forget: (job) => {
-        if (job.promise !== undefined) inflight.remove(job.operationId);
+        if (job.registered) inflight.remove(job.operationId);
       },
     };
     this.pipeline = new CommitPipeline(opened.seams.pipelineLog?.(opened.wal) ?? opened.wal, {
@@ -288,14 +312,28 @@ export class AllocDbEngine {
   ): ClientJob | SubmitResult {
     const refused = this.pipeline.refusal();
     if (refused !== undefined) throw refused;
-    try {
-      validateSubmission(request);
-    } catch (error) {
-      throw invalid((error as Error).message, error);
-    }
-    if (!isClientSubmittable(request.command.kind)) {
-      throw invalid(`'${request.command.kind}' is an internal command; clients cannot submit it`);
-    }
+    validateRequest(request);
+    const choice = this.slotChoice(options);
+    // From here on the engine works from its own copy, never from the caller's objects, so a
+    // request changed after submission cannot make the applied command differ from the logged one.
+    const operationId = request.operationId;
+    const clientId = request.clientId;
+    const command = copyCommand(request.command);
+    const writer = this.payloadWriter;
+    writer.reset();
+    writeClientRequestParts(writer, operationId, clientId, command);
+    const large = this.tooLarge(writer.length);
+    if (large !== undefined) throw large;
+    const payload = this.payloads.copy(writer.written());
+    return this.admitEncoded(operationId, clientId, command, payload, choice);
+  }
+
+  /**
+   * What a submission's options come to: the caller's slot or the clock's, whether it is strict,
+   * and the slot a command submitted now would get. Throws the definite `SubmissionError` every
+   * request under these options gets.
+   */
+  private slotChoice(options: SubmitOptions | undefined): SlotChoice {
     let requestedSlot: bigint | undefined;
     let strictSlot = false;
     if (options !== undefined) {
@@ -317,20 +355,6 @@ export class AllocDbEngine {
       }
       strictSlot = strict;
     }
-    // From here on the engine works from its own copy, never from the caller's objects, so a
-    // request changed after submission cannot make the applied command differ from the logged one.
-    const operationId = request.operationId;
-    const clientId = request.clientId;
-    const command = copyCommand(request.command);
-    const writer = this.payloadWriter;
-    writer.reset();
-    writeClientRequestParts(writer, operationId, clientId, command);
-    if (writer.length > this.options.maxCommandBytes) {
-      throw new SubmissionError(
-        'command_too_large',
-        `the encoded command is ${writer.length} bytes, over maxCommandBytes ${this.options.maxCommandBytes}; nothing was written`,
-      );
-    }
     const slot = this.currentSlot(requestedSlot);
     if (strictSlot && requestedSlot !== undefined && requestedSlot < slot) {
       throw new SubmissionError(
@@ -338,7 +362,30 @@ export class AllocDbEngine {
         `requestSlot ${requestedSlot} is below the engine's current slot ${slot}; nothing was written`,
       );
     }
-    const payload = this.payloads.copy(writer.written());
+    return { requestedSlot, strictSlot, slot };
+  }
+
+  /** The refusal of an encoded request of `length` bytes, if it is over `maxCommandBytes`. */
+  private tooLarge(length: number): SubmissionError | undefined {
+    if (length <= this.options.maxCommandBytes) return undefined;
+    return new SubmissionError(
+      'command_too_large',
+      `the encoded command is ${length} bytes, over maxCommandBytes ${this.options.maxCommandBytes}; nothing was written`,
+    );
+  }
+
+  /**
+   * A validated request whose logged bytes are `payload` (the engine's own): its answer from the
+   * retry cache, or a job for the log. Throws its definite `SubmissionError`.
+   */
+  private admitEncoded(
+    operationId: bigint,
+    clientId: bigint,
+    command: Command,
+    payload: Uint8Array,
+    choice: SlotChoice,
+  ): ClientJob | SubmitResult {
+    const slot = choice.slot;
     const cached = this.db.lookupEncodedRetry(
       operationId,
       payload,
@@ -377,9 +424,90 @@ export class AllocDbEngine {
       clientId,
       command,
       payload,
-      requestedSlot,
-      strictSlot,
+      choice.requestedSlot,
+      choice.strictSlot,
     );
+  }
+
+  /**
+   * One validation pass over a batch (`submitBatch`, `submitBatchSync`): the options judged once,
+   * each request validated and encoded one after the other into one buffer (copied once: the
+   * jobs' payloads are views of it), then each answered from the retry cache, refused with its
+   * definite `SubmissionError`, or made a job for the log, in order. Throws what refuses the whole
+   * batch (a halted or closed engine, not an array, more than `maxBatch`).
+   */
+  private prepareBatch(
+    requests: readonly ClientRequest[],
+    options: SubmitOptions | undefined,
+    what: string,
+  ): Prepared[] {
+    const refused = this.pipeline.refusal();
+    if (refused !== undefined) throw refused;
+    if (!Array.isArray(requests)) throw invalid(`${what} takes an array of requests`);
+    if (requests.length > this.options.maxBatch) {
+      throw invalid(
+        `${what} takes at most maxBatch (${this.options.maxBatch}) requests, got ${requests.length}`,
+      );
+    }
+    const count = requests.length;
+    const entries: (Prepared | undefined)[] = new Array(count);
+    let choice: SlotChoice;
+    try {
+      choice = this.slotChoice(options);
+    } catch (error) {
+      if (!(error instanceof SubmissionError && error.definite)) throw error;
+      return entries.fill(error) as Prepared[];
+    }
+    const operationIds: bigint[] = new Array(count);
+    const clientIds: bigint[] = new Array(count);
+    const commands: Command[] = new Array(count);
+    const starts: number[] = new Array(count);
+    const ends: number[] = new Array(count);
+    const writer = this.batchWriter;
+    writer.reset();
+    for (let index = 0; index < count; index++) {
+      const request = requests[index]!;
+      try {
+        validateRequest(request);
+      } catch (error) {
+        entries[index] = error as SubmissionError;
+        continue;
+      }
+      const start = writer.length;
+      const operationId = request.operationId;
+      const clientId = request.clientId;
+      const command = copyCommand(request.command);
+      writeClientRequestParts(writer, operationId, clientId, command);
+      const large = this.tooLarge(writer.length - start);
+      if (large !== undefined) {
+        entries[index] = large;
+        continue;
+      }
+      operationIds[index] = operationId;
+      clientIds[index] = clientId;
+      commands[index] = command;
+      starts[index] = start;
+      ends[index] = writer.length;
+    }
+    const bytes = writer.storage.slice(0, writer.length);
+    if (writer.storage.byteLength > BATCH_WRITER_KEEP_BYTES) this.batchWriter = new Writer();
+    for (let index = 0; index < count; index++) {
+      if (entries[index] !== undefined) continue;
+      const payload = bytes.subarray(starts[index]!, ends[index]!);
+      try {
+        entries[index] = this.admitEncoded(
+          operationIds[index]!,
+          clientIds[index]!,
+          commands[index]!,
+          payload,
+          choice,
+        );
+      } catch (error) {
+        if (!(error instanceof SubmissionError && error.definite)) throw error;
+        entries[index] = error;
+      }
+    }
+    return entries as Prepared[];
   }
 
   /**
@@ -444,28 +572,89 @@ export class AllocDbEngine {
     }
     if (!(prepared instanceof ClientJob)) return Promise.resolve(prepared);
     const job = prepared;
-    const operationId = job.operationId;
-    const inflight = this.inflight.get(operationId);
-    if (inflight?.sameCommand(job)) return inflight.promise!;
-    // A different command under an in-flight operationId is logged too (and not registered): the
-    // state machine answers it (operation_conflict, or executes it if the first one was not
-    // recorded). Otherwise the job is registered before it is queued, so that a refusal while
-    // queueing (which settles it at once) removes it again.
+    const inflight = this.inflight.get(job.operationId);
+    if (inflight?.sameCommand(job)) return inflight.joined();
     if (inflight === undefined) {
-      job.promise = PENDING;
-      // The table has room for every queued and flushing job, and the id was just looked up.
-      const inserted = this.inflight.insert(operationId, job);
-      if (inserted !== 'ok') {
-        return Promise.reject(
-          new AssertionError(
-            `the in-flight table answered ${inserted} for a new operation id (${this.inflight.size} of ${this.inflight.capacity} entries); nothing was written`,
-          ),
-        );
-      }
+      const refused = this.register(job);
+      if (refused !== undefined) return Promise.reject(refused);
     }
     const promise = this.pipeline.enqueue(job);
-    if (job.promise === PENDING) job.promise = promise;
+    job.promise = promise;
     return promise;
+  }
+
+  /**
+   * Makes `job` the in-flight entry under its operation id (none is there), so that an identical
+   * request joins it. Registered before it is queued, so that a refusal while queueing (which
+   * settles it at once) removes it again. A different command under an in-flight operation id is
+   * logged too, and not registered: the state machine answers it (operation_conflict, or executes
+   * it if the first one was not recorded).
+   */
+  private register(job: ClientJob): AssertionError | undefined {
+    // The table has room for every queued and flushing job, and the id was just looked up.
+    const inserted = this.inflight.insert(job.operationId, job);
+    if (inserted !== 'ok') {
+      return new AssertionError(
+        `the in-flight table answered ${inserted} for a new operation id (${this.inflight.size} of ${this.inflight.capacity} entries); nothing was written`,
+      );
+    }
+    job.registered = true;
+    return undefined;
+  }
+
+  /**
+   * Submits up to `maxBatch` requests through group commit as one group: one promise, one
+   * validation pass, their payloads encoded into one buffer, queued together (contiguous in the
+   * queue, so they share one write and one fdatasync when the batch has room, and are never
+   * interleaved with other submissions). Each request is still its own command with its own
+   * outcome, in order; nothing is atomic: the commands before a refused or failing one stay
+   * executed. Resolves, once every entry is durable and applied, with each entry's result or its
+   * definite `SubmissionError` (`invalid_request`, `overloaded` when the queue has no room left
+   * for it, …), as `submitBatchSync` returns them; an entry identical to one in flight joins it.
+   * Rejects when the fate of an entry is unknown (the log's write or fsync failed: retry every
+   * entry with its operation id), or when the batch itself is refused (not an array, more than
+   * `maxBatch` requests, a halted or closed engine).
+   */
+  submitBatch(
+    requests: readonly ClientRequest[],
+    options?: SubmitOptions,
+  ): Promise<(SubmitResult | SubmissionError)[]> {
+    let entries: Prepared[];
+    try {
+      entries = this.prepareBatch(requests, options, 'submitBatch');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const group = new SubmitGroup(entries.length);
+    const jobs: ClientJob[] = [];
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
+      if (!(entry instanceof ClientJob)) {
+        group.results[index] = entry;
+        continue;
+      }
+      const inflight = this.inflight.get(entry.operationId);
+      if (inflight?.sameCommand(entry)) {
+        group.join(index, inflight.joined());
+        continue;
+      }
+      if (inflight === undefined) {
+        const refused = this.register(entry);
+        if (refused !== undefined) {
+          // A bug: what is registered already is queued below and answered; this entry is not.
+          for (const job of jobs) job.group = undefined;
+          this.pipeline.enqueueAll(jobs);
+          return Promise.reject(refused);
+        }
+      }
+      entry.group = group;
+      entry.index = index;
+      group.pending++;
+      jobs.push(entry);
+    }
+    this.pipeline.enqueueAll(jobs);
+    group.finish();
+    return group.promise;
   }
 
   /** Submits one request synchronously: one write and one fdatasync. Throws SubmissionError. */
@@ -490,38 +679,24 @@ export class AllocDbEngine {
   ): (SubmitResult | SubmissionError)[] {
     const refused = this.pipeline.refusal();
     if (refused !== undefined) throw refused;
-    if (!Array.isArray(requests)) throw invalid('submitBatchSync takes an array of requests');
-    if (requests.length > this.options.maxBatch) {
-      throw invalid(
-        `submitBatchSync takes at most maxBatch (${this.options.maxBatch}) requests, got ${requests.length}`,
-      );
-    }
     if (!this.pipeline.idle) {
       throw new SubmissionError(
         'async_in_flight',
         'asynchronous submissions are queued or being flushed; await them (or use submit) before a synchronous submission; nothing was written',
       );
     }
-    const results: (SubmitResult | SubmissionError)[] = new Array(requests.length);
+    const entries = this.prepareBatch(requests, options, 'submitBatchSync');
+    const results: (SubmitResult | SubmissionError)[] = new Array(entries.length);
     const jobs: ClientJob[] = [];
     const at: number[] = [];
-    for (let index = 0; index < requests.length; index++) {
-      let prepared: ClientJob | SubmitResult;
-      try {
-        prepared = this.prepare(requests[index]!, options);
-      } catch (error) {
-        if (error instanceof SubmissionError && error.definite) {
-          results[index] = error;
-          continue;
-        }
-        throw error;
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
+      if (entry instanceof ClientJob) {
+        jobs.push(entry);
+        at.push(index);
+      } else {
+        results[index] = entry;
       }
-      if (!(prepared instanceof ClientJob)) {
-        results[index] = prepared;
-        continue;
-      }
-      jobs.push(prepared);
-      at.push(index);
     }
     if (jobs.length > 0) {
       this.pipeline.commitSync(jobs);

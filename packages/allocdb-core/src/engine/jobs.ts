@@ -4,7 +4,7 @@
  */
 import { CLIENT_REQUEST_COMMAND_OFFSET } from '../codec/command-codec.js';
 import { assert } from '../runtime/assert.js';
-import { CommitJob } from '../runtime/commit-pipeline.js';
+import { CommitJob, SubmissionError } from '../runtime/commit-pipeline.js';
 import { RecordType, type WalFrame } from '../runtime/wal.js';
 import type { AllocDb } from '../state-machine/alloc-db.js';
 import type { ClientRequest, Command, Outcome } from '../types.js';
@@ -40,8 +40,16 @@ export interface JobHost {
  */
 export class ClientJob extends CommitJob<SubmitResult> {
   readonly recordType = RecordType.client;
-  /** The job's answer, once queued. */
+  /**
+   * The job's answer, once queued through `submit` (a job queued by `submitBatch` has none until
+   * a request joins it: `joined()`).
+   */
   promise: Promise<SubmitResult> | undefined;
+  /** Whether the job is the in-flight entry under its operation id (`forget` removes it). */
+  registered = false;
+  /** The batch submission this job answers into, at `index`; undefined for `submit`. */
+  group: SubmitGroup | undefined;
+  index = 0;
 
   constructor(
     private readonly host: JobHost,
@@ -91,8 +99,61 @@ export class ClientJob extends CommitJob<SubmitResult> {
     return true;
   }
 
+  /** The promise of the job's answer, for an identical request that joins it. */
+  joined(): Promise<SubmitResult> {
+    this.promise ??= new Promise<SubmitResult>((resolve, reject) => this.answerTo(resolve, reject));
+    return this.promise;
+  }
+
   override settled(): void {
     this.host.forget(this);
+    this.group?.settle(this.index, this.answer!);
+  }
+}
+
+/**
+ * The answers of one `submitBatch`: one promise for the whole batch, settled once every entry
+ * has its answer. An entry is its result or its definite `SubmissionError`; if any entry's fate
+ * is unknown (an indefinite error: the log's write or fsync failed, the engine halted), the
+ * promise rejects with that error instead, as `submitBatchSync` throws it.
+ */
+export class SubmitGroup {
+  readonly results: (SubmitResult | SubmissionError)[];
+  /** Entries still waiting for their answer. */
+  pending = 0;
+  private indefinite: SubmissionError | undefined;
+  private resolve!: (results: (SubmitResult | SubmissionError)[]) => void;
+  private reject!: (error: SubmissionError) => void;
+  readonly promise: Promise<(SubmitResult | SubmissionError)[]>;
+
+  constructor(size: number) {
+    this.results = new Array(size);
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** Entry `index` waits for `joined` (an identical request in flight). */
+  join(index: number, joined: Promise<SubmitResult>): void {
+    this.pending++;
+    joined.then(
+      (result) => this.settle(index, result),
+      (error: SubmissionError) => this.settle(index, error),
+    );
+  }
+
+  settle(index: number, answer: SubmitResult | SubmissionError): void {
+    this.results[index] = answer;
+    if (answer instanceof SubmissionError && !answer.definite) this.indefinite ??= answer;
+    if (--this.pending === 0) this.finish();
+  }
+
+  /** Settles the promise once nothing is pending (at once for a batch queued nothing). */
+  finish(): void {
+    if (this.pending > 0) return;
+    if (this.indefinite !== undefined) this.reject(this.indefinite);
+    else this.resolve(this.results);
   }
 }
 

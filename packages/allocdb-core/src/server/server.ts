@@ -266,6 +266,15 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
     }
   }
 
+  /**
+   * A batch entry's error: the error body `POST /v1/submit` would answer, with the HTTP status it
+   * would answer it with, so that a client treats both alike (a 503 entry is retried).
+   */
+  function entryError(error: unknown): string {
+    const { status, body } = failure(error);
+    return JSON.stringify({ error: { ...body, status } });
+  }
+
   async function batch(body: string): Promise<HttpReply> {
     let entries: unknown[];
     try {
@@ -297,11 +306,9 @@ export async function startAllocDbServer(options: AllocDbServerOptions): Promise
     const pending = entries.map((entry, index): Promise<string> => {
       try {
         const { request, options: submitOptions } = decodeSubmission(entry, `requests[${index}]`);
-        return engine
-          .submit(request, submitOptions)
-          .then(resultJson, (error: unknown) => JSON.stringify({ error: failure(error).body }));
+        return engine.submit(request, submitOptions).then(resultJson, entryError);
       } catch (error) {
-        return Promise.resolve(JSON.stringify({ error: failure(error).body }));
+        return Promise.resolve(entryError(error));
       }
     });
     return { status: 200, body: `{"results":[${(await Promise.all(pending)).join(',')}]}` };

@@ -209,6 +209,40 @@ describe('allocdb serve: the API', () => {
     expect(engine.lastAppliedLsn).toBe(2n);
   });
 
+  it('the client coalesces concurrent submits into batch requests; each caller gets its own answer', async () => {
+    const { engine, server, client } = await start();
+    for (let r = 1n; r <= 8n; r++) await client.submit({ kind: 'create_resource', resourceId: r });
+    const requests = server.metrics().requests;
+    // 32 holders contend for 8 resources: one winner each; one request is malformed.
+    const reserves = Array.from({ length: 32 }, (_, i) =>
+      client.submit({
+        kind: 'reserve',
+        resourceId: BigInt((i % 8) + 1),
+        holderId: i === 5 ? -1n : BigInt(i + 1),
+        ttlSlots: 4n,
+      }),
+    );
+    const settled = await Promise.allSettled(reserves);
+    expect(server.metrics().requests - requests).toBeLessThan(32);
+    expect(settled[5]).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'invalid_request', status: 400, definite: true, field: 'command.holderId' },
+    });
+    const won = settled.filter(
+      (s) => s.status === 'fulfilled' && s.value.outcome.resultCode === 'ok',
+    ) as PromiseFulfilledResult<Awaited<(typeof reserves)[number]>>[];
+    expect(won).toHaveLength(8);
+    for (const { value } of won) {
+      expect(engine.getOperation(value.operationId)).toMatchObject({ appliedLsn: value.lsn });
+    }
+    expect(
+      settled.filter(
+        (s) => s.status === 'fulfilled' && s.value.outcome.resultCode === 'resource_busy',
+      ),
+    ).toHaveLength(23);
+    client.close();
+  });
+
   it('overloaded is 503 with Retry-After, definite: nothing written', async () => {
     const gated = gatedFileSystem();
     const { engine, server } = await start(

@@ -5,6 +5,8 @@
 // get the next slot per transaction), so that records retire and the tables stay at steady state.
 import { join } from 'node:path';
 import { AllocDbEngine } from 'allocdb-core';
+import { decodeClientRequest as decodeAllocdbRequest } from 'allocdb-core/codec';
+import { AllocDb } from 'allocdb-core/state-machine';
 import { LmdbAllocDb } from '../peers/lmdb-allocdb.mjs';
 import { LmdbQuota } from '../peers/lmdb-quota.mjs';
 import { SqliteAllocDb } from '../peers/sqlite-allocdb.mjs';
@@ -53,6 +55,10 @@ export const allocdb = {
   unit: 'commands',
   /** Resources created before timing: one per client (the most clients any run has). */
   clients: 4096,
+  /** The engine's state machine alone, configured as the engine (the ceilings' CPU row). */
+  stateMachine: () => new AllocDb(ALLOCDB_CONFIG),
+  /** A logged client request back to the request object (the frames of an engine's WAL). */
+  decodeRequest: decodeAllocdbRequest,
 
   async open(dir, engineOptions = {}, clients = this.clients) {
     const engine = await AllocDbEngine.open({
@@ -79,6 +85,32 @@ export const allocdb = {
       await engine.submit(request(release(reservationId)));
     }
     return commands;
+  },
+
+  /**
+   * One caller through `submitBatch`, `batch` commands per call and one call at a time: reserve
+   * every one of the first `batch` resources, then release them all, … (`commands` is a multiple
+   * of 2 × batch).
+   */
+  async batchClient(engine, batch, commands) {
+    let done = 0;
+    while (done < commands) {
+      const reserves = [];
+      for (let r = 0; r < batch; r++) reserves.push(request(reserve(BigInt(r))));
+      const reserved = await engine.submitBatch(reserves);
+      const releases = reserved.map((result) => {
+        const reservationId = result.outcome?.reservationId;
+        if (reservationId === undefined)
+          throw new Error(`reserve: ${result.outcome?.resultCode ?? result.message}`);
+        return request(release(reservationId));
+      });
+      for (const result of await engine.submitBatch(releases)) {
+        if (result.outcome?.resultCode !== 'ok')
+          throw new Error(`release: ${result.outcome?.resultCode ?? result.message}`);
+      }
+      done += 2 * batch;
+    }
+    return done;
   },
 
   /** The same cycle with `submitSync` (one write and one fdatasync per call). */
@@ -166,6 +198,8 @@ export function quotaWorkload(quota) {
     clients: 4096,
     config,
     hasEngine: typeof quota?.QuotaEngine === 'function',
+    stateMachine: () => new quota.QuotaDb(config),
+    decodeRequest: (payload) => quota.decodeClientRequest(payload),
 
     async open(dir, engineOptions = {}, clients = this.clients) {
       const engine = await quota.QuotaEngine.open({
@@ -185,6 +219,21 @@ export function quotaWorkload(quota) {
         if (result.outcome.resultCode !== 'ok') throw new Error(result.outcome.resultCode);
       }
       return commands;
+    },
+
+    /** One caller through `submitBatch`: debits of buckets 0 … batch − 1, one call at a time. */
+    async batchClient(engine, batch, commands) {
+      let done = 0;
+      while (done < commands) {
+        const debits = [];
+        for (let b = 0; b < batch; b++) debits.push(request(debit(BigInt(b))));
+        for (const result of await engine.submitBatch(debits)) {
+          if (result.outcome?.resultCode !== 'ok')
+            throw new Error(`debit: ${result.outcome?.resultCode ?? result.message}`);
+        }
+        done += batch;
+      }
+      return done;
     },
 
     syncLoop(engine, commands) {

@@ -1,16 +1,20 @@
 /**
- * `QuotaClient`: the typed client of `quota serve` (docs/serve.md), on Node's `fetch`. It
- * draws an operation id for every command, and when a call's fate is unknown (the connection was
- * reset, no answer in time, 503 while the server restarts) sends the same command with the same
- * id again, so that it executes once; definite errors are thrown at once as `ServiceError` with
- * the server's code. Answers come back with the engine's own types (bigints, outcome unions).
+ * `QuotaClient`: the typed client of `quota serve` (docs/serve.md), over a few keep-alive
+ * connections (the runtime's `http-pool.ts`). It draws an operation id for every command, and
+ * when a call's fate is unknown (the connection was reset, no answer in time, 503 while the server
+ * restarts) sends the same command with the same id again, so that it executes once; definite
+ * errors are thrown at once as `ServiceError` with the server's code. Concurrent `submit` calls
+ * are coalesced into `POST /v1/batch` requests (the runtime's `SubmitCoalescer`). Answers come
+ * back with the engine's own types (bigints, outcome unions).
  */
 import type { SubmitResult } from '../engine/jobs.js';
 import {
+  type CoalesceOptions,
   type RetryPolicy,
   ServiceEndpoint,
   type ServiceEndpointOptions,
   ServiceError,
+  SubmitCoalescer,
 } from '../runtime/http-client.js';
 import {
   decimalAt,
@@ -34,6 +38,12 @@ import type {
 export interface QuotaClientOptions extends ServiceEndpointOptions {
   /** The client id sent with every command (default 1). It plays no part in deduplication. */
   readonly clientId?: bigint;
+  /**
+   * Whether concurrent `submit` calls are coalesced into `POST /v1/batch` requests (default:
+   * yes, with `maxEntries` 256 and `maxBodyBytes` 256 KiB per request); `false` sends each one
+   * as its own `POST /v1/submit`.
+   */
+  readonly coalesce?: boolean | Partial<CoalesceOptions>;
 }
 
 export interface ClientSubmitOptions {
@@ -126,11 +136,22 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class QuotaClient {
   readonly clientId: bigint;
   private readonly endpoint: ServiceEndpoint;
+  private readonly coalescer: SubmitCoalescer | undefined;
   private lastAppliedLsn = 0n;
 
   constructor(options: QuotaClientOptions) {
     this.endpoint = new ServiceEndpoint(options);
     this.clientId = options.clientId ?? 1n;
+    const coalesce = options.coalesce ?? true;
+    this.coalescer =
+      coalesce === false
+        ? undefined
+        : new SubmitCoalescer(this.endpoint, coalesce === true ? {} : coalesce);
+  }
+
+  /** Closes the idle keep-alive connections (they never keep the process alive anyway). */
+  close(): void {
+    this.endpoint.close();
   }
 
   get url(): string {
@@ -158,7 +179,8 @@ export class QuotaClient {
 
   /**
    * Submits one command; resolves once it is durable and applied, with its outcome (a domain
-   * answer such as `insufficient_funds` is an outcome). Throws `ServiceError`: definite ones at once
+   * answer such as `insufficient_funds` is an outcome). Concurrent calls travel together in batch
+   * requests; each keeps its own answer or error. Throws `ServiceError`: definite ones at once
    * (`invalid_request`, …), `unavailable` when no answer came before the retry deadline.
    */
   async submit<K extends CommandKind>(
@@ -166,11 +188,11 @@ export class QuotaClient {
     options?: ClientSubmitOptions,
   ): Promise<ClientSubmitResult<OutcomeOf<K>>> {
     const operationId = options?.operationId ?? newOperationId();
-    const answer = await this.endpoint.call(
-      'POST',
-      '/v1/submit',
-      toJsonText(this.body(command, options, operationId)),
-    );
+    const text = toJsonText(this.body(command, options, operationId));
+    const answer =
+      this.coalescer === undefined
+        ? await this.endpoint.call('POST', '/v1/submit', text)
+        : await this.coalescer.submit(text);
     try {
       return decodeResult(answer, operationId, 'body') as ClientSubmitResult<OutcomeOf<K>>;
     } catch (error) {

@@ -334,6 +334,40 @@ export class CommitPipeline {
   }
 
   /**
+   * Queues several commands at once, in order and contiguous in the queue, for the next group
+   * commit, without a promise each: every job is settled through its own `resolve` or `reject`
+   * (its `answer` and `settled()`), which is how a batch submission collects its answers. Jobs
+   * past the queue's room are rejected `overloaded` (definite), each on its own; so are all of
+   * them on a halted or closed pipeline, with its refusal. One flush is scheduled for all.
+   */
+  enqueueAll<R>(jobs: readonly CommitJob<R>[]): void {
+    const refused = this.refusal();
+    let queued = 0;
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      if (refused !== undefined) {
+        job.reject(refused);
+        continue;
+      }
+      if (this.count >= this.maxQueue) {
+        job.reject(
+          new SubmissionError(
+            'overloaded',
+            `the submission queue is full (${this.maxQueue}); nothing was written; retry later`,
+          ),
+        );
+        continue;
+      }
+      let tail = this.head + this.count;
+      if (tail >= this.maxQueue) tail -= this.maxQueue;
+      this.ring[tail] = job as CommitJob<unknown>;
+      this.count++;
+      queued++;
+    }
+    if (queued > 0) this.scheduleFlush();
+  }
+
+  /**
    * Commits `jobs` now, synchronously: one write and one fdatasync for all of them, settling each
    * job (its `answer`, and `answerTo` if set) before returning. Only while the asynchronous pipeline is idle, since both
    * share one sequence of LSNs: otherwise `async_in_flight` (a programmer error; nothing done).

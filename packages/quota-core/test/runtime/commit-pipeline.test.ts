@@ -118,6 +118,30 @@ describe('CommitPipeline', () => {
     expect(log).toEqual(Array.from({ length: 15 }, (_, i) => `${Math.floor(i / 3)}.${i % 3}`));
   });
 
+  it('enqueueAll queues jobs in order without promises, settles each, refuses past the room', async () => {
+    const { pipeline: p, path } = pipeline({ maxQueue: 4, maxBatch: 8 });
+    const log: string[] = [];
+    const before = p.enqueue(new TestJob('before', undefined, false, undefined, log));
+    const jobs = ['a', 'b', 'c', 'd'].map(
+      (name) => new TestJob(name, undefined, false, undefined, log),
+    );
+    p.enqueueAll(jobs);
+    expect(jobs[3]!.answer).toMatchObject({ code: 'overloaded', definite: true });
+    expect(jobs[3]!.settledCount).toBe(1);
+    await before;
+    await p.close();
+    expect(log).toEqual(['before', 'a', 'b', 'c']);
+    expect(jobs.slice(0, 3).map((job) => job.answer)).toEqual(['a@2', 'b@3', 'c@4']);
+    expect(jobs.map((job) => job.settledCount)).toEqual([1, 1, 1, 1]);
+    // One flush carried all of them: one write, one fsync.
+    expect(p.metrics()).toMatchObject({ batchesCommitted: 1, framesCommitted: 4 });
+    expect(frames(path).map((f) => f.lsn)).toEqual([1n, 2n, 3n, 4n]);
+    // A closed (or halted) pipeline refuses every job with its refusal.
+    const late = [new TestJob('late')];
+    p.enqueueAll(late);
+    expect(late[0]!.answer).toMatchObject({ code: 'engine_closed' });
+  });
+
   it('rejects vetoed, strict-and-behind and clockless commands definitely, without an LSN', async () => {
     const { pipeline: p, path } = pipeline({ lastSlot: 10n, clock: () => -1n as bigint });
     const outcomes = await Promise.all(

@@ -115,6 +115,40 @@ describe('quota serve: the API', () => {
     expect(engine.getBucket(42n)?.balance).toBe(2n);
   });
 
+  it('the client coalesces concurrent submits into batch requests; each caller gets its own answer', async () => {
+    const { engine, server, client } = await start();
+    await client.submit(createBucket);
+    const requests = server.metrics().requests;
+    const debits = Array.from({ length: 40 }, (_, i) =>
+      client.submit({
+        kind: 'debit',
+        bucketId: 42n,
+        amount: i === 7 ? 0n : i % 2 === 0 ? 1n : 100n,
+      }),
+    );
+    const settled = await Promise.allSettled(debits);
+    // Fewer requests than commands, each command its own answer; the bad one alone fails.
+    expect(server.metrics().requests - requests).toBeLessThan(40);
+    expect(settled[7]).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'invalid_request', status: 400, definite: true, field: 'command.amount' },
+    });
+    const outcomes = settled.map((s) =>
+      s.status === 'fulfilled' ? s.value.outcome.resultCode : 'refused',
+    );
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(10);
+    expect(outcomes.filter((o) => o === 'insufficient_funds')).toHaveLength(29);
+    for (const s of settled) {
+      if (s.status !== 'fulfilled') continue;
+      expect(engine.getOperation(s.value.operationId)).toMatchObject({
+        appliedLsn: s.value.lsn,
+        outcome: s.value.outcome,
+      });
+    }
+    expect(engine.getBucket(42n)?.balance).toBe(0n);
+    client.close();
+  });
+
   it('overloaded is 503 with Retry-After, nothing written', async () => {
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {

@@ -28,6 +28,7 @@ import * as testing from 'allocdb-core/testing';
 import type {
   EngineAdapter,
   EngineHandle,
+  EntryError,
   FuzzTarget,
   Logged,
   Model,
@@ -107,6 +108,16 @@ class AllocHandle implements EngineHandle {
   submit(request: unknown, requestSlot?: bigint): Promise<SubmitResult> {
     return this.engine.submit(
       request as ClientRequest,
+      requestSlot === undefined ? undefined : { requestSlot },
+    );
+  }
+
+  submitBatch(
+    requests: readonly unknown[],
+    requestSlot?: bigint,
+  ): Promise<(SubmitResult | EntryError)[]> {
+    return this.engine.submitBatch(
+      requests as ClientRequest[],
       requestSlot === undefined ? undefined : { requestSlot },
     );
   }

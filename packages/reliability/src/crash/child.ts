@@ -14,6 +14,7 @@
  *   resolved (LSN, slot, outcome, fromRetryCache).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { SubmitResult } from '../adapter.js';
 import { loadAdapter } from '../adapters.js';
 import { fromHex, plain, toHex } from '../canon.js';
 import { journalingFs } from '../journal-fs.js';
@@ -55,9 +56,8 @@ let counter = 0n;
 let submissions = 0;
 let background: Promise<unknown> = Promise.resolve();
 
-function submit(request: unknown): Promise<void> {
-  const payload = toHex(adapter.encodeRequest(request));
-  emit({ t: 'intent', payload });
+/** The background work every submission may start: the slot clock, ticks and checkpoints. */
+function counted(): void {
   submissions++;
   if (submissions % args.submissionsPerSlot === 0) slot += 1n;
   if (args.tickEvery > 0 && submissions % args.tickEvery === 0 && engine.tick !== undefined) {
@@ -77,20 +77,52 @@ function submit(request: unknown): Promise<void> {
       ),
     );
   }
+}
+
+function acknowledge(request: unknown, payload: string, result: SubmitResult): void {
+  emit({
+    t: 'ack',
+    payload,
+    lsn: String(result.lsn),
+    slot: String(result.requestSlot),
+    outcome: plain(result.outcome),
+    cached: result.fromRetryCache,
+  });
+  workload.learn(request, result);
+}
+
+function refused(payload: string, error: { code?: string; definite?: boolean }): void {
+  emit({ t: 'error', payload, code: String(error.code), definite: error.definite === true });
+}
+
+function submit(request: unknown): Promise<void> {
+  const payload = toHex(adapter.encodeRequest(request));
+  emit({ t: 'intent', payload });
+  counted();
   return engine.submit(request).then(
-    (result) => {
-      emit({
-        t: 'ack',
-        payload,
-        lsn: String(result.lsn),
-        slot: String(result.requestSlot),
-        outcome: plain(result.outcome),
-        cached: result.fromRetryCache,
-      });
-      workload.learn(request, result);
-    },
+    (result) => acknowledge(request, payload, result),
+    (error: { code?: string; definite?: boolean }) => refused(payload, error),
+  );
+}
+
+/**
+ * A group through `submitBatch`: an intent line for every entry first; then each entry's ack or
+ * definite error, or, when the batch rejects (an entry's fate unknown), an error line for each.
+ */
+function submitGroup(requests: readonly unknown[]): Promise<void> {
+  const payloads = requests.map((request) => toHex(adapter.encodeRequest(request)));
+  for (const payload of payloads) {
+    emit({ t: 'intent', payload });
+    counted();
+  }
+  return engine.submitBatch(requests).then(
+    (results) =>
+      results.forEach((result, i) => {
+        if ('lsn' in result) acknowledge(requests[i], payloads[i]!, result);
+        else refused(payloads[i]!, result);
+      }),
     (error: { code?: string; definite?: boolean }) => {
-      emit({ t: 'error', payload, code: String(error.code), definite: error.definite === true });
+      for (const payload of payloads) refused(payload, error);
     },
   );
 }
@@ -103,7 +135,12 @@ async function client(index: number): Promise<void> {
     if (roll < 0.1) {
       // A burst: several requests in flight from one client.
       await Promise.all(Array.from({ length: own.range(2, 5) }, () => submit(next())));
-    } else if (roll < 0.13) {
+    } else if (roll < 0.2) {
+      // A group through submitBatch (sometimes holding one request twice: the second joins).
+      const group = Array.from({ length: own.range(2, 9) }, () => next());
+      if (own.float() < 0.2) group.push(group[0]);
+      await submitGroup(group);
+    } else if (roll < 0.23) {
       // The same request twice at once: the second joins the first.
       const request = next();
       await Promise.all([submit(request), submit(request)]);
@@ -113,6 +150,13 @@ async function client(index: number): Promise<void> {
   }
 }
 
-await Promise.all(args.retries.map((hex) => submit(adapter.decodeRequest(fromHex(hex)))));
+// The previous child's unanswered requests, retried with their operation ids: one group through
+// submitBatch or one submit each (chosen by the seed).
+const retries = args.retries.map((hex) => adapter.decodeRequest(fromHex(hex)));
+if (retries.length > 0 && rng.fork(2).float() < 0.5) {
+  for (let i = 0; i < retries.length; i += 256) await submitGroup(retries.slice(i, i + 256));
+} else {
+  await Promise.all(retries.map((request) => submit(request)));
+}
 await Promise.all(Array.from({ length: args.clients }, (_, i) => client(i)));
 closeSync(events);

@@ -29,6 +29,7 @@ import * as testing from 'quota-core/testing';
 import type {
   EngineAdapter,
   EngineHandle,
+  EntryError,
   FuzzTarget,
   Logged,
   Model,
@@ -79,6 +80,16 @@ class QuotaHandle implements EngineHandle {
   submit(request: unknown, requestSlot?: bigint): Promise<SubmitResult> {
     return this.engine.submit(
       request as ClientRequest,
+      requestSlot === undefined ? undefined : { requestSlot },
+    );
+  }
+
+  submitBatch(
+    requests: readonly unknown[],
+    requestSlot?: bigint,
+  ): Promise<(SubmitResult | EntryError)[]> {
+    return this.engine.submitBatch(
+      requests as ClientRequest[],
       requestSlot === undefined ? undefined : { requestSlot },
     );
   }

@@ -42,6 +42,9 @@ export interface SimOptions {
 export interface SimFigures {
   steps: number;
   submissions: number;
+  /** Of the submissions, those made in groups through `submitBatch`, and the groups. */
+  groupedSubmissions: number;
+  groups: number;
   acknowledged: number;
   answeredFromCache: number;
   indefinite: number;
@@ -116,6 +119,8 @@ export class Simulation {
   readonly figures: SimFigures = {
     steps: 0,
     submissions: 0,
+    groupedSubmissions: 0,
+    groups: 0,
     acknowledged: 0,
     answeredFromCache: 0,
     indefinite: 0,
@@ -361,6 +366,44 @@ export class Simulation {
     );
   }
 
+  /**
+   * Submits `entries` as one group through `submitBatch` (not awaited, like `submit`): each
+   * entry's answer, or its definite error, is checked as a submit's is; when the batch rejects
+   * (an entry's fate unknown), every entry is indefinite and retried later with its id.
+   */
+  private submitGroup(entries: readonly (readonly [Client, unknown])[], retry: boolean): void {
+    const engine = this.engine;
+    if (engine === undefined || entries.length === 0) return;
+    this.figures.submissions += entries.length;
+    this.figures.groupedSubmissions += entries.length;
+    this.figures.groups++;
+    if (retry) this.figures.indefiniteRetried += entries.length;
+    this.log(
+      `  group of ${entries.length}: ${entries
+        .map(([c, r]) => `c${c.index} op ${this.adapter.operationIdOf(r)}`)
+        .join(', ')}`,
+    );
+    const requests = entries.map(([, request]) => request);
+    this.track(
+      engine.submitBatch(requests).then(
+        (results) =>
+          results.forEach((result, i) => {
+            const [client, request] = entries[i]!;
+            if ('lsn' in result) {
+              this.settled.push({ client: client.index, request, retry, result });
+            } else {
+              this.settled.push({ client: client.index, request, retry, error: result });
+            }
+          }),
+        (error: Settled['error']) => {
+          for (const [client, request] of entries) {
+            this.settled.push({ client: client.index, request, retry, error });
+          }
+        },
+      ),
+    );
+  }
+
   private newRequest(client: Client): unknown {
     const operationId = (BigInt(client.index + 1) << 40n) | client.nextOp++;
     return this.workload.next({ rng: this.rng, client: client.index, operationId });
@@ -372,6 +415,7 @@ export class Simulation {
     const action = rng.weighted([
       [40, 'submit'],
       [8, 'burst'],
+      [6, 'group'],
       [6, 'duplicate'],
       [5, 'retry_acked'],
       [2, 'conflict'],
@@ -399,6 +443,29 @@ export class Simulation {
           this.submit(c, this.newRequest(c), false);
         }
         break;
+      case 'group': {
+        // Fresh requests of several clients, now and then one repeated (it joins the first) or
+        // an acknowledged one (answered from the cache) or an indefinite one (retried).
+        const entries: [Client, unknown][] = [];
+        for (let i = rng.range(1, 6); i > 0; i--) {
+          const c = rng.pick(this.clients);
+          entries.push([c, this.newRequest(c)]);
+        }
+        const extra = rng.int(4);
+        if (extra === 1) entries.push(entries[0]!);
+        if (extra === 2 && client.acked.length > 0) entries.push([client, rng.pick(client.acked)]);
+        let retry = false;
+        if (extra === 3) {
+          const first = client.indefinite.values().next();
+          if (!first.done) {
+            entries.length = 0;
+            entries.push([client, first.value]);
+            retry = true;
+          }
+        }
+        this.submitGroup(entries, retry);
+        break;
+      }
       case 'duplicate': {
         const request = this.newRequest(client);
         this.submit(client, request, false);
