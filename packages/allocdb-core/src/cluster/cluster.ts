@@ -49,12 +49,12 @@ import {
 } from '../runtime/cluster-frontend.js';
 import type { ClusterNodeStatus, ReplicaEngine, ReplicaHost } from '../runtime/cluster-node.js';
 import { encodeConfigFile } from '../runtime/config-file.js';
-import { parseJsonText, toJsonText } from '../runtime/http-json.js';
+import { isJsonObject, parseJsonText, toJsonText } from '../runtime/http-json.js';
 import type { ReplicatedWal } from '../runtime/replicated-wal.js';
 import { decodeSnapshotFile, writeSnapshotFileBytesAsync } from '../runtime/snapshot-file.js';
 import { WAL_MAGIC } from '../runtime/wal.js';
 import type { WalFile } from '../runtime/wal-file.js';
-import { decodeSubmission, resultJson } from '../server/server.js';
+import { decodeSubmission, resultJson, runBatchEntries } from '../server/server.js';
 import type {
   ClientRequest,
   ClientRequestOf,
@@ -183,13 +183,18 @@ class AllocDbReplicaHost implements ReplicaHost {
   }
 }
 
-/** Runs a forwarded submission (the HTTP API's JSON) on the writer's engine. */
+/**
+ * Runs a forwarded submission on the writer's engine: one request (the HTTP API's submission
+ * JSON) or a whole batch (`{ "requests": [ … ] }`, as `POST /v1/batch` takes it, answered with
+ * the same body).
+ */
 async function executeEncoded(engine: AllocDbEngine, request: Uint8Array): Promise<Uint8Array> {
   try {
-    const { request: decoded, options } = decodeSubmission(
-      parseJsonText(new TextDecoder().decode(request)),
-      '',
-    );
+    const parsed = parseJsonText(new TextDecoder().decode(request));
+    if (isJsonObject(parsed) && Array.isArray(parsed.requests)) {
+      return encodeForwardedAnswer({ resultJson: await runBatchEntries(engine, parsed.requests) });
+    }
+    const { request: decoded, options } = decodeSubmission(parsed, '');
     return encodeForwardedAnswer({ resultJson: resultJson(await engine.submit(decoded, options)) });
   } catch (error) {
     return encodeForwardedAnswer({ error });

@@ -411,6 +411,15 @@ export abstract class ClusterFrontend<E> {
     return decodeForwardedAnswer(reply);
   }
 
+  /**
+   * Sends a whole batch (the `requests` of `POST /v1/batch`) to the writer as one forwarded
+   * request; resolves with the writer's answer (`{ results: [ … ] }`, each entry's result or
+   * error), or throws as `forwardSubmission` does.
+   */
+  forwardBatch(requests: readonly unknown[]): Promise<unknown> {
+    return this.forwardSubmission(JSON.stringify({ requests }));
+  }
+
   /** Resolves true once `lsn` is applied on this node, false after `timeoutMs`. */
   waitForLsn(lsn: bigint, timeoutMs: number): Promise<boolean> {
     return this.node.waitForLsn(lsn, timeoutMs);

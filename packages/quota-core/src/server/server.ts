@@ -201,6 +201,63 @@ const methodNotAllowed = (request: HttpRequest, allowed: string): HttpReply =>
 
 const ok = (value: unknown): HttpReply => ({ status: 200, body: toJsonText(value) });
 
+interface ErrorAnswer {
+  readonly status: number;
+  readonly body: ReturnType<typeof errorBody>;
+  readonly retryAfter?: number;
+}
+
+/**
+ * The error answer of a failed submission, read or body: its status and body (others are bugs:
+ * rethrown). One server and a cluster's writer answering a forwarded batch map alike.
+ */
+function errorAnswer(error: unknown): ErrorAnswer {
+  if (error instanceof WireError) {
+    return { status: 400, body: errorBody(error.code, error.message, true, error.field) };
+  }
+  if (error instanceof SubmissionError) {
+    const status = SUBMISSION_STATUS[error.code];
+    const field = error.cause instanceof InvalidRequestError ? error.cause.field : undefined;
+    return {
+      status,
+      body: errorBody(error.code, error.message, error.definite, field),
+      retryAfter: status === 503 ? 1 : undefined,
+    };
+  }
+  if (error instanceof FenceNotAppliedError) {
+    return { status: 409, body: errorBody(error.code, error.message, true) };
+  }
+  if (error instanceof EngineClosedError || error instanceof EngineHaltedError) {
+    return { status: 503, body: errorBody(error.code, error.message, true), retryAfter: 1 };
+  }
+  throw error;
+}
+
+/**
+ * Submits a batch's entries (the `requests` of `POST /v1/batch`, already checked to be an array
+ * within the limit) in one synchronous run, so that they join one group commit, and answers the
+ * batch's body: each entry's result, or its error with its HTTP status. `entryError` maps an
+ * entry's error (the server's own latches a halted engine).
+ */
+export async function runBatchEntries(
+  engine: { submit(request: ClientRequest, options?: SubmitOptions): Promise<SubmitResult> },
+  entries: readonly unknown[],
+  entryError: (error: unknown) => string = (error) => {
+    const { status, body } = errorAnswer(error);
+    return JSON.stringify({ error: { ...body, status } });
+  },
+): Promise<string> {
+  const pending = entries.map((entry, index): Promise<string> => {
+    try {
+      const { request, options: submitOptions } = decodeSubmission(entry, `requests[${index}]`);
+      return engine.submit(request, submitOptions).then(resultJson, entryError);
+    } catch (error) {
+      return Promise.resolve(entryError(error));
+    }
+  });
+  return `{"results":[${(await Promise.all(pending)).join(',')}]}`;
+}
+
 /** Starts serving `engine` over HTTP. The caller owns the engine (and closes it after `close`). */
 export async function startQuotaServer(options: QuotaServerOptions): Promise<QuotaServer> {
   const { engine } = options;
@@ -212,34 +269,12 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
   let halted = false;
 
   /** The error answer of a failed submission, read or body (others are bugs: rethrown). */
-  function failure(error: unknown): {
-    status: number;
-    body: ReturnType<typeof errorBody>;
-    retryAfter?: number;
-  } {
-    if (error instanceof WireError) {
-      return { status: 400, body: errorBody(error.code, error.message, true, error.field) };
+  function failure(error: unknown): ErrorAnswer {
+    if (error instanceof SubmissionError && !error.definite && !halted && cluster === undefined) {
+      halted = true;
+      options.onHalt?.(error);
     }
-    if (error instanceof SubmissionError) {
-      if (!error.definite && !halted && cluster === undefined) {
-        halted = true;
-        options.onHalt?.(error);
-      }
-      const status = SUBMISSION_STATUS[error.code];
-      const field = error.cause instanceof InvalidRequestError ? error.cause.field : undefined;
-      return {
-        status,
-        body: errorBody(error.code, error.message, error.definite, field),
-        retryAfter: status === 503 ? 1 : undefined,
-      };
-    }
-    if (error instanceof FenceNotAppliedError) {
-      return { status: 409, body: errorBody(error.code, error.message, true) };
-    }
-    if (error instanceof EngineClosedError || error instanceof EngineHaltedError) {
-      return { status: 503, body: errorBody(error.code, error.message, true), retryAfter: 1 };
-    }
-    throw error;
+    return errorAnswer(error);
   }
 
   function failed(error: unknown): HttpReply {
@@ -292,16 +327,15 @@ export async function startQuotaServer(options: QuotaServerOptions): Promise<Quo
     } catch (error) {
       return failed(error);
     }
-    // Submitted in one synchronous run, so they join one group commit.
-    const pending = entries.map((entry, index): Promise<string> => {
+    // A follower hands the whole batch to the writer (one forwarded request, not one per entry).
+    if (cluster !== undefined && !cluster.isWriter) {
       try {
-        const { request, options: submitOptions } = decodeSubmission(entry, `requests[${index}]`);
-        return engine.submit(request, submitOptions).then(resultJson, entryError);
+        return { status: 200, body: JSON.stringify(await cluster.forwardBatch(entries)) };
       } catch (error) {
-        return Promise.resolve(entryError(error));
+        return failed(error);
       }
-    });
-    return { status: 200, body: `{"results":[${(await Promise.all(pending)).join(',')}]}` };
+    }
+    return { status: 200, body: await runBatchEntries(engine, entries, entryError) };
   }
 
   /** On a cluster node, a strict read first waits (bounded) for its `minLsn` to be applied. */
