@@ -255,6 +255,41 @@ export class QuotaCluster extends ClusterFrontend<QuotaEngine> {
     return this.engineFor('getBucketAt').getBucketAt(bucketId, options);
   }
 
+  /**
+   * Submits requests as one group (the engine's `submitBatch`): on the writer, one group commit;
+   * on a follower, one forwarded request. Each entry's result or its definite `SubmissionError`,
+   * in order; rejects as `submit` does when the batch's fate is unknown (retry every entry with
+   * its operation id).
+   */
+  async submitBatch(
+    requests: readonly ClientRequest[],
+    options?: SubmitOptions,
+  ): Promise<(SubmitResult | SubmissionError)[]> {
+    const writer = this.writerEngine();
+    if (writer !== undefined) return writer.submitBatch(requests, options);
+    const answers = await this.forwardBatch(
+      requests.map((request) => JSON.parse(toJsonText({ ...request, ...(options ?? {}) }))),
+    );
+    const results = (answers as { results: Record<string, unknown>[] }).results;
+    return results.map((entry, index) => {
+      const error = entry.error as { code: string; message: string; definite: boolean } | undefined;
+      if (error === undefined) {
+        const result = decodeResult(entry, requests[index]!.operationId, `results[${index}]`);
+        return {
+          lsn: result.lsn,
+          requestSlot: result.requestSlot,
+          outcome: result.outcome,
+          fromRetryCache: result.fromRetryCache,
+        };
+      }
+      const prefix = `${error.code}: `;
+      return new SubmissionError(
+        error.code as SubmissionError['code'],
+        error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message,
+      );
+    });
+  }
+
   getOperation(operationId: bigint, options?: SlotReadOptions): OperationRecord | undefined {
     return this.engineFor('getOperation').getOperation(operationId, options);
   }
