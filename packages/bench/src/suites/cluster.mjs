@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AllocDbClient } from 'allocdb-core/client';
 import { Etcd3 } from 'etcd3';
+import { QuotaClient } from 'quota-core/client';
 import { freePort, NatsCluster, natsServerUnavailable } from 'reliability/dist/cluster/nats.js';
 import { formatRate, median, nowMs, QUICK, tempDir } from '../lib/common.mjs';
 import { closedLoop, HttpConnection, quantile, startEngineServer } from '../lib/http-load.mjs';
@@ -313,6 +314,58 @@ function quotaDebits(key, name, connections, batch) {
   };
 }
 
+/**
+ * The typed client as applications call it: 64 concurrent callers in this process, each `submit`
+ * one command at a time; the client coalesces what accumulates into `POST /v1/batch` requests
+ * over its few connections (docs/serve.md). Given every node of a cluster.
+ */
+function typedClientCalls(key, name, client, call) {
+  const callers = Array.from({ length: CONNECTIONS }, (_, i) => i);
+  return {
+    key,
+    name,
+    batch: false,
+    run: (ms) => closedLoop(callers, ms, (_caller, i) => call(client, i)),
+  };
+}
+
+async function debitThroughClient(client, i) {
+  const result = await client.submit({ kind: 'debit', bucketId: BigInt(i % BUCKETS), amount: 1n });
+  check(result.outcome.resultCode === 'ok', `debit answered ${result.outcome.resultCode}`);
+  return 1;
+}
+
+/** Reserve, then release, each caller on its own 64 resources from `first`. */
+function cyclesThroughClient(first) {
+  const held = Array.from({ length: CONNECTIONS }, () => undefined);
+  const cursor = held.map(() => 0);
+  return async (client, i) => {
+    const holderId = BigInt(i + 1);
+    if (held[i] === undefined) {
+      const resourceId = BigInt(first + i * BATCH + (cursor[i]++ % BATCH));
+      const { outcome } = await client.submit({
+        kind: 'reserve',
+        resourceId,
+        holderId,
+        ttlSlots: BigInt(TTL_SLOTS),
+      });
+      check(outcome.resultCode === 'ok', `reserve answered ${outcome.resultCode}`);
+      held[i] = outcome;
+    } else {
+      const lease = held[i];
+      const { outcome } = await client.submit({
+        kind: 'release',
+        reservationId: lease.reservationId,
+        holderId,
+        leaseEpoch: lease.leaseEpoch,
+      });
+      check(outcome.resultCode === 'ok', `release answered ${outcome.resultCode}`);
+      held[i] = undefined;
+    }
+    return 1;
+  };
+}
+
 /** The lease on etcd: grant + txn put-if-absent, then revoke; one etcd3 client, 64 loops. */
 function etcdCycles(client) {
   const loops = Array.from({ length: CONNECTIONS }, (_, i) => i);
@@ -487,8 +540,15 @@ export async function run(context) {
     ];
     closers.push(() => all.flat().forEach((connection) => connection.close()));
     const range = CONNECTIONS * BATCH;
-    await createResources(toAllocdbSingle[0], 0, 2 * range);
-    await createResources(toAllocdbWriter[0], 0, 3 * range);
+    await createResources(toAllocdbSingle[0], 0, 3 * range);
+    await createResources(toAllocdbWriter[0], 0, 4 * range);
+    const clients = {
+      allocdbSingle: new AllocDbClient({ url: allocdbSingle.url }),
+      allocdbCluster: new AllocDbClient({ url: allocdbCluster.nodes.map((node) => node.url) }),
+      quotaSingle: new QuotaClient({ url: quotaSingle.url }),
+      quotaCluster: new QuotaClient({ url: quotaCluster.nodes.map((node) => node.url) }),
+    };
+    closers.push(() => Object.values(clients).forEach((client) => client.close()));
     await createBuckets(toQuotaSingle[0]);
     await createBuckets(toQuotaWriter[0]);
     const participants = [
@@ -512,6 +572,18 @@ export async function run(context) {
         toAllocdbFollower,
         range,
         false,
+      ),
+      typedClientCalls(
+        'allocdb:single:client-serve',
+        'allocdb serve, one machine: allocdb-core/client, 64 concurrent callers (coalesced)',
+        clients.allocdbSingle,
+        cyclesThroughClient(2 * range),
+      ),
+      typedClientCalls(
+        'allocdb:single:client-cluster',
+        'allocdb serve --cluster (R3): allocdb-core/client given the 3 nodes, 64 concurrent callers (coalesced)',
+        clients.allocdbCluster,
+        cyclesThroughClient(3 * range),
       ),
       allocdbCycles(
         'allocdb:batch:serve',
@@ -544,6 +616,18 @@ export async function run(context) {
         'quota serve --cluster (R3), to a follower (forwarded): one per request',
         toQuotaFollower,
         false,
+      ),
+      typedClientCalls(
+        'quota:single:client-serve',
+        'quota serve, one machine: quota-core/client, 64 concurrent callers (coalesced)',
+        clients.quotaSingle,
+        debitThroughClient,
+      ),
+      typedClientCalls(
+        'quota:single:client-cluster',
+        'quota serve --cluster (R3): quota-core/client given the 3 nodes, 64 concurrent callers (coalesced)',
+        clients.quotaCluster,
+        debitThroughClient,
       ),
       quotaDebits(
         'quota:batch:serve',
