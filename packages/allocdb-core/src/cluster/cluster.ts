@@ -47,7 +47,12 @@ import {
   NodeDirectory,
   startClusterNode,
 } from '../runtime/cluster-frontend.js';
-import type { ClusterNodeStatus, ReplicaEngine, ReplicaHost } from '../runtime/cluster-node.js';
+import type {
+  ClusterNode,
+  ClusterNodeStatus,
+  ReplicaEngine,
+  ReplicaHost,
+} from '../runtime/cluster-node.js';
 import { encodeConfigFile } from '../runtime/config-file.js';
 import { isJsonObject, parseJsonText, toJsonText } from '../runtime/http-json.js';
 import type { ReplicatedWal } from '../runtime/replicated-wal.js';
@@ -202,6 +207,18 @@ async function executeEncoded(engine: AllocDbEngine, request: Uint8Array): Promi
 }
 
 export class AllocDbCluster extends ClusterFrontend<AllocDbEngine> {
+  /** The most requests one `submitBatch` takes (`engine.maxBatch`, alike on every node). */
+  readonly maxBatch: number;
+
+  private constructor(
+    node: ClusterNode,
+    current: { engine: AllocDbEngine | undefined },
+    options: AllocDbClusterOptions,
+  ) {
+    super(node, current, options);
+    this.maxBatch = resolveEngineOptions(options.engine).maxBatch;
+  }
+
   /**
    * Opens this node: the cluster's stream and buckets (created by the first node), the
    * directory (with the cluster's recorded configuration), the position in the stream

@@ -209,6 +209,54 @@ describe('allocdb serve: the API', () => {
     expect(engine.lastAppliedLsn).toBe(2n);
   });
 
+  it('a batch runs through submitBatch in runs (split by the engine maxBatch, by options, by a bad entry), answered in order', async () => {
+    const { engine, server } = await start({}, { engine: { maxBatch: 2 } });
+    const create = (
+      resourceId: number,
+      operationId: number,
+      extra: Record<string, unknown> = {},
+    ) => ({
+      clientId: '1',
+      operationId: String(operationId),
+      command: { kind: 'create_resource', resourceId: String(resourceId) },
+      ...extra,
+    });
+    const answer = await call(
+      server,
+      'POST',
+      '/v1/batch',
+      JSON.stringify({
+        requests: [
+          create(1, 11),
+          create(2, 12),
+          create(3, 13),
+          { clientId: '1', command: { kind: 'create_resource', resourceId: '9' } },
+          create(4, 14, { requestSlot: '5' }),
+          create(1, 11),
+        ],
+      }),
+    );
+    expect(answer.status).toBe(200);
+    const results = (answer.body as unknown as { results: Record<string, unknown>[] }).results;
+    expect(results.map((r) => (r.error === undefined ? r.lsn : 'error'))).toEqual([
+      '1',
+      '2',
+      '3',
+      'error',
+      '4',
+      '1',
+    ]);
+    expect(results[3]!.error).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      field: 'requests[3].operationId',
+    });
+    expect(results[4]).toMatchObject({ requestSlot: '5', fromRetryCache: false });
+    // The last entry repeats the first (same operation id, same command): it joins it, runs once.
+    expect(engine.lastAppliedLsn).toBe(4n);
+    expect(engine.getResource(9n)).toBeUndefined();
+  });
+
   it('the client coalesces concurrent submits into batch requests; each caller gets its own answer', async () => {
     const { engine, server, client } = await start();
     for (let r = 1n; r <= 8n; r++) await client.submit({ kind: 'create_resource', resourceId: r });

@@ -46,7 +46,12 @@ import {
   NodeDirectory,
   startClusterNode,
 } from '../runtime/cluster-frontend.js';
-import type { ClusterNodeStatus, ReplicaEngine, ReplicaHost } from '../runtime/cluster-node.js';
+import type {
+  ClusterNode,
+  ClusterNodeStatus,
+  ReplicaEngine,
+  ReplicaHost,
+} from '../runtime/cluster-node.js';
 import { encodeConfigFile } from '../runtime/config-file.js';
 import { isJsonObject, parseJsonText, toJsonText } from '../runtime/http-json.js';
 import type { ReplicatedWal } from '../runtime/replicated-wal.js';
@@ -196,6 +201,18 @@ async function executeEncoded(engine: QuotaEngine, request: Uint8Array): Promise
 }
 
 export class QuotaCluster extends ClusterFrontend<QuotaEngine> {
+  /** The most requests one `submitBatch` takes (`engine.maxBatch`, alike on every node). */
+  readonly maxBatch: number;
+
+  private constructor(
+    node: ClusterNode,
+    current: { engine: QuotaEngine | undefined },
+    options: QuotaClusterOptions,
+  ) {
+    super(node, current, options);
+    this.maxBatch = resolveEngineOptions(options.engine).maxBatch;
+  }
+
   /**
    * Opens this node: the cluster's stream and buckets (created by the first node), the
    * directory (with the cluster's recorded configuration), the position in the stream

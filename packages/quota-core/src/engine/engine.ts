@@ -261,6 +261,11 @@ export class QuotaEngine {
     return this.db.lastAppliedLsn ?? 0n;
   }
 
+  /** The most requests one `submitBatch` or `submitBatchSync` takes (`engine.maxBatch`). */
+  get maxBatch(): number {
+    return this.options.maxBatch;
+  }
+
   /** Whether `close()` has been called. */
   get closed(): boolean {
     return this.closing !== undefined;

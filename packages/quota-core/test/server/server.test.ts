@@ -115,6 +115,50 @@ describe('quota serve: the API', () => {
     expect(engine.getBucket(42n)?.balance).toBe(2n);
   });
 
+  it('a batch runs through submitBatch in runs (split by the engine maxBatch, by options, by a bad entry), answered in order', async () => {
+    const { engine, server, client } = await start({}, { engine: { maxBatch: 2 } });
+    await client.submit(createBucket);
+    const debit = (amount: number, operationId: number, extra: Record<string, unknown> = {}) => ({
+      clientId: '1',
+      operationId: String(operationId),
+      command: { kind: 'debit', bucketId: '42', amount: String(amount) },
+      ...extra,
+    });
+    const answer = await call(
+      server,
+      'POST',
+      '/v1/batch',
+      JSON.stringify({
+        requests: [
+          debit(1, 11),
+          debit(1, 12),
+          debit(1, 13),
+          { clientId: '1', command: { kind: 'debit', bucketId: '42', amount: '1' } },
+          debit(1, 14, { requestSlot: '5' }),
+          debit(1, 11),
+        ],
+      }),
+    );
+    expect(answer.status).toBe(200);
+    const results = (answer.body as unknown as { results: Record<string, unknown>[] }).results;
+    expect(results.map((r) => (r.error === undefined ? r.lsn : 'error'))).toEqual([
+      '2',
+      '3',
+      '4',
+      'error',
+      '5',
+      '2',
+    ]);
+    expect(results[3]!.error).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      field: 'requests[3].operationId',
+    });
+    expect(results[4]).toMatchObject({ requestSlot: '5', fromRetryCache: false });
+    // The last entry repeats the first (same operation id, same command): it joins it, runs once.
+    expect(engine.lastAppliedLsn).toBe(5n);
+  });
+
   it('the client coalesces concurrent submits into batch requests; each caller gets its own answer', async () => {
     const { engine, server, client } = await start();
     await client.submit(createBucket);
