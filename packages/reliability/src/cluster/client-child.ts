@@ -58,7 +58,17 @@ async function untilAnswered<T>(
   let id = operationId;
   for (;;) {
     try {
-      return await send(id);
+      const answer = await send(id);
+      // The canary also loses one answer in twenty as a network would (the command ran, the
+      // client never heard): with its fresh id, the run shows a double debit whether or not a
+      // fault happened to land on a command in flight.
+      if (args.canaryFreshIds && intent !== undefined && rng.chance(0.05)) {
+        retries++;
+        id = nextOperationId();
+        log({ t: 'intent', op: String(id), ...intent });
+        continue;
+      }
+      return answer;
     } catch (error) {
       const { code, definite } = error as { code?: string; definite?: boolean };
       if (definite === false || code === 'no_writer' || code === 'fence_not_applied') {
