@@ -325,7 +325,9 @@ function typedClientCalls(key, name, client, call) {
     key,
     name,
     batch: false,
-    run: (ms) => closedLoop(callers, ms, (_caller, i) => call(client, i)),
+    // A caller holding a lease at the end of a run releases it first (`call.holding`): the next
+    // run of this row comes minutes later, after the lease expired.
+    run: (ms) => closedLoop(callers, ms, (_caller, i) => call(client, i), call.holding),
   };
 }
 
@@ -339,7 +341,7 @@ async function debitThroughClient(client, i) {
 function cyclesThroughClient(first) {
   const held = Array.from({ length: CONNECTIONS }, () => undefined);
   const cursor = held.map(() => 0);
-  return async (client, i) => {
+  const call = async (client, i) => {
     const holderId = BigInt(i + 1);
     if (held[i] === undefined) {
       const resourceId = BigInt(first + i * BATCH + (cursor[i]++ % BATCH));
@@ -364,6 +366,8 @@ function cyclesThroughClient(first) {
     }
     return 1;
   };
+  call.holding = (i) => held[i] !== undefined;
+  return call;
 }
 
 /** The lease on etcd: grant + txn put-if-absent, then revoke; one etcd3 client, 64 loops. */
@@ -501,12 +505,15 @@ export async function run(context) {
   const nats = await NatsCluster.start(tempDir('cluster-nats'), 3);
   const closers = [];
   const results = {};
+  const clusters = {};
   try {
     const etcd = etcdFound.available ? await startEtcdCluster(tempDir('etcd')) : undefined;
     if (etcd !== undefined) closers.push(() => etcd.stop());
     const allocdbCluster = await startCluster('allocdb-core', nats, ALLOCDB_CONFIG);
+    clusters.allocdb = allocdbCluster;
     closers.push(() => allocdbCluster.stop());
     const quotaCluster = await startCluster('quota-core', nats, QUOTA_CONFIG);
+    clusters.quota = quotaCluster;
     closers.push(() => quotaCluster.stop());
     const allocdbSingle = await startEngineServer(
       'allocdb-core',
@@ -723,6 +730,16 @@ export async function run(context) {
     console.log(
       `\n(${failover.acknowledged} commands acknowledged by the 8 clients across the kills)`,
     );
+  } catch (error) {
+    // Say what each node was doing: a node that exited, and the end of every node's stderr.
+    for (const cluster of [clusters.allocdb, clusters.quota]) {
+      for (const node of cluster?.nodes ?? []) {
+        console.error(
+          `${cluster.name} ${node.name} (port ${node.port}): ${node.child === undefined ? 'stopped' : node.child.exitCode === null ? 'running' : `exited ${node.child.exitCode}`}; stderr: ${node.stderr.slice(-2_000) || '(empty)'}`,
+        );
+      }
+    }
+    throw error;
   } finally {
     for (const close of closers.reverse()) {
       try {
