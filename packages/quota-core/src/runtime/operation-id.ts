@@ -7,7 +7,11 @@
  */
 import { getRandomValues } from 'node:crypto';
 
-const randomWord = new BigUint64Array(1);
+// Random words drawn 512 at a time: one `getRandomValues` per id cost the typed client a sixth
+// of its CPU under load (a profile of 64 concurrent callers, issue 22).
+const RANDOM_WORDS = 512;
+const randomWords = new BigUint64Array(RANDOM_WORDS);
+let nextWord = RANDOM_WORDS;
 let lastIssued = 0n;
 
 /**
@@ -16,8 +20,11 @@ let lastIssued = 0n;
  * steps back, the previous id plus one).
  */
 export function newOperationId(): bigint {
-  getRandomValues(randomWord);
-  let id = (BigInt(Date.now()) << 64n) | randomWord[0]!;
+  if (nextWord === RANDOM_WORDS) {
+    getRandomValues(randomWords);
+    nextWord = 0;
+  }
+  let id = (BigInt(Date.now()) << 64n) | randomWords[nextWord++]!;
   if (id <= lastIssued) id = lastIssued + 1n;
   lastIssued = id;
   return id;

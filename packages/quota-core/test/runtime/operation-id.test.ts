@@ -24,9 +24,16 @@ describe('newOperationId', () => {
     expect(seen.size).toBe(20_001);
   });
 
-  it('has random low bits', () => {
+  it('has random low bits, across the refills of its pool of random words', () => {
     const lows = new Set<bigint>();
     for (let i = 0; i < 100; i++) lows.add(newOperationId() & ((1n << 64n) - 1n));
     expect(lows.size).toBeGreaterThan(90);
+    // 512 words per draw: ids far apart in a long run still differ in their low bits.
+    const far = new Set<bigint>();
+    for (let i = 0; i < 3_000; i++) {
+      const id = newOperationId();
+      if (i % 100 === 0) far.add(id & ((1n << 64n) - 1n));
+    }
+    expect(far.size).toBe(30);
   });
 });
