@@ -43,6 +43,31 @@ export function writeCommand(writer: Writer, command: Command): void {
   writer.u64(command.refillRatePerSlot);
 }
 
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * `writeCommand` into `view` from byte 0, answering the length: the same bytes, written straight
+ * into a buffer the caller keeps (at least `MAX_COMMAND_BYTES` long) without the Writer's
+ * growth and width checks, which a validated command cannot fail. The state machine encodes
+ * every applied command's dedupe bytes this way.
+ */
+export function encodeCommandInto(view: DataView, command: Command): number {
+  const bucketId = command.bucketId;
+  // setBigUint64 keeps the low 64 bits of its argument: the u128's low word needs no masking.
+  view.setBigUint64(1, bucketId, true);
+  view.setBigUint64(9, bucketId <= U64_MAX ? 0n : bucketId >> 64n, true);
+  if (command.kind === 'debit') {
+    view.setUint8(0, TAG_DEBIT);
+    view.setBigUint64(17, command.amount, true);
+    return 25;
+  }
+  view.setUint8(0, TAG_CREATE_BUCKET);
+  view.setBigUint64(17, command.limit, true);
+  view.setBigUint64(25, command.initialBalance, true);
+  view.setBigUint64(33, command.refillRatePerSlot, true);
+  return 41;
+}
+
 /** Reads one command; throws CodecError on an unknown tag, missing bytes or a boundary rule. */
 export function readCommand(reader: Reader): Command {
   const tagOffset = reader.offset;

@@ -7,6 +7,7 @@ import {
   decodeInternalCommand,
   encodeClientRequest,
   encodeCommand,
+  encodeCommandInto,
   encodeInternalCommand,
   INTERNAL_COMMAND_OFFSET,
 } from '../../src/codec/command-codec.js';
@@ -101,6 +102,19 @@ describe('command codec', () => {
         expect(decodeInternalCommand(internal)).toEqual(request.command);
       }),
       { seed: SEED, numRuns: runs(1000) },
+    );
+  });
+
+  it('encodeCommandInto writes the bytes of encodeCommand (the state machine dedupes on them)', () => {
+    const bytes = new Uint8Array(MAX_COMMAND_BYTES);
+    const view = new DataView(bytes.buffer);
+    fc.assert(
+      fc.property(commandArbitrary, (command) => {
+        bytes.fill(0xa5);
+        const length = encodeCommandInto(view, command);
+        expect(bytes.subarray(0, length)).toEqual(encodeCommand(command));
+      }),
+      { seed: SEED, numRuns: runs(500) },
     );
   });
 
