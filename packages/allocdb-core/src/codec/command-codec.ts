@@ -68,6 +68,56 @@ export function writeCommand(writer: Writer, command: Command): void {
   }
 }
 
+const U64_MAX = (1n << 64n) - 1n;
+
+/** A u128 as two little-endian u64 words, low word first, at `at` (no width check). */
+function setU128(view: DataView, at: number, value: bigint): void {
+  // setBigUint64 keeps the low 64 bits of its argument: the low word needs no masking.
+  view.setBigUint64(at, value, true);
+  view.setBigUint64(at + 8, value <= U64_MAX ? 0n : value >> 64n, true);
+}
+
+/**
+ * `writeCommand` into `view` from byte 0, answering the length, or −1 for a `reserve_bundle`
+ * (its length varies: the caller uses `writeCommand`). The same bytes, written straight into a
+ * buffer the caller keeps (at least `INLINE_COMMAND_BYTES` long) without the Writer's growth and
+ * width checks, which a validated command cannot fail. The state machine encodes every applied
+ * command's dedupe bytes this way.
+ */
+export function encodeCommandInto(view: DataView, command: Command): number {
+  switch (command.kind) {
+    case 'create_resource':
+      view.setUint8(0, 1);
+      setU128(view, 1, command.resourceId);
+      return 17;
+    case 'reserve':
+      view.setUint8(0, 2);
+      setU128(view, 1, command.resourceId);
+      setU128(view, 17, command.holderId);
+      view.setBigUint64(33, command.ttlSlots, true);
+      return 41;
+    case 'reserve_bundle':
+      return -1;
+    case 'confirm':
+    case 'release':
+      view.setUint8(0, command.kind === 'confirm' ? 4 : 5);
+      setU128(view, 1, command.reservationId);
+      setU128(view, 17, command.holderId);
+      view.setBigUint64(33, command.leaseEpoch, true);
+      return 41;
+    case 'revoke':
+    case 'reclaim':
+      view.setUint8(0, command.kind === 'revoke' ? 6 : 7);
+      setU128(view, 1, command.reservationId);
+      return 17;
+    case 'expire':
+      view.setUint8(0, 8);
+      setU128(view, 1, command.reservationId);
+      view.setBigUint64(17, command.deadlineSlot, true);
+      return 25;
+  }
+}
+
 /** Reads one command; throws CodecError on an unknown tag or missing bytes. */
 export function readCommand(reader: Reader): Command {
   const tagOffset = reader.offset;

@@ -62,7 +62,8 @@ export interface AllocDbState {
   readonly operations: OperationTable;
   readonly wheel: ExpirationWheel<ReservationEntry>;
   readonly reservationRetireQueue: RetireQueue<bigint>;
-  readonly operationRetireQueue: RetireQueue<bigint>;
+  /** Keyed by the record's slot in the operation table (see `OperationTable.isLiveEntry`). */
+  readonly operationRetireQueue: RetireQueue<number>;
   /**
    * The watermarks: absent (undefined) until first set. `lastAppliedLsn` and `lastRequestSlot`
    * are set together by the first apply; `maxRetiredReservationId` by the first retirement.
@@ -83,6 +84,22 @@ export interface AllocDbState {
    */
   touchedReservation: ReservationEntry | undefined;
   touchedResource: ResourceEntry | undefined;
+  /**
+   * `windowSlot + W` (the operation window) and `windowSlot + reservationHistoryWindowSlots`,
+   * for the request slot `windowSlot` (see `setWindowSlot`): every command of a slot shares
+   * these two bigints instead of allocating its own sums. Scratch, not persisted.
+   */
+  windowSlot: bigint | undefined;
+  operationWindowEnd: bigint;
+  historyWindowEnd: bigint;
+}
+
+/** Makes `operationWindowEnd` and `historyWindowEnd` those of request slot `slot`. */
+export function setWindowSlot(state: AllocDbState, slot: bigint): void {
+  if (slot === state.windowSlot) return;
+  state.windowSlot = slot;
+  state.operationWindowEnd = slot + state.derived.operationWindowSlots;
+  state.historyWindowEnd = slot + state.config.reservationHistoryWindowSlots;
 }
 
 /** Adds one to a resource's version, exactly, in whichever representation it has. */
@@ -128,7 +145,7 @@ export function createState(config: AllocDbConfig): AllocDbState {
     // A record is queued once, when it becomes retirable, and leaves the queue when it is
     // deleted, so each queue never holds more entries than its table.
     reservationRetireQueue: new RetireQueue<bigint>(config.maxReservations),
-    operationRetireQueue: new RetireQueue<bigint>(config.maxOperations),
+    operationRetireQueue: new RetireQueue<number>(config.maxOperations),
     lastAppliedLsn: undefined,
     lastRequestSlot: undefined,
     maxRetiredReservationId: undefined,
@@ -137,5 +154,8 @@ export function createState(config: AllocDbConfig): AllocDbState {
     bundleScratch: new Array<ResourceEntry | undefined>(config.maxBundleSize).fill(undefined),
     touchedReservation: undefined,
     touchedResource: undefined,
+    windowSlot: undefined,
+    operationWindowEnd: 0n,
+    historyWindowEnd: 0n,
   };
 }

@@ -7,10 +7,11 @@ import {
   decodeInternalCommand,
   encodeClientRequest,
   encodeCommand,
+  encodeCommandInto,
   encodeInternalCommand,
   INTERNAL_COMMAND_OFFSET,
 } from '../../src/codec/command-codec.js';
-import { COMMAND_CODEC_VERSION } from '../../src/constants.js';
+import { COMMAND_CODEC_VERSION, INLINE_COMMAND_BYTES } from '../../src/constants.js';
 import { CodecError, InvalidRequestError } from '../../src/errors.js';
 import type { Command } from '../../src/types.js';
 import { clientRequestArbitrary, commandArbitrary } from '../support/arbitraries.js';
@@ -92,6 +93,20 @@ describe('command codec', () => {
           JSON.stringify(a, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)) ===
           JSON.stringify(b, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
         expect(Buffer.from(encodeCommand(a)).equals(encodeCommand(b))).toBe(same);
+      }),
+      { seed: SEED, numRuns: runs(500) },
+    );
+  });
+
+  it('encodeCommandInto writes the bytes of encodeCommand (the state machine dedupes on them)', () => {
+    const bytes = new Uint8Array(INLINE_COMMAND_BYTES);
+    const view = new DataView(bytes.buffer);
+    fc.assert(
+      fc.property(commandArbitrary, (command) => {
+        bytes.fill(0xa5);
+        const length = encodeCommandInto(view, command);
+        if (command.kind === 'reserve_bundle') expect(length).toBe(-1);
+        else expect(bytes.subarray(0, length)).toEqual(encodeCommand(command));
       }),
       { seed: SEED, numRuns: runs(500) },
     );
