@@ -5,9 +5,14 @@
  * apply methods.
  */
 
-import { encodeCommandInto, writeCommand } from '../codec/command-codec.js';
+import {
+  encodeCommandInto,
+  newCommandScratch,
+  SCRATCH_COMMAND_START,
+  writeCommand,
+} from '../codec/command-codec.js';
 import type { AllocDbConfig } from '../config.js';
-import { INLINE_COMMAND_BYTES, RESERVATION_ID_SHARD_SHIFT } from '../constants.js';
+import { RESERVATION_ID_SHARD_SHIFT } from '../constants.js';
 import { ApplyOrderError, InvalidRequestError, InvariantViolation } from '../errors.js';
 import { Writer } from '../runtime/binary.js';
 import { decodeSnapshotBody } from '../snapshot/body-codec.js';
@@ -60,8 +65,7 @@ export class AllocDb {
    * The same for the apply path's fixed-size commands, written by `encodeCommandInto` (no growth
    * or width checks); a bundle goes through `commandBytes`.
    */
-  private readonly applyBytes = new Uint8Array(INLINE_COMMAND_BYTES);
-  private readonly applyView = new DataView(this.applyBytes.buffer);
+  private readonly applyScratch = newCommandScratch();
   private disposition: ClientDisposition = 'executed';
 
   /** Allocates every table at its capacity; throws ConfigError for an invalid config. */
@@ -135,9 +139,17 @@ export class AllocDb {
    * @internal
    */
   applyValidatedClient(lsn: bigint, requestSlot: bigint, request: ClientRequest): Outcome {
-    const length = encodeCommandInto(this.applyView, request.command);
-    if (length >= 0) {
-      return this.applyEncodedClient(lsn, requestSlot, request, this.applyBytes, 0, length);
+    const scratch = this.applyScratch;
+    const end = encodeCommandInto(scratch, request.command);
+    if (end >= 0) {
+      return this.applyEncodedClient(
+        lsn,
+        requestSlot,
+        request,
+        scratch.bytes,
+        SCRATCH_COMMAND_START,
+        end,
+      );
     }
     const encoded = this.encodeScratch(request.command);
     return this.applyEncodedClient(lsn, requestSlot, request, encoded.storage, 0, encoded.length);

@@ -4,9 +4,13 @@
  * logs every command before applying it here, and replays the log through the same apply code.
  */
 
-import { encodeCommandInto, writeCommand } from '../codec/command-codec.js';
+import {
+  encodeCommandInto,
+  newCommandScratch,
+  SCRATCH_COMMAND_START,
+  writeCommand,
+} from '../codec/command-codec.js';
 import type { QuotaConfig } from '../config.js';
-import { MAX_COMMAND_BYTES } from '../constants.js';
 import { ApplyOrderError, InvalidRequestError } from '../errors.js';
 import { Writer } from '../runtime/binary.js';
 import { decodeSnapshotBody } from '../snapshot/body-codec.js';
@@ -50,8 +54,7 @@ export class QuotaDb {
   /** Reused for every command's canonical bytes: one encoding per apply, no buffer per apply. */
   private readonly commandBytes = new Writer();
   /** The same for the apply path, written by `encodeCommandInto` (no growth or width checks). */
-  private readonly applyBytes = new Uint8Array(MAX_COMMAND_BYTES);
-  private readonly applyView = new DataView(this.applyBytes.buffer);
+  private readonly applyScratch = newCommandScratch();
   private disposition: ClientDisposition = 'executed';
   /**
    * The last request slot a record was made at, and its `retireAfterSlot`: every command of a
@@ -123,8 +126,16 @@ export class QuotaDb {
    * @internal
    */
   applyValidatedClient(lsn: bigint, requestSlot: bigint, request: ClientRequest): Outcome {
-    const length = encodeCommandInto(this.applyView, request.command);
-    return this.applyEncodedClient(lsn, requestSlot, request, this.applyBytes, 0, length);
+    const scratch = this.applyScratch;
+    const end = encodeCommandInto(scratch, request.command);
+    return this.applyEncodedClient(
+      lsn,
+      requestSlot,
+      request,
+      scratch.bytes,
+      SCRATCH_COMMAND_START,
+      end,
+    );
   }
 
   /**
