@@ -4,7 +4,7 @@
  * Entries are mutable internally; reads hand out copies.
  */
 import { type AllocDbConfig, type DerivedConfig, validateConfig } from '../config.js';
-import { RESERVATION_ID_SHARD_SHIFT } from '../constants.js';
+import { RESERVATION_ID_SHARD_SHIFT, U64_MAX } from '../constants.js';
 import { FixedMap } from '../runtime/fixed-map.js';
 import { RetireQueue } from '../runtime/retire-queue.js';
 import type { ReservationState, ResourceState } from '../types.js';
@@ -92,6 +92,15 @@ export interface AllocDbState {
   windowSlot: bigint | undefined;
   operationWindowEnd: bigint;
   historyWindowEnd: bigint;
+  /**
+   * `U64_MAX − x` for the windows the slot check adds to a request slot (`slotOverflows`):
+   * maxTtlSlots, the history window and W (validateConfig keeps each of them within u64).
+   */
+  readonly slotLimits: {
+    readonly maxTtl: bigint;
+    readonly history: bigint;
+    readonly operationWindow: bigint;
+  };
 }
 
 /** Makes `operationWindowEnd` and `historyWindowEnd` those of request slot `slot`. */
@@ -157,5 +166,10 @@ export function createState(config: AllocDbConfig): AllocDbState {
     windowSlot: undefined,
     operationWindowEnd: 0n,
     historyWindowEnd: 0n,
+    slotLimits: {
+      maxTtl: U64_MAX - config.maxTtlSlots,
+      history: U64_MAX - config.reservationHistoryWindowSlots,
+      operationWindow: U64_MAX - derived.operationWindowSlots,
+    },
   };
 }
