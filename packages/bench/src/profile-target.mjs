@@ -87,7 +87,7 @@ const targets = {
       console.log('quota-core exports no QuotaDb');
       process.exit(2);
     }
-    const drive = quotaDriver(new quota.module.QuotaDb(QUOTA_SM_CONFIG), Number(process.env.BUCKETS ?? 10_000));
+    const drive = quotaDriver(new quota.module.QuotaDb(QUOTA_SM_CONFIG), 10_000);
     drive(300_000);
     const start = nowMs();
     drive(4_000_000);
