@@ -128,6 +128,10 @@ function assertU128At(
 
 /** The fields of a command of kind `kind`; throws when `kind` is missing or not a kind. */
 function commandFields(kind: unknown, field: string): readonly string[] {
+  // The commands of the hot paths first, by string comparison: cheaper than Object.hasOwn.
+  if (kind === 'reserve') return COMMAND_FIELDS.reserve;
+  if (kind === 'confirm') return COMMAND_FIELDS.confirm;
+  if (kind === 'release') return COMMAND_FIELDS.release;
   if (typeof kind === 'string' && Object.hasOwn(COMMAND_FIELDS, kind)) {
     return COMMAND_FIELDS[kind as CommandKind];
   }

@@ -220,9 +220,14 @@ function restoreSnapshot(path: string, loaded: LoadedSnapshot, config: AllocDbCo
 
 /** Replays one frame; undecodable bytes, apply failures and slot overflow stop recovery. */
 function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string): void {
-  let decoded: DecodedFrame;
+  // decodeFramePayload and applyDecoded, without their wrapper object per frame.
+  const payload = frame.payload;
+  const client = frame.recordType === RecordType.client;
+  let request: ClientRequest | undefined;
+  let command: Command | undefined;
   try {
-    decoded = decodeFramePayload(frame);
+    if (client) request = decodeClientRequest(payload);
+    else command = decodeInternalCommand(payload);
   } catch (error) {
     throw new RecoveryError(
       'undecodable_frame',
@@ -233,7 +238,17 @@ function replayOne(db: AllocDb, frame: WalFrame, offset: number, walPath: string
   }
   let outcome: Outcome;
   try {
-    outcome = applyDecoded(db, frame.lsn, frame.requestSlot, decoded, frame.payload);
+    // Decoded frames are valid by construction: the validated apply paths, as in applyDecoded.
+    outcome = client
+      ? db.applyEncodedClient(
+          frame.lsn,
+          frame.requestSlot,
+          request!,
+          payload,
+          CLIENT_REQUEST_COMMAND_OFFSET,
+          payload.length,
+        )
+      : db.applyValidatedInternal(frame.lsn, frame.requestSlot, command!);
   } catch (error) {
     throw new RecoveryError(
       'replay_failed',

@@ -9,7 +9,11 @@
  * - Entries live in dense slot arrays with a free-slot stack; the index maps key → slot + 1
  *   (0 marks an empty bucket) and keeps each key's hash beside it, so that a probe compares
  *   hashes in sequential memory before touching a bigint, and removal never rehashes.
- * - `remove` uses backward-shift deletion (no tombstones).
+ * - `remove` uses backward-shift deletion (no tombstones). Each slot remembers its bucket, so a
+ *   caller that keeps the slot (`slotOf`, `insertSlot`) removes by it with no hash and no probe.
+ * - A miss of `slotOf` remembers where its probe ended: an insert of that same key right after
+ *   (nothing changed in between) takes that bucket without hashing or probing again. The state
+ *   machines' operation tables look every new operation id up and then insert it.
  * - Iteration is in slot order: deterministic for a given history of inserts and removes. Nothing
  *   persisted may depend on it; snapshots sort by key.
  *
@@ -24,6 +28,10 @@ import { assert } from './assert.js';
  * the map is full: the more useful answer for a caller deciding between "exists" and "no room".
  */
 export type FixedMapInsertResult = 'ok' | 'full' | 'duplicate_key';
+
+/** What `insertSlot` answers instead of a slot. */
+export const INSERT_FULL = -1;
+export const INSERT_DUPLICATE = -2;
 
 const SAFE_INTEGER_KEY_LIMIT = BigInt(Number.MAX_SAFE_INTEGER);
 const TWO_POW_32 = 0x1_0000_0000;
@@ -48,7 +56,9 @@ function mixWords(lo: number, hi: number): number {
  * still spread over the index.
  */
 export function hashKey(key: bigint): number {
-  if (key <= SAFE_INTEGER_KEY_LIMIT && key >= 0n) {
+  // No `key >= 0n` test: a negative key is never stored (insert asserts it), so it only has to
+  // hash deterministically, which the fast path does too; one bigint comparison fewer per hash.
+  if (key <= SAFE_INTEGER_KEY_LIMIT) {
     const n = Number(key);
     return mixWords(n >>> 0, (n / TWO_POW_32) >>> 0);
   }
@@ -81,6 +91,15 @@ export class FixedMap<V> {
   private readonly slotKeys: bigint[];
   private readonly slotValues: (V | undefined)[];
   private readonly slotUsed: Uint8Array;
+  /** slot → the bucket of the index that points at it (kept through backward shifts). */
+  private readonly slotBuckets: Int32Array;
+  /**
+   * The key of the last `slotOf` miss, its hash and the empty bucket its probe ended at; reset by
+   * every insert, removal and clear, which could move that bucket.
+   */
+  private missKey: bigint | undefined = undefined;
+  private missHash = 0;
+  private missBucket = -1;
   /** Stack of free slots; the top is at `freeTop - 1`. Initially yields slot 0 first. */
   private readonly freeSlots: Int32Array;
   private freeTop: number;
@@ -105,6 +124,7 @@ export class FixedMap<V> {
     this.slotKeys = new Array<bigint>(capacity).fill(0n);
     this.slotValues = new Array<V | undefined>(capacity).fill(undefined);
     this.slotUsed = new Uint8Array(capacity);
+    this.slotBuckets = new Int32Array(capacity);
     this.freeSlots = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i;
     this.freeTop = capacity;
@@ -131,6 +151,42 @@ export class FixedMap<V> {
     }
   }
 
+  /**
+   * The slot holding `key` (an integer in 0..capacity − 1, stable while the key stays), or −1.
+   * A miss is remembered for an `insert`/`insertSlot` of the same key that follows it directly.
+   */
+  slotOf(key: bigint): number {
+    const hash = hashKey(key);
+    const index = this.index;
+    const mask = this.mask;
+    let bucket = hash & mask;
+    for (;;) {
+      const stored = index[bucket]!;
+      if (stored === 0) break;
+      if (this.indexHashes[bucket] === hash && this.slotKeys[stored - 1] === key) return stored - 1;
+      bucket = (bucket + 1) & mask;
+    }
+    this.missKey = key;
+    this.missHash = hash;
+    this.missBucket = bucket;
+    return -1;
+  }
+
+  /** Whether `slot` holds an entry. */
+  isUsed(slot: number): boolean {
+    return this.slotUsed[slot] === 1;
+  }
+
+  /** The key in a used slot. */
+  keyAt(slot: number): bigint {
+    return this.slotKeys[slot]!;
+  }
+
+  /** The value in a used slot. */
+  valueAt(slot: number): V {
+    return this.slotValues[slot] as V;
+  }
+
   get(key: bigint): V | undefined {
     const slot = this.findSlot(key, hashKey(key));
     return slot < 0 ? undefined : this.slotValues[slot];
@@ -142,29 +198,50 @@ export class FixedMap<V> {
 
   /** Adds a new entry. Never overwrites: an existing key answers `'duplicate_key'`. */
   insert(key: bigint, value: V): FixedMapInsertResult {
+    const slot = this.insertSlot(key, value);
+    return slot >= 0 ? 'ok' : slot === INSERT_FULL ? 'full' : 'duplicate_key';
+  }
+
+  /**
+   * `insert` answering the new entry's slot, or `INSERT_FULL` (−1) / `INSERT_DUPLICATE` (−2).
+   * Right after a `slotOf` miss of the same key it neither hashes nor probes again.
+   */
+  insertSlot(key: bigint, value: V): number {
     assert(key >= 0n, 'FixedMap keys are non-negative');
-    const hash = hashKey(key);
     const index = this.index;
-    const mask = this.mask;
-    let bucket = hash & mask;
-    for (;;) {
-      const stored = index[bucket]!;
-      if (stored === 0) break;
-      if (this.indexHashes[bucket] === hash && this.slotKeys[stored - 1] === key)
-        return 'duplicate_key';
-      bucket = (bucket + 1) & mask;
+    let hash: number;
+    let bucket: number;
+    if (this.missKey === key) {
+      // Nothing was inserted or removed since that miss (both reset missKey), so the bucket it
+      // ended at is still the first empty one of the key's probe sequence.
+      hash = this.missHash;
+      bucket = this.missBucket;
+    } else {
+      hash = hashKey(key);
+      const mask = this.mask;
+      bucket = hash & mask;
+      for (;;) {
+        const stored = index[bucket]!;
+        if (stored === 0) break;
+        if (this.indexHashes[bucket] === hash && this.slotKeys[stored - 1] === key) {
+          return INSERT_DUPLICATE;
+        }
+        bucket = (bucket + 1) & mask;
+      }
     }
-    if (this.freeTop === 0) return 'full';
+    if (this.freeTop === 0) return INSERT_FULL;
+    this.missKey = undefined;
     const slot = this.freeSlots[--this.freeTop]!;
     this.slotKeys[slot] = key;
     this.slotValues[slot] = value;
     this.slotUsed[slot] = 1;
+    this.slotBuckets[slot] = bucket;
     if (slot >= this.slotHighWater) this.slotHighWater = slot + 1;
     index[bucket] = slot + 1;
     this.indexHashes[bucket] = hash;
     this.count++;
     assert(this.count <= this.capacity, 'a FixedMap never holds more than its capacity');
-    return 'ok';
+    return slot;
   }
 
   /** Replaces the value of an existing key; false (and nothing changes) when the key is absent. */
@@ -181,17 +258,30 @@ export class FixedMap<V> {
     const index = this.index;
     const mask = this.mask;
     let gap = hash & mask;
-    let slot = -1;
     for (;;) {
       const stored = index[gap]!;
       if (stored === 0) return false;
       if (this.indexHashes[gap] === hash && this.slotKeys[stored - 1] === key) {
-        slot = stored - 1;
-        break;
+        this.removeFrom(gap, stored - 1);
+        return true;
       }
       gap = (gap + 1) & mask;
     }
+  }
 
+  /** Removes the entry in a used `slot` (from `slotOf` or `insertSlot`): no hash, no probe. */
+  removeSlot(slot: number): void {
+    assert(this.slotUsed[slot] === 1, 'FixedMap.removeSlot of an unused slot');
+    const bucket = this.slotBuckets[slot]!;
+    assert(this.index[bucket] === slot + 1, 'FixedMap slot and index agree');
+    this.removeFrom(bucket, slot);
+  }
+
+  /** Deletes the entry in `slot`, which the index holds at bucket `gap`. */
+  private removeFrom(gap: number, slot: number): void {
+    const index = this.index;
+    const mask = this.mask;
+    this.missKey = undefined;
     // Backward-shift deletion: walk the rest of the cluster and pull back every entry whose home
     // bucket lies at or before the gap (cyclically). Do not stop at an entry sitting in its own
     // home: an entry further on may have wrapped around and still need to move.
@@ -204,6 +294,7 @@ export class FixedMap<V> {
       if (((bucket - home) & mask) >= ((bucket - gap) & mask)) {
         index[gap] = stored;
         this.indexHashes[gap] = movedHash;
+        this.slotBuckets[stored - 1] = gap;
         gap = bucket;
       }
       bucket = (bucket + 1) & mask;
@@ -216,11 +307,11 @@ export class FixedMap<V> {
     this.freeSlots[this.freeTop++] = slot;
     this.count--;
     assert(this.count >= 0 && this.freeTop <= this.capacity, 'FixedMap slot accounting holds');
-    return true;
   }
 
   /** Removes every entry, keeping the memory. */
   clear(): void {
+    this.missKey = undefined;
     this.index.fill(0);
     this.slotKeys.fill(0n);
     this.slotValues.fill(undefined);

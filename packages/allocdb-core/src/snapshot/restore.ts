@@ -117,7 +117,7 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       compareBigint(a.appliedLsn, b.appliedLsn),
   );
   for (const record of operations) {
-    state.operations.record(
+    const tableSlot = state.operations.record(
       record.operationId,
       record.command,
       0,
@@ -126,7 +126,7 @@ export function restoreInto(state: AllocDbState, snapshot: AllocDbSnapshot): voi
       record.appliedLsn,
       record.retireAfterSlot,
     );
-    state.operationRetireQueue.push(record.operationId, record.retireAfterSlot);
+    state.operationRetireQueue.push(tableSlot, record.retireAfterSlot);
   }
 
   state.lastAppliedLsn = snapshot.lastAppliedLsn;

@@ -5,7 +5,12 @@
  * apply methods.
  */
 
-import { writeCommand } from '../codec/command-codec.js';
+import {
+  encodeCommandInto,
+  newCommandScratch,
+  SCRATCH_COMMAND_START,
+  writeCommand,
+} from '../codec/command-codec.js';
 import type { AllocDbConfig } from '../config.js';
 import { RESERVATION_ID_SHARD_SHIFT } from '../constants.js';
 import { ApplyOrderError, InvalidRequestError, InvariantViolation } from '../errors.js';
@@ -45,7 +50,7 @@ import { OUTCOMES } from './outcomes.js';
 import { toReservationRecord, toResourceRecord } from './records.js';
 import { retireExpiredRecords } from './retirement.js';
 import { slotOverflows } from './slot-check.js';
-import { type AllocDbState, createState } from './state.js';
+import { type AllocDbState, createState, setWindowSlot } from './state.js';
 
 const RETRY_MISS: RetryLookup = Object.freeze({ status: 'miss' });
 const RETRY_CONFLICT: RetryLookup = Object.freeze({ status: 'conflict' });
@@ -56,6 +61,11 @@ export class AllocDb {
   private readonly state: AllocDbState;
   /** Reused for every command's canonical bytes: one encoding per apply, no buffer per apply. */
   private readonly commandBytes = new Writer();
+  /**
+   * The same for the apply path's fixed-size commands, written by `encodeCommandInto` (no growth
+   * or width checks); a bundle goes through `commandBytes`.
+   */
+  private readonly applyScratch = newCommandScratch();
   private disposition: ClientDisposition = 'executed';
 
   /** Allocates every table at its capacity; throws ConfigError for an invalid config. */
@@ -129,6 +139,18 @@ export class AllocDb {
    * @internal
    */
   applyValidatedClient(lsn: bigint, requestSlot: bigint, request: ClientRequest): Outcome {
+    const scratch = this.applyScratch;
+    const end = encodeCommandInto(scratch, request.command);
+    if (end >= 0) {
+      return this.applyEncodedClient(
+        lsn,
+        requestSlot,
+        request,
+        scratch.bytes,
+        SCRATCH_COMMAND_START,
+        end,
+      );
+    }
     const encoded = this.encodeScratch(request.command);
     return this.applyEncodedClient(lsn, requestSlot, request, encoded.storage, 0, encoded.length);
   }
@@ -172,10 +194,8 @@ export class AllocDb {
     }
 
     const outcome = executeCommand(state, lsn, requestSlot, command);
-    const retireAfterSlot = requestSlot + state.derived.operationWindowSlots;
-    if (state.operationRetireQueue.push(request.operationId, retireAfterSlot) !== 'ok') {
-      throw new InvariantViolation('retire_queue_bound', 'operation retire queue is full');
-    }
+    // advance() made the window ends those of requestSlot.
+    const retireAfterSlot = state.operationWindowEnd;
     const slot = operations.record(
       request.operationId,
       bytes,
@@ -185,6 +205,9 @@ export class AllocDb {
       lsn,
       retireAfterSlot,
     );
+    if (state.operationRetireQueue.push(slot, retireAfterSlot) !== 'ok') {
+      throw new InvariantViolation('retire_queue_bound', 'operation retire queue is full');
+    }
     this.checkApplied(slot);
     this.disposition = 'executed';
     return outcome;
@@ -441,6 +464,7 @@ export class AllocDb {
     }
     state.lastAppliedLsn = lsn;
     state.lastRequestSlot = requestSlot;
+    setWindowSlot(state, requestSlot);
     retireExpiredRecords(state, requestSlot);
   }
 

@@ -54,6 +54,9 @@ export function executeCommand(
   }
 }
 
+/** The epoch after one raise from the initial one: shared, not allocated per release. */
+const RAISED_LEASE_EPOCH = INITIAL_LEASE_EPOCH + 1n;
+
 /** `reserve` is a one-element bundle; this array carries its one id without allocating. */
 const singleResource: bigint[] = [0n];
 
@@ -111,8 +114,10 @@ function reserve(
   const deadlineSlot = requestSlot + ttlSlots;
   if (!state.wheel.hasRoom(deadlineSlot)) return OUTCOMES.expiration_index_full;
 
-  const reservationId = state.reservationIdBase | lsn;
-  const memberResources = found.slice(0, count) as ResourceEntry[];
+  // Shard 0's base is 0n: the id is the LSN itself, with no bigint made.
+  const base = state.reservationIdBase;
+  const reservationId = base === 0n ? lsn : base | lsn;
+  const memberResources = count === 1 ? [found[0]!] : (found.slice(0, count) as ResourceEntry[]);
   found.fill(undefined, 0, count);
   const reservation: ReservationEntry = {
     reservationId,
@@ -246,13 +251,22 @@ function finish(
   requestSlot: bigint,
   raiseEpoch: boolean,
 ): void {
-  const retireAfterSlot = requestSlot + state.config.reservationHistoryWindowSlots;
+  // advance() made historyWindowEnd requestSlot + the history window: shared by the slot.
+  if (state.windowSlot !== requestSlot) {
+    throw new InvariantViolation('window_slot', `window ends not set for slot ${requestSlot}`);
+  }
+  const retireAfterSlot = state.historyWindowEnd;
   if (state.reservationRetireQueue.push(reservation.reservationId, retireAfterSlot) !== 'ok') {
     throw new InvariantViolation('retire_queue_bound', 'reservation retire queue is full');
   }
   if (reservation.state === 'reserved') state.wheel.unschedule(reservation);
   reservation.state = terminalState;
-  if (raiseEpoch) reservation.leaseEpoch += 1n;
+  if (raiseEpoch) {
+    reservation.leaseEpoch =
+      reservation.leaseEpoch === INITIAL_LEASE_EPOCH
+        ? RAISED_LEASE_EPOCH
+        : reservation.leaseEpoch + 1n;
+  }
   reservation.releasedLsn = lsn;
   reservation.retireAfterSlot = retireAfterSlot;
   state.terminalReservations++;

@@ -34,6 +34,8 @@ export interface WheelEntry {
 /** A bucket's length counter (one object per non-empty bucket). */
 export interface BucketLength {
   length: number;
+  /** Its slot in `bucketLengths`: emptied, the bucket is removed by slot, with no `%` or hash. */
+  slot: number;
 }
 
 /** Strict `(deadline, id)` order. */
@@ -53,6 +55,14 @@ export class ExpirationWheel<E extends WheelEntry> {
   private readonly bucketLengths: FixedMap<BucketLength>;
   private readonly heap: (E | undefined)[];
   private count = 0;
+  /**
+   * The last deadline looked up (`lookup`) and its bucket's counter: a reserve asks `hasRoom` and
+   * then schedules at the same deadline, and consecutive reserves of one slot share a deadline,
+   * so the bigint `%` and the hash lookup run once. Reset whenever a bucket is added or removed
+   * (a counter's own length may change: it is read through the object).
+   */
+  private lookedUpDeadline: bigint | undefined = undefined;
+  private lookedUpLength: BucketLength | undefined = undefined;
 
   constructor(maxTtlSlots: bigint, maxBucketLen: number, capacity: number) {
     this.bucketCount = maxTtlSlots + 1n;
@@ -76,9 +86,18 @@ export class ExpirationWheel<E extends WheelEntry> {
     return deadlineSlot % this.bucketCount;
   }
 
+  /** The counter of the bucket of `deadlineSlot`, undefined when that bucket is empty. */
+  private lookup(deadlineSlot: bigint): BucketLength | undefined {
+    if (deadlineSlot !== this.lookedUpDeadline) {
+      this.lookedUpLength = this.bucketLengths.get(this.bucketOf(deadlineSlot));
+      this.lookedUpDeadline = deadlineSlot;
+    }
+    return this.lookedUpLength;
+  }
+
   /** Ids currently in the bucket of `deadlineSlot`. */
   bucketLength(deadlineSlot: bigint): number {
-    return this.bucketLengths.get(this.bucketOf(deadlineSlot))?.length ?? 0;
+    return this.lookup(deadlineSlot)?.length ?? 0;
   }
 
   /** Whether the bucket of this deadline has room for one more id. */
@@ -102,14 +121,17 @@ export class ExpirationWheel<E extends WheelEntry> {
     }
     // Both are guaranteed by the caller: a full bucket answers expiration_index_full, and no
     // more reservations than the reservation table holds can be scheduled.
-    if (!this.hasRoom(entry.deadlineSlot) || this.count === this.capacity) {
+    let length = this.lookup(entry.deadlineSlot);
+    if ((length?.length ?? 0) >= this.maxBucketLen || this.count === this.capacity) {
       throw new InvariantViolation('wheel_bound', `no room for ${entry.reservationId}`);
     }
-    const bucket = this.bucketOf(entry.deadlineSlot);
-    let length = this.bucketLengths.get(bucket);
     if (length === undefined) {
-      length = { length: 1 };
-      this.bucketLengths.insert(bucket, length);
+      length = { length: 1, slot: -1 };
+      length.slot = this.bucketLengths.insertSlot(this.bucketOf(entry.deadlineSlot), length);
+      if (length.slot < 0) {
+        throw new InvariantViolation('wheel_bound', `no bucket for ${entry.reservationId}`);
+      }
+      this.lookedUpDeadline = undefined;
     } else {
       length.length++;
     }
@@ -128,7 +150,10 @@ export class ExpirationWheel<E extends WheelEntry> {
     }
     const length = entry.wheelBucket!;
     entry.wheelBucket = undefined;
-    if (--length.length === 0) this.bucketLengths.remove(this.bucketOf(entry.deadlineSlot));
+    if (--length.length === 0) {
+      this.bucketLengths.removeSlot(length.slot);
+      this.lookedUpDeadline = undefined;
+    }
 
     const last = --this.count;
     const moved = this.heap[last]!;
@@ -210,7 +235,12 @@ export class ExpirationWheel<E extends WheelEntry> {
       if (entry === undefined || entry.wheelPosition !== i) {
         throw new InvariantViolation('wheel_position', `heap slot ${i} is inconsistent`);
       }
-      if (entry.wheelBucket !== this.bucketLengths.get(this.bucketOf(entry.deadlineSlot))) {
+      const counter = this.bucketLengths.get(this.bucketOf(entry.deadlineSlot));
+      if (
+        counter === undefined ||
+        entry.wheelBucket !== counter ||
+        this.bucketLengths.valueAt(counter.slot) !== counter
+      ) {
         throw new InvariantViolation('wheel_bucket_lengths', `heap slot ${i} has a stale bucket`);
       }
       if (i > 0 && precedes(entry, this.heap[(i - 1) >> 1]!)) {

@@ -18,6 +18,7 @@ import {
   isTerminal,
   type ReservationEntry,
   type ResourceEntry,
+  setWindowSlot,
   versionOf,
 } from './state.js';
 
@@ -26,6 +27,8 @@ function fail(invariant: string, message: string): never {
 }
 
 const LOW_64_MASK = U64_MAX;
+/** The epoch of a reservation whose epoch was raised once (terminal or revoking). */
+const RAISED_LEASE_EPOCH = INITIAL_LEASE_EPOCH + 1n;
 
 /** A resource on its own: state known, points at a reservation exactly when held. */
 function checkResourceShape(state: AllocDbState, resource: ResourceEntry): void {
@@ -74,11 +77,18 @@ export function checkReservation(state: AllocDbState, reservation: ReservationEn
   const id = reservation.reservationId;
   const lifecycle = reservation.state;
   if (!RESERVATION_STATES.includes(lifecycle)) fail('reservation_state', `${id}: ${lifecycle}`);
-  if (id >> 64n !== state.config.shardId || (id & LOW_64_MASK) !== reservation.createdLsn) {
+  // Shard 0's ids are their LSNs: then one comparison, with no bigint made, is the same check
+  // (createdLsn is a u64, checked against lastAppliedLsn below).
+  if (
+    id === reservation.createdLsn
+      ? state.config.shardId !== 0n
+      : id >> 64n !== state.config.shardId || (id & LOW_64_MASK) !== reservation.createdLsn
+  ) {
     fail('reservation_id', `${id} is not (shardId << 64) | createdLsn ${reservation.createdLsn}`);
   }
   const lastAppliedLsn = state.lastAppliedLsn ?? 0n;
   const lastRequestSlot = state.lastRequestSlot ?? 0n;
+  setWindowSlot(state, lastRequestSlot);
   if (reservation.createdLsn < 1n || reservation.createdLsn > lastAppliedLsn) {
     fail('reservation_created_lsn', `${id} created at ${reservation.createdLsn}`);
   }
@@ -112,7 +122,7 @@ export function checkReservation(state: AllocDbState, reservation: ReservationEn
   // one): the retire queue would leave deadline order and records would outlive their window.
   if (
     reservation.retireAfterSlot !== undefined &&
-    reservation.retireAfterSlot > lastRequestSlot + state.config.reservationHistoryWindowSlots
+    reservation.retireAfterSlot > state.historyWindowEnd
   ) {
     fail(
       'reservation_retire_after',
@@ -122,7 +132,7 @@ export function checkReservation(state: AllocDbState, reservation: ReservationEn
   const expectedEpoch =
     lifecycle === 'reserved' || lifecycle === 'confirmed'
       ? INITIAL_LEASE_EPOCH
-      : INITIAL_LEASE_EPOCH + 1n;
+      : RAISED_LEASE_EPOCH;
   if (reservation.leaseEpoch !== expectedEpoch) {
     fail('reservation_epoch', `${id} is ${lifecycle} with epoch ${reservation.leaseEpoch}`);
   }
@@ -159,7 +169,9 @@ export function checkReservation(state: AllocDbState, reservation: ReservationEn
   if (scheduled !== (lifecycle === 'reserved') || (!scheduled && position !== -1)) {
     fail('wheel_membership', `${id} is ${lifecycle}, wheel position ${position}`);
   }
-  if (scheduled && state.wheel.bucketLength(reservation.deadlineSlot) > state.wheel.maxBucketLen) {
+  // The counter the wheel keeps for the entry's bucket (checkStructure proves it is that
+  // bucket's): no bigint `%` and no lookup per command.
+  if (scheduled && (reservation.wheelBucket?.length ?? 0) > state.wheel.maxBucketLen) {
     fail('wheel_bucket_bound', `the bucket of ${id} exceeds ${state.wheel.maxBucketLen}`);
   }
 }
@@ -186,6 +198,7 @@ function checkOperation(state: AllocDbState, slot: number): void {
     fail('operation_applied_lsn', `operation in slot ${slot} applied at ${appliedLsn}`);
   }
   const lastRequestSlot = state.lastRequestSlot ?? 0n;
+  setWindowSlot(state, lastRequestSlot);
   const retireAfterSlot = operations.retireAfterSlotAt(slot);
   if (retireAfterSlot < lastRequestSlot) {
     fail('operation_retire_after', `operation in slot ${slot} should have been retired`);
@@ -193,7 +206,7 @@ function checkOperation(state: AllocDbState, slot: number): void {
   // Recorded at a slot ≤ lastRequestSlot, a record retires at most one window W later. A later
   // deadline comes from a longer window (a snapshot restored under a smaller W): the record would
   // answer retries past this configuration's window, and the retire queue leave deadline order.
-  if (retireAfterSlot > lastRequestSlot + state.derived.operationWindowSlots) {
+  if (retireAfterSlot > state.operationWindowEnd) {
     fail(
       'operation_retire_after',
       `operation in slot ${slot} retires after slot ${retireAfterSlot}, beyond slot ${lastRequestSlot} + the window ${state.derived.operationWindowSlots}`,
@@ -203,8 +216,11 @@ function checkOperation(state: AllocDbState, slot: number): void {
   if (!RESULT_CODES.includes(outcome.resultCode)) {
     fail('operation_outcome', `operation in slot ${slot} has result ${outcome.resultCode}`);
   }
-  const fields = [outcome.reservationId, outcome.leaseEpoch, outcome.deadlineSlot];
-  const present = fields.filter((field) => field !== undefined).length;
+  // Counted without an array: this runs after every recorded command.
+  const present =
+    (outcome.reservationId === undefined ? 0 : 1) +
+    (outcome.leaseEpoch === undefined ? 0 : 1) +
+    (outcome.deadlineSlot === undefined ? 0 : 1);
   if (present !== 0 && (present !== 3 || outcome.resultCode !== 'ok')) {
     fail('operation_outcome', `operation in slot ${slot} has partial or misplaced result fields`);
   }
@@ -309,18 +325,19 @@ export function checkAllInvariants(state: AllocDbState): void {
     state.reservationRetireQueue.entries(),
     (id) => state.reservations.get(id)?.retireAfterSlot,
   );
-  checkQueue('operation_retire_queue', state.operationRetireQueue.entries(), (id) => {
-    const slot = state.operations.slotOf(id);
-    return slot < 0 ? undefined : state.operations.retireAfterSlotAt(slot);
-  });
+  checkQueue('operation_retire_queue', state.operationRetireQueue.entries(), (slot) =>
+    state.operations.isLiveEntry(slot, state.operations.retireAfterSlotAt(slot))
+      ? state.operations.retireAfterSlotAt(slot)
+      : undefined,
+  );
   checkCounters(state);
 }
 
 /** Every queue entry names a record with that retireAfterSlot, in non-decreasing order. */
-function checkQueue(
+function checkQueue<K>(
   invariant: string,
-  entries: Iterable<{ key: bigint; retireAfterSlot: bigint }>,
-  recordSlot: (key: bigint) => bigint | undefined,
+  entries: Iterable<{ key: K; retireAfterSlot: bigint }>,
+  recordSlot: (key: K) => bigint | undefined,
 ): void {
   let previous = 0n;
   for (const entry of entries) {

@@ -6,8 +6,10 @@
  * the order they were made, so a record per heap object (plus its command buffer, LSN and slot
  * bigints) would make the garbage collector copy tens of thousands of survivors on every young
  * collection. Instead the records live in arrays allocated at open, indexed by a slot number:
- * the FixedMap from the runtime maps operationId → slot (a small integer, no allocation), LSNs
- * and slots sit in BigUint64Arrays, and the canonical command bytes sit inline in one byte
+ * the slot the runtime's FixedMap keeps operationId in (a small integer, no allocation; a lookup
+ * that misses leaves the insert that follows it no second hash or probe, and a record is deleted
+ * by its slot with no hash at all), LSNs sit in a BigUint64Array, retirement slots in plain
+ * references shared by every record of one request slot, and the canonical command bytes sit inline in one byte
  * array, `INLINE_COMMAND_BYTES` per slot. A longer command (a bundle of two or more) gets a
  * buffer of its own. A record then retains no heap object of its own apart from the outcome of a
  * successful reserve.
@@ -15,39 +17,36 @@
 
 import { INLINE_COMMAND_BYTES } from '../constants.js';
 import { InvariantViolation } from '../errors.js';
-import { FixedMap } from '../runtime/fixed-map.js';
+import { FixedMap, INSERT_FULL } from '../runtime/fixed-map.js';
 import type { OperationRecord, Outcome } from '../types.js';
 
 export class OperationTable {
   readonly capacity: number;
-  /** operationId → slot. */
-  private readonly index: FixedMap<number>;
-  private readonly operationIds: (bigint | undefined)[];
+  /** The operation ids; an id's slot in this map is its record's slot in the arrays below. */
+  private readonly index: FixedMap<true>;
   private readonly appliedLsns: BigUint64Array;
-  private readonly retireAfterSlots: BigUint64Array;
+  /**
+   * Plain references, not a BigUint64Array: every read of a BigUint64Array makes a new bigint,
+   * and this one is read on every retirement and every invariant check. The values are shared
+   * (all the commands of one request slot carry the same bigint, see `windowEnds`).
+   */
+  private readonly retireAfterSlots: bigint[];
   private readonly outcomes: (Outcome | undefined)[];
   private readonly commandLengths: Int32Array;
   /** `INLINE_COMMAND_BYTES` per slot. */
   private readonly inlineCommands: Uint8Array;
   /** Commands longer than `INLINE_COMMAND_BYTES`, by slot. */
   private readonly longCommands: (Uint8Array | undefined)[];
-  /** Stack of free slots; the top is at `freeTop - 1`. */
-  private readonly freeSlots: Int32Array;
-  private freeTop: number;
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.index = new FixedMap<number>(capacity);
-    this.operationIds = new Array<bigint | undefined>(capacity).fill(undefined);
+    this.index = new FixedMap<true>(capacity);
     this.appliedLsns = new BigUint64Array(capacity);
-    this.retireAfterSlots = new BigUint64Array(capacity);
+    this.retireAfterSlots = new Array<bigint>(capacity).fill(0n);
     this.outcomes = new Array<Outcome | undefined>(capacity).fill(undefined);
     this.commandLengths = new Int32Array(capacity);
     this.inlineCommands = new Uint8Array(capacity * INLINE_COMMAND_BYTES);
     this.longCommands = new Array<Uint8Array | undefined>(capacity).fill(undefined);
-    this.freeSlots = new Int32Array(capacity);
-    for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i;
-    this.freeTop = capacity;
   }
 
   get size(): number {
@@ -55,12 +54,12 @@ export class OperationTable {
   }
 
   isFull(): boolean {
-    return this.freeTop === 0;
+    return this.index.isFull();
   }
 
   /** Slot of the record of `operationId`, or −1. */
   slotOf(operationId: bigint): number {
-    return this.index.get(operationId) ?? -1;
+    return this.index.slotOf(operationId);
   }
 
   outcomeAt(slot: number): Outcome {
@@ -107,11 +106,12 @@ export class OperationTable {
     appliedLsn: bigint,
     retireAfterSlot: bigint,
   ): number {
-    if (this.freeTop === 0) throw new InvariantViolation('operation_insert', 'table is full');
-    const slot = this.freeSlots[--this.freeTop]!;
-    if (this.index.insert(operationId, slot) !== 'ok') {
-      this.freeTop++;
-      throw new InvariantViolation('operation_insert', `cannot record ${operationId}`);
+    const slot = this.index.insertSlot(operationId, true);
+    if (slot < 0) {
+      throw new InvariantViolation(
+        'operation_insert',
+        `cannot record ${operationId} (${slot === INSERT_FULL ? 'table is full' : 'duplicate id'})`,
+      );
     }
     const length = end - start;
     if (length <= INLINE_COMMAND_BYTES) {
@@ -123,7 +123,6 @@ export class OperationTable {
       this.longCommands[slot] = bytes.slice(start, end);
     }
     this.commandLengths[slot] = length;
-    this.operationIds[slot] = operationId;
     this.outcomes[slot] = outcome;
     this.appliedLsns[slot] = appliedLsn;
     this.retireAfterSlots[slot] = retireAfterSlot;
@@ -131,23 +130,29 @@ export class OperationTable {
   }
 
   /**
-   * Retirement: deletes the record of `operationId` if it still carries `retireAfterSlot`
-   * (otherwise the queue entry was stale).
+   * Whether `slot` holds a record that carries `retireAfterSlot`. The retire queue names records
+   * by slot; a record leaves the table only when its own queue entry is retired, so a slot is
+   * never reused while an entry for its previous record waits.
    */
-  retire(operationId: bigint, retireAfterSlot: bigint): void {
-    const slot = this.index.get(operationId);
-    if (slot === undefined || this.retireAfterSlots[slot] !== retireAfterSlot) return;
-    this.index.remove(operationId);
-    this.operationIds[slot] = undefined;
+  isLiveEntry(slot: number, retireAfterSlot: bigint): boolean {
+    return this.index.isUsed(slot) && this.retireAfterSlots[slot] === retireAfterSlot;
+  }
+
+  /**
+   * Retirement: deletes the record in `slot` if it still carries `retireAfterSlot` (otherwise
+   * the queue entry was stale). One removal by slot: no hash, no lookup.
+   */
+  retire(slot: number, retireAfterSlot: bigint): void {
+    if (!this.isLiveEntry(slot, retireAfterSlot)) return;
+    this.index.removeSlot(slot);
     this.outcomes[slot] = undefined;
     this.longCommands[slot] = undefined;
-    this.freeSlots[this.freeTop++] = slot;
   }
 
   /** The record in `slot` as a public record (copies). */
   recordAt(slot: number): OperationRecord {
     return {
-      operationId: this.operationIds[slot]!,
+      operationId: this.index.keyAt(slot),
       command: this.commandAt(slot),
       outcome: this.outcomes[slot]!,
       appliedLsn: this.appliedLsns[slot]!,
@@ -155,20 +160,29 @@ export class OperationTable {
     };
   }
 
-  /** Calls `fn` with every record's slot and id (in the index's slot order). */
+  /** Calls `fn` with every record's slot and id (in slot order). */
   forEach(fn: (slot: number, operationId: bigint) => void): void {
-    this.index.forEach(fn);
+    const index = this.index;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      if (index.isUsed(slot)) fn(slot, index.keyAt(slot));
+    }
   }
 
   /** Checks the index against the slot arrays (for the invariant check). */
   checkStructure(): void {
-    if (this.index.size + this.freeTop !== this.capacity) {
-      throw new InvariantViolation('operation_slots', 'used and free slots do not add up');
-    }
-    this.index.forEach((slot, operationId) => {
-      if (this.operationIds[slot] !== operationId || this.outcomes[slot] === undefined) {
+    let used = 0;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const live = this.index.isUsed(slot);
+      if (live) used++;
+      if (live !== (this.outcomes[slot] !== undefined)) {
         throw new InvariantViolation('operation_slots', `slot ${slot} disagrees with the index`);
       }
-    });
+      if (live && this.index.slotOf(this.index.keyAt(slot)) !== slot) {
+        throw new InvariantViolation('operation_slots', `slot ${slot} is not where its id is`);
+      }
+    }
+    if (used !== this.index.size) {
+      throw new InvariantViolation('operation_slots', 'used slots and the index do not add up');
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { InvariantViolation } from '../errors.js';
 import type { AllocDbState } from './state.js';
 
 /**
@@ -14,10 +15,16 @@ export function retireExpiredRecords(state: AllocDbState, slot: bigint): void {
     if (retireAfterSlot === undefined || retireAfterSlot >= slot) break;
     const reservationId = reservationQueue.frontKey()!;
     reservationQueue.dropFront();
-    const reservation = reservations.get(reservationId);
-    if (reservation === undefined || reservation.retireAfterSlot !== retireAfterSlot) continue;
+    // One hash: the lookup's slot is where the removal happens.
+    const tableSlot = reservations.slotOf(reservationId);
+    if (tableSlot < 0) continue;
+    const reservation = reservations.valueAt(tableSlot);
+    if (reservation.retireAfterSlot !== retireAfterSlot) continue;
+    if (reservation.reservationId !== reservationId) {
+      throw new InvariantViolation('reservation_key', `${reservationId} holds another reservation`);
+    }
     state.memberRows -= reservation.memberCount;
-    reservations.remove(reservationId);
+    reservations.removeSlot(tableSlot);
     state.terminalReservations--;
     const watermark = state.maxRetiredReservationId;
     if (watermark === undefined || reservationId > watermark) {
@@ -30,8 +37,8 @@ export function retireExpiredRecords(state: AllocDbState, slot: bigint): void {
   for (;;) {
     const retireAfterSlot = operationQueue.frontSlot();
     if (retireAfterSlot === undefined || retireAfterSlot >= slot) break;
-    const operationId = operationQueue.frontKey()!;
+    const tableSlot = operationQueue.frontKey()!;
     operationQueue.dropFront();
-    operations.retire(operationId, retireAfterSlot);
+    operations.retire(tableSlot, retireAfterSlot);
   }
 }

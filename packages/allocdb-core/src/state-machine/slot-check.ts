@@ -13,18 +13,27 @@ export function slotOverflows(
   command: Command,
   fromClient: boolean,
 ): boolean {
+  // `slot + x > U64_MAX` is `slot > U64_MAX − x`; the right-hand sides for the configured
+  // windows are computed once (state.slotLimits), so that no command allocates a sum here.
+  const limits = state.slotLimits;
   switch (command.kind) {
     case 'reserve':
-    case 'reserve_bundle':
-      if (requestSlot + command.ttlSlots > U64_MAX) return true;
+    case 'reserve_bundle': {
+      const ttl = command.ttlSlots;
+      // Within maxTtlSlots, the precomputed bound answers; an out-of-range TTL (answered
+      // ttl_out_of_range later) still gets the exact sum.
+      if (ttl <= state.config.maxTtlSlots) {
+        if (requestSlot > limits.maxTtl) return true;
+      } else if (requestSlot + ttl > U64_MAX) return true;
       break;
+    }
     case 'release':
     case 'reclaim':
     case 'expire':
-      if (requestSlot + state.config.reservationHistoryWindowSlots > U64_MAX) return true;
+      if (requestSlot > limits.history) return true;
       break;
     default:
       break;
   }
-  return fromClient && requestSlot + state.derived.operationWindowSlots > U64_MAX;
+  return fromClient && requestSlot > limits.operationWindow;
 }

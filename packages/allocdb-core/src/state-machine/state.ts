@@ -4,7 +4,7 @@
  * Entries are mutable internally; reads hand out copies.
  */
 import { type AllocDbConfig, type DerivedConfig, validateConfig } from '../config.js';
-import { RESERVATION_ID_SHARD_SHIFT } from '../constants.js';
+import { RESERVATION_ID_SHARD_SHIFT, U64_MAX } from '../constants.js';
 import { FixedMap } from '../runtime/fixed-map.js';
 import { RetireQueue } from '../runtime/retire-queue.js';
 import type { ReservationState, ResourceState } from '../types.js';
@@ -62,7 +62,8 @@ export interface AllocDbState {
   readonly operations: OperationTable;
   readonly wheel: ExpirationWheel<ReservationEntry>;
   readonly reservationRetireQueue: RetireQueue<bigint>;
-  readonly operationRetireQueue: RetireQueue<bigint>;
+  /** Keyed by the record's slot in the operation table (see `OperationTable.isLiveEntry`). */
+  readonly operationRetireQueue: RetireQueue<number>;
   /**
    * The watermarks: absent (undefined) until first set. `lastAppliedLsn` and `lastRequestSlot`
    * are set together by the first apply; `maxRetiredReservationId` by the first retirement.
@@ -83,6 +84,31 @@ export interface AllocDbState {
    */
   touchedReservation: ReservationEntry | undefined;
   touchedResource: ResourceEntry | undefined;
+  /**
+   * `windowSlot + W` (the operation window) and `windowSlot + reservationHistoryWindowSlots`,
+   * for the request slot `windowSlot` (see `setWindowSlot`): every command of a slot shares
+   * these two bigints instead of allocating its own sums. Scratch, not persisted.
+   */
+  windowSlot: bigint | undefined;
+  operationWindowEnd: bigint;
+  historyWindowEnd: bigint;
+  /**
+   * `U64_MAX − x` for the windows the slot check adds to a request slot (`slotOverflows`):
+   * maxTtlSlots, the history window and W (validateConfig keeps each of them within u64).
+   */
+  readonly slotLimits: {
+    readonly maxTtl: bigint;
+    readonly history: bigint;
+    readonly operationWindow: bigint;
+  };
+}
+
+/** Makes `operationWindowEnd` and `historyWindowEnd` those of request slot `slot`. */
+export function setWindowSlot(state: AllocDbState, slot: bigint): void {
+  if (slot === state.windowSlot) return;
+  state.windowSlot = slot;
+  state.operationWindowEnd = slot + state.derived.operationWindowSlots;
+  state.historyWindowEnd = slot + state.config.reservationHistoryWindowSlots;
 }
 
 /** Adds one to a resource's version, exactly, in whichever representation it has. */
@@ -128,7 +154,7 @@ export function createState(config: AllocDbConfig): AllocDbState {
     // A record is queued once, when it becomes retirable, and leaves the queue when it is
     // deleted, so each queue never holds more entries than its table.
     reservationRetireQueue: new RetireQueue<bigint>(config.maxReservations),
-    operationRetireQueue: new RetireQueue<bigint>(config.maxOperations),
+    operationRetireQueue: new RetireQueue<number>(config.maxOperations),
     lastAppliedLsn: undefined,
     lastRequestSlot: undefined,
     maxRetiredReservationId: undefined,
@@ -137,5 +163,13 @@ export function createState(config: AllocDbConfig): AllocDbState {
     bundleScratch: new Array<ResourceEntry | undefined>(config.maxBundleSize).fill(undefined),
     touchedReservation: undefined,
     touchedResource: undefined,
+    windowSlot: undefined,
+    operationWindowEnd: 0n,
+    historyWindowEnd: 0n,
+    slotLimits: {
+      maxTtl: U64_MAX - config.maxTtlSlots,
+      history: U64_MAX - config.reservationHistoryWindowSlots,
+      operationWindow: U64_MAX - derived.operationWindowSlots,
+    },
   };
 }

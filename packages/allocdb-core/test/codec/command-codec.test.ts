@@ -7,10 +7,13 @@ import {
   decodeInternalCommand,
   encodeClientRequest,
   encodeCommand,
+  encodeCommandInto,
   encodeInternalCommand,
   INTERNAL_COMMAND_OFFSET,
+  newCommandScratch,
+  SCRATCH_COMMAND_START,
 } from '../../src/codec/command-codec.js';
-import { COMMAND_CODEC_VERSION } from '../../src/constants.js';
+import { COMMAND_CODEC_VERSION, INLINE_COMMAND_BYTES } from '../../src/constants.js';
 import { CodecError, InvalidRequestError } from '../../src/errors.js';
 import type { Command } from '../../src/types.js';
 import { clientRequestArbitrary, commandArbitrary } from '../support/arbitraries.js';
@@ -92,6 +95,24 @@ describe('command codec', () => {
           JSON.stringify(a, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)) ===
           JSON.stringify(b, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
         expect(Buffer.from(encodeCommand(a)).equals(encodeCommand(b))).toBe(same);
+      }),
+      { seed: SEED, numRuns: runs(500) },
+    );
+  });
+
+  it('encodeCommandInto writes the bytes of encodeCommand (the state machine dedupes on them)', () => {
+    const scratch = newCommandScratch();
+    fc.assert(
+      fc.property(commandArbitrary, (command) => {
+        scratch.bytes.fill(0xa5);
+        const end = encodeCommandInto(scratch, command);
+        if (command.kind === 'reserve_bundle') expect(end).toBe(-1);
+        else {
+          expect(end - SCRATCH_COMMAND_START).toBeLessThanOrEqual(INLINE_COMMAND_BYTES);
+          expect(scratch.bytes.subarray(SCRATCH_COMMAND_START, end)).toEqual(
+            encodeCommand(command),
+          );
+        }
       }),
       { seed: SEED, numRuns: runs(500) },
     );

@@ -37,18 +37,44 @@ export class CodecError extends PackageError {
 }
 
 /**
+ * Buffers up to this size share one DataView across Readers (see `viewOf`); larger ones (a
+ * snapshot body) get their own, so that the shared view never keeps a large buffer alive.
+ */
+const SHARED_VIEW_MAX_BYTES = 1024 * 1024;
+let sharedViewBuffer: ArrayBufferLike | undefined;
+let sharedView: DataView | undefined;
+
+/**
+ * A DataView over the whole of `buffer`. Replay decodes a Reader per logged frame, each over a
+ * payload inside the same scan chunk: making a DataView per frame was a tenth of the decoding,
+ * so consecutive Readers over one small buffer share the last view made.
+ */
+function viewOf(buffer: ArrayBufferLike): DataView {
+  if (buffer === sharedViewBuffer) return sharedView!;
+  const view = new DataView(buffer);
+  if (buffer.byteLength <= SHARED_VIEW_MAX_BYTES) {
+    sharedViewBuffer = buffer;
+    sharedView = view;
+  }
+  return view;
+}
+
+/**
  * Reads values from the caller's bytes through one DataView and one cursor. Every read goes
  * through `take`, the single bounds check, so an overrun is always a `truncated` CodecError at
- * the offset where the missing value starts.
+ * the offset where the missing value starts. The view covers the bytes' whole buffer (shared,
+ * see `viewOf`); `base` is where the bytes start in it.
  */
 export class Reader {
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
+  private readonly base: number;
   private cursor = 0;
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = viewOf(bytes.buffer);
+    this.base = bytes.byteOffset;
   }
 
   /** Offset of the next byte to read. */
@@ -61,14 +87,17 @@ export class Reader {
     return this.bytes.byteLength - this.cursor;
   }
 
-  /** Reserves `n` bytes and returns their start offset; throws `truncated` if they are not there. */
+  /**
+   * Reserves `n` bytes and returns their start in the view (`base` + offset); throws `truncated`
+   * (at the offset in the bytes) if they are not there.
+   */
   private take(n: number, what: string): number {
     const at = this.cursor;
     if (n > this.bytes.byteLength - at) {
       throw new CodecError('truncated', at, `${what} needs ${n} bytes, ${this.remaining} left`);
     }
     this.cursor = at + n;
-    return at;
+    return this.base + at;
   }
 
   /** Reads a u8. */
@@ -101,7 +130,7 @@ export class Reader {
 
   /** Reads `n` raw bytes and returns a copy (the caller's buffer may be reused). */
   bytesCopy(n: number, what = 'bytes'): Uint8Array {
-    const at = this.take(n, what);
+    const at = this.take(n, what) - this.base;
     return this.bytes.slice(at, at + n);
   }
 

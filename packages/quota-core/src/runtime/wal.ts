@@ -263,6 +263,47 @@ type HeaderCheck =
   | { readonly ok: true; readonly payloadLength: number; readonly frameLength: number }
   | { readonly ok: false; readonly reason: CorruptionReason };
 
+/** The failures of `headerPayloadLength`, in the order it checks them. */
+const HEADER_FAILURES: readonly CorruptionReason[] = [
+  'header_checksum',
+  'bad_magic',
+  'bad_version',
+  'bad_record_type',
+  'bad_flags',
+  'payload_too_large',
+];
+
+/**
+ * `checkHeader` without a result object (the streaming scanner checks a header per frame): the
+ * payload length, or −1 − the index of the failure in `HEADER_FAILURES`.
+ */
+function headerPayloadLength(
+  bytes: Uint8Array,
+  view: DataView,
+  at: number,
+  magic: Uint8Array,
+  maxPayloadBytes: number,
+): number {
+  const stored = view.getUint32(at + HEADER_CRC_AT, true);
+  if (crc32c(bytes, at, at + HEADER_CRC_AT) !== stored) return -1;
+  const m = at + MAGIC_AT;
+  if (
+    bytes[m] !== magic[0] ||
+    bytes[m + 1] !== magic[1] ||
+    bytes[m + 2] !== magic[2] ||
+    bytes[m + 3] !== magic[3]
+  ) {
+    return -2;
+  }
+  if (view.getUint16(at + VERSION_AT, true) !== WAL_FORMAT_VERSION) return -3;
+  const recordType = bytes[at + RECORD_TYPE_AT]!;
+  if (recordType < 1 || recordType > 3) return -4;
+  if (bytes[at + FLAGS_AT] !== 0) return -5;
+  const payloadLength = view.getUint32(at + PAYLOAD_LENGTH_AT, true);
+  if (payloadLength > maxPayloadBytes) return -6;
+  return payloadLength;
+}
+
 /** Checks the 32 header bytes at `at`. `header_checksum` means the header cannot be trusted. */
 function checkHeader(
   bytes: Uint8Array,
@@ -271,25 +312,8 @@ function checkHeader(
   magic: Uint8Array,
   maxPayloadBytes: number,
 ): HeaderCheck {
-  const stored = view.getUint32(at + HEADER_CRC_AT, true);
-  if (crc32c(bytes, at, at + HEADER_CRC_AT) !== stored)
-    return { ok: false, reason: 'header_checksum' };
-  const m = at + MAGIC_AT;
-  if (
-    bytes[m] !== magic[0] ||
-    bytes[m + 1] !== magic[1] ||
-    bytes[m + 2] !== magic[2] ||
-    bytes[m + 3] !== magic[3]
-  ) {
-    return { ok: false, reason: 'bad_magic' };
-  }
-  if (view.getUint16(at + VERSION_AT, true) !== WAL_FORMAT_VERSION)
-    return { ok: false, reason: 'bad_version' };
-  const recordType = bytes[at + RECORD_TYPE_AT]!;
-  if (recordType < 1 || recordType > 3) return { ok: false, reason: 'bad_record_type' };
-  if (bytes[at + FLAGS_AT] !== 0) return { ok: false, reason: 'bad_flags' };
-  const payloadLength = view.getUint32(at + PAYLOAD_LENGTH_AT, true);
-  if (payloadLength > maxPayloadBytes) return { ok: false, reason: 'payload_too_large' };
+  const payloadLength = headerPayloadLength(bytes, view, at, magic, maxPayloadBytes);
+  if (payloadLength < 0) return { ok: false, reason: HEADER_FAILURES[-1 - payloadLength]! };
   return { ok: true, payloadLength, frameLength: encodedFrameLength(payloadLength) };
 }
 
@@ -513,18 +537,19 @@ export class FrameScanner {
   private consumeWholeFrames(chunk: Uint8Array, at: number): number {
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     while (chunk.length - at >= FRAME_HEADER_BYTES) {
-      const header = checkHeader(chunk, view, at, this.magic, this.maxPayloadBytes);
-      if (!header.ok) {
-        this.badHeader(header.reason, chunk, at);
+      const payloadLength = headerPayloadLength(chunk, view, at, this.magic, this.maxPayloadBytes);
+      if (payloadLength < 0) {
+        this.badHeader(HEADER_FAILURES[-1 - payloadLength]!, chunk, at);
         return chunk.length;
       }
-      if (chunk.length - at < header.frameLength) return at;
-      if (!frameChecksumMatches(chunk, view, at, header.frameLength)) {
-        this.badFrame(chunk, at, header.frameLength);
-        return at + header.frameLength;
+      const frameLength = encodedFrameLength(payloadLength);
+      if (chunk.length - at < frameLength) return at;
+      if (!frameChecksumMatches(chunk, view, at, frameLength)) {
+        this.badFrame(chunk, at, frameLength);
+        return at + frameLength;
       }
-      this.emit(readFrame(chunk, view, at, header.payloadLength, false), header.frameLength);
-      at += header.frameLength;
+      this.emit(readFrame(chunk, view, at, payloadLength, false), frameLength);
+      at += frameLength;
     }
     return at;
   }

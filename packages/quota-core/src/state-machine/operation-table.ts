@@ -6,7 +6,9 @@
  * records die in the order they were made, so a record per heap object (plus its command buffer,
  * LSN and slot bigints) would make the garbage collector copy tens of thousands of survivors on
  * every young collection. Instead the records live in arrays allocated at open, indexed by a slot
- * number: the runtime's FixedMap maps operationId → slot (a small integer, no allocation), LSNs
+ * number: the slot the runtime's FixedMap keeps operationId in (a small integer, no allocation;
+ * a lookup that misses leaves the insert that follows it no second hash or probe, and a record
+ * is deleted by its slot with no hash at all), LSNs
  * and slots sit in BigUint64Arrays, and the canonical command bytes sit inline in one byte array,
  * `MAX_COMMAND_BYTES` per slot (every quota command fits). Outcomes are shared frozen objects
  * (`OUTCOMES`, or the bucket's own `okOutcome`), so a record retains no heap object of its own.
@@ -14,14 +16,13 @@
 
 import { MAX_COMMAND_BYTES } from '../constants.js';
 import { InvariantViolation } from '../errors.js';
-import { FixedMap } from '../runtime/fixed-map.js';
+import { FixedMap, INSERT_FULL } from '../runtime/fixed-map.js';
 import type { OperationRecord, Outcome } from '../types.js';
 
 export class OperationTable {
   readonly capacity: number;
-  /** operationId → slot. */
-  private readonly index: FixedMap<number>;
-  private readonly operationIds: (bigint | undefined)[];
+  /** The operation ids; an id's slot in this map is its record's slot in the arrays below. */
+  private readonly index: FixedMap<true>;
   private readonly appliedLsns: BigUint64Array;
   /**
    * Plain references, not a BigUint64Array: every read of a BigUint64Array makes a new bigint,
@@ -33,22 +34,15 @@ export class OperationTable {
   private readonly commandLengths: Uint8Array;
   /** `MAX_COMMAND_BYTES` per slot. */
   private readonly commands: Uint8Array;
-  /** Stack of free slots; the top is at `freeTop - 1`. */
-  private readonly freeSlots: Int32Array;
-  private freeTop: number;
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.index = new FixedMap<number>(capacity);
-    this.operationIds = new Array<bigint | undefined>(capacity).fill(undefined);
+    this.index = new FixedMap<true>(capacity);
     this.appliedLsns = new BigUint64Array(capacity);
     this.retireAfterSlots = new Array<bigint>(capacity).fill(0n);
     this.outcomes = new Array<Outcome | undefined>(capacity).fill(undefined);
     this.commandLengths = new Uint8Array(capacity);
     this.commands = new Uint8Array(capacity * MAX_COMMAND_BYTES);
-    this.freeSlots = new Int32Array(capacity);
-    for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i;
-    this.freeTop = capacity;
   }
 
   get size(): number {
@@ -56,12 +50,12 @@ export class OperationTable {
   }
 
   isFull(): boolean {
-    return this.freeTop === 0;
+    return this.index.isFull();
   }
 
   /** Slot of the record of `operationId`, or −1. */
   slotOf(operationId: bigint): number {
-    return this.index.get(operationId) ?? -1;
+    return this.index.slotOf(operationId);
   }
 
   outcomeAt(slot: number): Outcome {
@@ -109,17 +103,17 @@ export class OperationTable {
     if (length > MAX_COMMAND_BYTES) {
       throw new InvariantViolation('operation_insert', `a ${length}-byte command does not fit`);
     }
-    if (this.freeTop === 0) throw new InvariantViolation('operation_insert', 'table is full');
-    const slot = this.freeSlots[--this.freeTop]!;
-    if (this.index.insert(operationId, slot) !== 'ok') {
-      this.freeTop++;
-      throw new InvariantViolation('operation_insert', `cannot record ${operationId}`);
+    const slot = this.index.insertSlot(operationId, true);
+    if (slot < 0) {
+      throw new InvariantViolation(
+        'operation_insert',
+        `cannot record ${operationId} (${slot === INSERT_FULL ? 'table is full' : 'duplicate id'})`,
+      );
     }
     const commands = this.commands;
     const at = slot * MAX_COMMAND_BYTES;
     for (let i = 0; i < length; i++) commands[at + i] = bytes[start + i]!;
     this.commandLengths[slot] = length;
-    this.operationIds[slot] = operationId;
     this.outcomes[slot] = outcome;
     this.appliedLsns[slot] = appliedLsn;
     this.retireAfterSlots[slot] = retireAfterSlot;
@@ -128,10 +122,8 @@ export class OperationTable {
 
   /** Deletes the record in `slot`. */
   removeAt(slot: number): void {
-    this.index.remove(this.operationIds[slot]!);
-    this.operationIds[slot] = undefined;
+    this.index.removeSlot(slot);
     this.outcomes[slot] = undefined;
-    this.freeSlots[this.freeTop++] = slot;
   }
 
   /**
@@ -141,7 +133,7 @@ export class OperationTable {
    * pair names one record.
    */
   isLiveEntry(slot: number, retireAfterSlot: bigint): boolean {
-    return this.operationIds[slot] !== undefined && this.retireAfterSlots[slot] === retireAfterSlot;
+    return this.index.isUsed(slot) && this.retireAfterSlots[slot] === retireAfterSlot;
   }
 
   /**
@@ -155,7 +147,7 @@ export class OperationTable {
   /** The record in `slot` as a public record (copies). */
   recordAt(slot: number): OperationRecord {
     return {
-      operationId: this.operationIds[slot]!,
+      operationId: this.index.keyAt(slot),
       command: this.commandAt(slot),
       outcome: this.outcomes[slot]!,
       appliedLsn: this.appliedLsns[slot]!,
@@ -163,20 +155,29 @@ export class OperationTable {
     };
   }
 
-  /** Calls `fn` with every record's slot and id (in the index's slot order). */
+  /** Calls `fn` with every record's slot and id (in slot order). */
   forEach(fn: (slot: number, operationId: bigint) => void): void {
-    this.index.forEach(fn);
+    const index = this.index;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      if (index.isUsed(slot)) fn(slot, index.keyAt(slot));
+    }
   }
 
   /** Checks the index against the slot arrays (for the invariant check). */
   checkStructure(): void {
-    if (this.index.size + this.freeTop !== this.capacity) {
-      throw new InvariantViolation('operation_slots', 'used and free slots do not add up');
-    }
-    this.index.forEach((slot, operationId) => {
-      if (this.operationIds[slot] !== operationId || this.outcomes[slot] === undefined) {
+    let used = 0;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const live = this.index.isUsed(slot);
+      if (live) used++;
+      if (live !== (this.outcomes[slot] !== undefined)) {
         throw new InvariantViolation('operation_slots', `slot ${slot} disagrees with the index`);
       }
-    });
+      if (live && this.index.slotOf(this.index.keyAt(slot)) !== slot) {
+        throw new InvariantViolation('operation_slots', `slot ${slot} is not where its id is`);
+      }
+    }
+    if (used !== this.index.size) {
+      throw new InvariantViolation('operation_slots', 'used slots and the index do not add up');
+    }
   }
 }

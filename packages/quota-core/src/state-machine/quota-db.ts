@@ -4,7 +4,12 @@
  * logs every command before applying it here, and replays the log through the same apply code.
  */
 
-import { writeCommand } from '../codec/command-codec.js';
+import {
+  encodeCommandInto,
+  newCommandScratch,
+  SCRATCH_COMMAND_START,
+  writeCommand,
+} from '../codec/command-codec.js';
 import type { QuotaConfig } from '../config.js';
 import { ApplyOrderError, InvalidRequestError } from '../errors.js';
 import { Writer } from '../runtime/binary.js';
@@ -48,6 +53,8 @@ export class QuotaDb {
   private readonly state: QuotaState;
   /** Reused for every command's canonical bytes: one encoding per apply, no buffer per apply. */
   private readonly commandBytes = new Writer();
+  /** The same for the apply path, written by `encodeCommandInto` (no growth or width checks). */
+  private readonly applyScratch = newCommandScratch();
   private disposition: ClientDisposition = 'executed';
   /**
    * The last request slot a record was made at, and its `retireAfterSlot`: every command of a
@@ -119,8 +126,16 @@ export class QuotaDb {
    * @internal
    */
   applyValidatedClient(lsn: bigint, requestSlot: bigint, request: ClientRequest): Outcome {
-    const encoded = this.encodeScratch(request.command);
-    return this.applyEncodedClient(lsn, requestSlot, request, encoded.storage, 0, encoded.length);
+    const scratch = this.applyScratch;
+    const end = encodeCommandInto(scratch, request.command);
+    return this.applyEncodedClient(
+      lsn,
+      requestSlot,
+      request,
+      scratch.bytes,
+      SCRATCH_COMMAND_START,
+      end,
+    );
   }
 
   /**

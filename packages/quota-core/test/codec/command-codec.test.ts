@@ -7,8 +7,11 @@ import {
   decodeInternalCommand,
   encodeClientRequest,
   encodeCommand,
+  encodeCommandInto,
   encodeInternalCommand,
   INTERNAL_COMMAND_OFFSET,
+  newCommandScratch,
+  SCRATCH_COMMAND_START,
 } from '../../src/codec/command-codec.js';
 import { MAX_COMMAND_BYTES } from '../../src/constants.js';
 import { CodecError, InvalidRequestError } from '../../src/errors.js';
@@ -101,6 +104,19 @@ describe('command codec', () => {
         expect(decodeInternalCommand(internal)).toEqual(request.command);
       }),
       { seed: SEED, numRuns: runs(1000) },
+    );
+  });
+
+  it('encodeCommandInto writes the bytes of encodeCommand (the state machine dedupes on them)', () => {
+    const scratch = newCommandScratch();
+    fc.assert(
+      fc.property(commandArbitrary, (command) => {
+        scratch.bytes.fill(0xa5);
+        const end = encodeCommandInto(scratch, command);
+        expect(end - SCRATCH_COMMAND_START).toBeLessThanOrEqual(MAX_COMMAND_BYTES);
+        expect(scratch.bytes.subarray(SCRATCH_COMMAND_START, end)).toEqual(encodeCommand(command));
+      }),
+      { seed: SEED, numRuns: runs(500) },
     );
   });
 

@@ -82,4 +82,30 @@ describe('Reader and Writer', () => {
     expect(copy[0]).toBe(0);
     expect(copy.length).toBe(100);
   });
+  it('Readers over views into one buffer, and over other buffers in between, read their own bytes', () => {
+    // Replay's Readers share one DataView per (small) buffer: each must still read from its own
+    // offset and report offsets relative to its own bytes.
+    const shared = new Uint8Array(64);
+    for (let i = 0; i < shared.length; i++) shared[i] = i;
+    const other = new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    const big = new Uint8Array(2 * 1024 * 1024);
+    big[100] = 77;
+    for (const offset of [0, 1, 7, 13, 40]) {
+      const reader = new Reader(shared.subarray(offset, offset + 20));
+      expect(reader.u8()).toBe(offset);
+      expect(new Reader(other.subarray(3)).u8()).toBe(6);
+      expect(new Reader(big.subarray(100)).u8()).toBe(77);
+      expect(reader.u16()).toBe((offset + 1) | ((offset + 2) << 8));
+      expect(reader.bytesCopy(2)).toEqual(new Uint8Array([offset + 3, offset + 4]));
+      expect(reader.offset).toBe(5);
+      reader.bytesCopy(8);
+      try {
+        reader.u64();
+        expect.unreachable();
+      } catch (error) {
+        expect(error).toBeInstanceOf(CodecError);
+        expect((error as CodecError).offset).toBe(13);
+      }
+    }
+  });
 });

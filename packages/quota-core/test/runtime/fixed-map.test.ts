@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FixedMap, hashKey } from '../../src/runtime/fixed-map.js';
+import { FixedMap, hashKey, INSERT_DUPLICATE, INSERT_FULL } from '../../src/runtime/fixed-map.js';
 import { runs, SEED } from '../support/thorough.js';
 
 function indexMaskFor(capacity: number): number {
@@ -81,6 +81,54 @@ class ReplaceCommand implements fc.Command<Model, Real> {
   toString = () => `replace(${this.key}, ${this.value})`;
 }
 
+/** `slotOf` then `insertSlot` of the same key: the insert reuses the miss's probe. */
+class LookupThenInsertCommand implements fc.Command<Model, Real> {
+  constructor(
+    readonly key: bigint,
+    readonly value: number,
+  ) {}
+  check = () => true;
+  run(model: Model, real: Real): void {
+    const found = real.slotOf(this.key);
+    expect(found >= 0).toBe(model.has(this.key));
+    if (found >= 0) {
+      expect(real.keyAt(found)).toBe(this.key);
+      expect(real.valueAt(found)).toBe(model.get(this.key));
+    }
+    const slot = real.insertSlot(this.key, this.value);
+    if (model.has(this.key)) expect(slot).toBe(INSERT_DUPLICATE);
+    else if (model.size === real.capacity) expect(slot).toBe(INSERT_FULL);
+    else {
+      expect(slot).toBeGreaterThanOrEqual(0);
+      expect(real.slotOf(this.key)).toBe(slot);
+      model.set(this.key, this.value);
+    }
+    for (const [key, value] of model) expect(real.get(key)).toBe(value);
+  }
+  toString = () => `lookupThenInsert(${this.key}, ${this.value})`;
+}
+
+/** Removal by slot: no hash; every other key stays reachable at its own slot. */
+class RemoveSlotCommand implements fc.Command<Model, Real> {
+  constructor(readonly key: bigint) {}
+  check = () => true;
+  run(model: Model, real: Real): void {
+    const slot = real.slotOf(this.key);
+    expect(slot >= 0).toBe(model.has(this.key));
+    if (slot < 0) return;
+    real.removeSlot(slot);
+    model.delete(this.key);
+    expect(real.isUsed(slot)).toBe(false);
+    expect(real.size).toBe(model.size);
+    for (const [key, value] of model) {
+      const at = real.slotOf(key);
+      expect(real.keyAt(at)).toBe(key);
+      expect(real.valueAt(at)).toBe(value);
+    }
+  }
+  toString = () => `removeSlot(${this.key})`;
+}
+
 class IterateCommand implements fc.Command<Model, Real> {
   check = () => true;
   run(model: Model, real: Real): void {
@@ -158,6 +206,11 @@ describe('FixedMap', () => {
         { weight: 2, arbitrary: key.map((k) => new GetCommand(k)) },
         { weight: 1, arbitrary: fc.tuple(key, value).map(([k, v]) => new ReplaceCommand(k, v)) },
         { weight: 1, arbitrary: fc.constant(new IterateCommand()) },
+        {
+          weight: 3,
+          arbitrary: fc.tuple(key, value).map(([k, v]) => new LookupThenInsertCommand(k, v)),
+        },
+        { weight: 3, arbitrary: key.map((k) => new RemoveSlotCommand(k)) },
       );
       return fc.tuple(
         fc.constant(capacity),
