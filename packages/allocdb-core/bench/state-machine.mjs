@@ -7,7 +7,7 @@
 // (or through bench/run.mjs, which calls `run()`).
 import { pathToFileURL } from 'node:url';
 import { machineLine, measure, printTable, QUICK } from '../../../scripts/bench/harness.mjs';
-import { AllocDb } from '../dist/index.js';
+import { AllocDb } from '../dist/exports/state-machine.js';
 
 /** Commands per timed run (quick: the CI smoke setting). */
 const COMMANDS = QUICK ? 30_000 : 600_000;
