@@ -29,6 +29,23 @@ export interface NodeStatus {
   readonly reportedAtMs: number;
 }
 
+/** How long a snapshot download may wait for its next chunk before it starts again. */
+export const SNAPSHOT_STALL_MS = 10_000;
+
+/**
+ * A snapshot download that stopped receiving chunks, most likely because a newer snapshot
+ * replaced it (its chunks were purged). Transient: not a `PackageError`, so the node's retry
+ * loops (`whenReady`, rejoining the stream) fetch the latest snapshot again.
+ */
+export class SnapshotStalledError extends Error {
+  constructor(received: number, stallMs: number) {
+    super(
+      `the published snapshot's download received no chunk for ${stallMs} ms after ${received} bytes (a newer snapshot replaced it); fetching the latest again`,
+    );
+    this.name = 'SnapshotStalledError';
+  }
+}
+
 /** A published snapshot's description (the object's metadata). */
 export interface PublishedSnapshot {
   readonly lsn: bigint;
@@ -132,8 +149,37 @@ export class ClusterStore {
   > {
     const info = await this.latestSnapshot();
     if (info === undefined) return undefined;
-    const bytes = await this.snapshots.getBlob(SNAPSHOT_NAME);
-    if (bytes === null) return undefined;
-    return { lsn: info.lsn, fileBytes: bytes };
+    const result = await this.snapshots.get(SNAPSHOT_NAME);
+    if (result === null) return undefined;
+    // Read chunk by chunk, each awaited at most SNAPSHOT_STALL_MS: a writer that publishes a new
+    // snapshot meanwhile purges the chunks of this one, and a reader still waiting for them
+    // would wait for ever (a node bootstrapping under load did, in the thorough fault suite).
+    const reader = result.data.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<'stalled'>((resolve) => {
+        timer = setTimeout(() => resolve('stalled'), SNAPSHOT_STALL_MS);
+      });
+      const next = await Promise.race([reader.read(), stalled]).finally(() => clearTimeout(timer));
+      if (next === 'stalled') {
+        await reader.cancel().catch(() => undefined);
+        throw new SnapshotStalledError(size, SNAPSHOT_STALL_MS);
+      }
+      if (next.done) break;
+      chunks.push(next.value);
+      size += next.value.length;
+    }
+    // The object store checks the digest of what it delivered.
+    const digestError = await result.error;
+    if (digestError !== null && digestError !== undefined) throw digestError;
+    const fileBytes = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      fileBytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return { lsn: info.lsn, fileBytes };
   }
 }

@@ -134,6 +134,9 @@ async function health(node: Node): Promise<Health | undefined> {
   }
 }
 
+/** How long a node may take to listen after it was started (bootstrap included). */
+const NODE_START_MS = 120_000;
+
 /** Every frame the stream ever held, recorded as it arrives (before any trim). */
 class Auditor {
   readonly ops = new Map<string, { lsn: bigint; count: number }>();
@@ -323,14 +326,21 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
       node.stderr = (node.stderr + chunk.toString()).slice(-30_000);
     });
     node.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    const listening = await new Promise<boolean>((resolve) => {
+    // Bounded: a node that neither listens nor exits is a failure to report, not a run that
+    // waits for ever (a bootstrap waiting for purged snapshot chunks once did).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const listening = await new Promise<boolean | 'stuck'>((resolve) => {
       let stdout = '';
       child.stdout!.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
         if (stdout.includes('listening on')) resolve(true);
       });
       node.exited!.then(() => resolve(false));
-    });
+      timer = setTimeout(() => resolve('stuck'), NODE_START_MS);
+    }).finally(() => clearTimeout(timer));
+    if (listening === 'stuck') {
+      fail(`node ${node.index} neither listened nor exited in ${NODE_START_MS} ms: ${node.stderr}`);
+    }
     if (!listening) fail(`node ${node.index} did not start: ${node.stderr}`);
   };
   const killNode = async (node: Node): Promise<void> => {
