@@ -269,9 +269,14 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
   writeFileSync(
     configFile,
     JSON.stringify(
-      engine === 'quota-core'
-        ? { maxClientRetryWindowSlots: '1000000' }
-        : { maxClientRetryWindowSlots: '1000000', maxTtlSlots: '1000000' },
+      // Retries are answered from the operation table for the whole run (a window of 10^6
+      // slots), so the table must hold every command of the run: the thorough tier's 40 faults
+      // ran allocdb-core past the default 262,144 (operation_table_full), hence 2^20 there.
+      {
+        maxClientRetryWindowSlots: '1000000',
+        ...(engine === 'allocdb-core' ? { maxTtlSlots: '1000000' } : {}),
+        ...(options.faults > 10 ? { maxOperations: 1_048_576 } : {}),
+      },
     ),
   );
   const nodes: Node[] = [];
