@@ -154,6 +154,12 @@ export class ClusterStore {
     // Read chunk by chunk, each awaited at most SNAPSHOT_STALL_MS: a writer that publishes a new
     // snapshot meanwhile purges the chunks of this one, and a reader still waiting for them
     // would wait for ever (a node bootstrapping under load did, in the thorough fault suite).
+    // Observed from the start: a failed download also rejects `result.error`, which nothing
+    // would await once the read below throws (an unhandled rejection ends the process).
+    const outcome = result.error.then(
+      (error) => error ?? undefined,
+      (error: unknown) => error,
+    );
     const reader = result.data.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
@@ -172,8 +178,8 @@ export class ClusterStore {
       size += next.value.length;
     }
     // The object store checks the digest of what it delivered.
-    const digestError = await result.error;
-    if (digestError !== null && digestError !== undefined) throw digestError;
+    const digestError = await outcome;
+    if (digestError !== undefined) throw digestError;
     const fileBytes = new Uint8Array(size);
     let offset = 0;
     for (const chunk of chunks) {
