@@ -42,7 +42,7 @@ export function seamParagraph(report) {
     sentences.push(
       `seam-report advises moving ${extract.length === 1 ? 'one' : extract.length} of them ` +
         `(${capped(extract)}) into a shared package now, because ${why}; their copies still ` +
-        'match, so the move is mechanical.',
+        'match: a mechanical move.',
     );
   }
   const reconcile = report.decision.reconcileFirst;
